@@ -1,0 +1,78 @@
+// The query engine: opens a .hlx index read-only by mmap and answers lookup, nearest and
+// reverse. Links only nanoflann, Boost.Geometry and xxHash: no GDAL, PROJ or libphonenumber.
+//
+// Thread safety: an Engine is immutable once open; every query is const and may be called
+// from many threads at once. Two Engines (say, the old and the new index during a reload)
+// coexist; each owns its own mapping.
+//
+// Exactness: nearest() returns the same top-k, in the same order, as computing the WGS84
+// geodesic distance to every site and sorting by (distance, site id). The KD-tree proposes
+// candidates by chord length between unit vectors; the bound that makes re-ranking exact is
+// stated in engine/src/engine.cpp (candidate_radius).
+//
+// Distances: Vincenty's inverse formula (Boost.Geometry), within 0.1 mm of Karney's geodesic
+// for all pairs that are not nearly antipodal. Degenerate case: a point within about a degree
+// of the antipode of Great Britain (south of New Zealand) may be a few metres off.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "hloc/error.hpp"
+#include "hloc/postcode.hpp"
+#include "hloc/query.hpp"
+
+namespace hloc {
+
+struct OpenOptions {
+    // Check the payload checksum on open (reads the whole file: ~10 ms for the GB index).
+    // The header, the section table and every record's references are always checked.
+    bool verify_checksum = false;
+};
+
+class Engine {
+public:
+    // Throws Error{bad_index} for a file that is missing, truncated, corrupt, of another
+    // format version, or not an index; Error{io_error} when it cannot be read.
+    static Engine open(const std::filesystem::path& index_file, OpenOptions options = {});
+
+    Engine(Engine&&) noexcept;
+    Engine& operator=(Engine&&) noexcept;
+    ~Engine();
+
+    // Postcode, sector or outward code -> position, falling back unit -> sector -> district.
+    Result<Location> resolve(std::string_view postcode_text) const;
+    // A caller's point, checked: finite, in range, and not latitude/longitude swapped.
+    Result<Location> locate_point(LatLon point) const;
+
+    Result<PostcodeRecord> lookup(std::string_view postcode_text) const;
+    Result<NearestAnswer> nearest(const NearestQuery& query) const;
+    Result<std::vector<ReverseHit>> reverse(const ReverseQuery& query) const;
+
+    // The same answers as nearest() for each input, spread over `threads` threads
+    // (0 = all cores). out.size() must equal in.size().
+    void nearest_batch(std::span<const NearestQuery> in, std::span<Result<NearestAnswer>> out,
+                       unsigned threads = 0) const;
+
+    std::uint32_t site_count() const;
+    PhoneView phone(std::uint32_t offer_index) const;
+    SiteView site(std::uint32_t index) const;
+    Result<SiteView> find_site(std::string_view id) const;
+    std::vector<SiteView> sites() const;
+    std::vector<TreatmentInfo> treatments() const;
+    IndexInfo info() const;
+
+    // Recomputes the payload checksum; throws Error{bad_index} on a mismatch.
+    void verify() const;
+
+    struct Impl;
+
+private:
+    explicit Engine(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hloc

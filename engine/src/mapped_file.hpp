@@ -1,0 +1,26 @@
+// A read-only memory mapping of a whole file, released on destruction.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <span>
+
+namespace hloc::detail {
+
+class MappedFile {
+public:
+    // Throws Error{bad_index} if the file is missing or empty, Error{io_error} otherwise.
+    explicit MappedFile(const std::filesystem::path& path);
+    MappedFile(MappedFile&& other) noexcept;
+    MappedFile& operator=(MappedFile&&) = delete;
+    MappedFile(const MappedFile&) = delete;
+    ~MappedFile();
+
+    std::span<const std::byte> bytes() const { return {data_, size_}; }
+
+private:
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace hloc::detail

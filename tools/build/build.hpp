@@ -1,0 +1,42 @@
+// `hospital-locator build`: listings + site directory + Code-Point Open + OSTN15 -> .hlx.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hloc::build {
+
+struct ListingSpec {
+    std::string treatment;           // "kyphoplasty"
+    std::filesystem::path file;
+};
+
+struct BuildOptions {
+    std::vector<ListingSpec> listings;
+    std::filesystem::path sites_csv;
+    std::filesystem::path codepoint_zip;
+    std::filesystem::path grid;
+    std::filesystem::path out;
+    bool skip_unmatched = false;     // report and skip listing blocks that match nothing
+    unsigned threads = 0;            // 0 = all cores
+    // Adds a treatment "synthetic" with this many sites placed at pseudo-random located
+    // postcodes (fixed seed, so the same bytes every time): for scaling benchmarks and tests.
+    std::uint32_t synthetic_sites = 0;
+    std::function<void(const std::string&)> log = [](const std::string&) {};
+};
+
+struct BuildReport {
+    std::uint64_t postcodes = 0, located = 0, unlocated = 0, sectors = 0, districts = 0;
+    std::uint64_t sites = 0, area_files = 0, file_bytes = 0;
+    std::string checksum;
+    std::vector<std::string> skipped_blocks;  // with --skip-unmatched: what was left out, and why
+    std::vector<std::string> site_lines;      // one line per located site: how it was located
+};
+
+// Throws hloc::Error naming what was wrong; on any failure no output file is left behind.
+BuildReport build_index(const BuildOptions& options);
+
+}  // namespace hloc::build

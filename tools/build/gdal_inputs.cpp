@@ -1,0 +1,336 @@
+#include "gdal_inputs.hpp"
+
+#include <cpl_conv.h>
+#include <cpl_vsi.h>
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "hloc/error.hpp"
+#include "hloc/postcode.hpp"
+
+namespace hloc::build {
+namespace {
+
+struct DatasetCloser {
+    void operator()(GDALDataset* ds) const { GDALClose(ds); }
+};
+using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+
+DatasetPtr open_vector(const std::string& path, std::initializer_list<const char*> options) {
+    std::vector<const char*> opts(options);
+    opts.push_back(nullptr);
+    return DatasetPtr(static_cast<GDALDataset*>(
+        GDALOpenEx(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, opts.data(), nullptr)));
+}
+
+std::optional<long> parse_int(std::string_view s) {
+    long v = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc{} || r.ptr != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+std::vector<DirectorySite> read_directory(const std::string& path) {
+    auto ds = open_vector(path, {"HEADERS=YES", "AUTODETECT_TYPE=NO"});
+    if (!ds || ds->GetLayerCount() != 1) {
+        throw Error(ErrorCode::bad_input, "cannot read site directory '" + path + "' as CSV");
+    }
+    OGRLayer* layer = ds->GetLayer(0);
+    OGRFeatureDefn* defn = layer->GetLayerDefn();
+    const std::array<const char*, 6> columns = {"id", "name", "street", "locality", "town", "postcode"};
+    std::array<int, 6> index{};
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        index[i] = defn->GetFieldIndex(columns[i]);
+        if (index[i] < 0) {
+            std::string seen;
+            for (int f = 0; f < defn->GetFieldCount(); ++f) {
+                seen += (f ? ", " : "") + std::string(defn->GetFieldDefn(f)->GetNameRef());
+            }
+            throw Error(ErrorCode::bad_input, path + ": no column '" + columns[i] +
+                                                  "' (columns seen: " + seen + ")");
+        }
+    }
+    std::vector<DirectorySite> sites;
+    std::set<std::string> ids;
+    for (auto& feature : *layer) {
+        DirectorySite s;
+        s.line = static_cast<int>(feature->GetFID()) + 1;
+        const std::string where = path + ":" + std::to_string(s.line);
+        std::array<std::string*, 6> fields = {&s.id, &s.name, &s.street, &s.locality, &s.town, &s.postcode};
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            *fields[i] = feature->IsFieldSetAndNotNull(index[i]) ? feature->GetFieldAsString(index[i]) : "";
+        }
+        if (s.id.empty() || !std::all_of(s.id.begin(), s.id.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            })) {
+            throw Error(ErrorCode::bad_input, where + ": field id '" + s.id +
+                                                  "' must be lower-case letters, digits and '-'");
+        }
+        if (!ids.insert(s.id).second) {
+            throw Error(ErrorCode::bad_input, where + ": site id '" + s.id + "' appears twice");
+        }
+        if (s.name.empty()) throw Error(ErrorCode::bad_input, where + ": field name is empty");
+        if (!s.postcode.empty()) {
+            auto pc = normalise_postcode(s.postcode);
+            if (!pc) throw Error(ErrorCode::bad_input, where + ": field postcode: " + pc.error().message());
+            s.postcode = *pc;
+        }
+        sites.push_back(std::move(s));
+    }
+    if (sites.empty()) throw Error(ErrorCode::bad_input, path + ": the site directory has no sites");
+    return sites;
+}
+
+std::string GridTransform::pipeline(const std::string& grid_name) {
+    // projinfo -s EPSG:27700 -t EPSG:4326, operation "Inverse of British National Grid +
+    // OSGB36 to WGS 84 (9)", as listed once the OSTN15 grid is on PROJ's search path.
+    return "+proj=pipeline +step +inv +proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 "
+           "+x_0=400000 +y_0=-100000 +ellps=airy +step +proj=hgridshift +grids=" +
+           grid_name +
+           " +step +proj=unitconvert +xy_in=rad +xy_out=deg +step +proj=axisswap +order=2,1";
+}
+
+GridTransform::GridTransform(const std::filesystem::path& grid_file)
+    : pipeline_(pipeline(grid_file.filename().string())) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(grid_file, ec)) {
+        throw Error(ErrorCode::bad_input,
+                    "the OSTN15 grid '" + grid_file.string() +
+                        "' was not found; without it British National Grid coordinates would be "
+                        "transformed with a Helmert fallback that is up to a few metres off. Put "
+                        "uk_os_OSTN15_NTv2_OSGBtoETRS.tif in the data directory (see data/README.md)");
+    }
+    OGRSpatialReference bng, wgs84;
+    bng.importFromEPSG(27700);
+    wgs84.importFromEPSG(4326);
+    OGRCoordinateTransformationOptions options;
+    options.SetCoordinateOperation(pipeline_.c_str(), false);
+    transform_.reset(OGRCreateCoordinateTransformation(&bng, &wgs84, options));
+    if (!transform_) {
+        throw Error(ErrorCode::bad_input, "PROJ cannot use the OSTN15 grid '" + grid_file.string() +
+                                              "': " + CPLGetLastErrorMsg());
+    }
+    // A grid that PROJ found but cannot read fails here rather than on the first real row.
+    double east = 340260, north = 364734;  // CH4 7QP
+    to_wgs84({&east, 1}, {&north, 1});
+}
+
+GridTransform::GridTransform(GridTransform&&) noexcept = default;
+GridTransform::~GridTransform() = default;
+
+void GridTransform::to_wgs84(std::span<double> eastings_lat, std::span<double> northings_lon) const {
+    if (eastings_lat.empty()) return;
+    std::vector<int> ok(eastings_lat.size(), 0);
+    // The overall result is false if any point failed; the per-point flags say which.
+    transform_->Transform(eastings_lat.size(), eastings_lat.data(), northings_lon.data(), nullptr,
+                          ok.data());
+    for (std::size_t i = 0; i < ok.size(); ++i) {
+        if (!ok[i] || !std::isfinite(eastings_lat[i]) || !std::isfinite(northings_lon[i])) {
+            throw Error(ErrorCode::bad_input,
+                        "the OSTN15 transform failed for a point (is it outside the grid, or is "
+                        "the grid file damaged?): " + std::string(CPLGetLastErrorMsg()));
+        }
+    }
+}
+
+namespace {
+
+format::Country parse_country(std::string_view gss) {
+    if (gss == "E92000001") return format::Country::england;
+    if (gss == "S92000003") return format::Country::scotland;
+    if (gss == "W92000004") return format::Country::wales;
+    return format::Country::unknown;
+}
+
+void check_layout(const std::string& root, const std::string& zip_name) {
+    const std::string doc = root + "/Doc/Code-Point_Open_Column_Headers.csv";
+    VSILFILE* f = VSIFOpenL(doc.c_str(), "rb");
+    if (f == nullptr) {
+        throw Error(ErrorCode::bad_input,
+                    zip_name + " is not in the Code-Point Open layout: no Doc/Code-Point_Open_Column_Headers.csv");
+    }
+    const char* first = CPLReadLineL(f);
+    const std::string header = first ? first : "";
+    VSIFCloseL(f);
+    if (!header.starts_with("PC,PQ,EA,NO,CY")) {
+        throw Error(ErrorCode::bad_input, zip_name + ": Doc/Code-Point_Open_Column_Headers.csv starts '" +
+                                              header + "', not 'PC,PQ,EA,NO,CY'");
+    }
+}
+
+struct AreaResult {
+    std::vector<CodePointRow> located, unlocated;
+};
+
+AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const GridTransform& grid) {
+    AreaResult out;
+    std::vector<double> e, n;
+    for (auto& f : *layer) {
+        const auto line = f->GetFID();
+        auto fail = [&](const std::string& why) {
+            return Error(ErrorCode::bad_input, where_prefix + " line " + std::to_string(line) + ": " + why);
+        };
+        if (f->GetFieldCount() < 5) throw fail("fewer than 5 fields");
+        for (int i = 0; i < 5; ++i) {
+            if (!f->IsFieldSetAndNotNull(i)) throw fail("field " + std::to_string(i + 1) + " is missing");
+        }
+        const std::string_view pc = f->GetFieldAsString(0);
+        auto parsed = parse_postcode(pc);
+        if (!parsed || parsed->level != PostcodeLevel::unit) {
+            throw fail("field PC (postcode) '" + std::string(pc) + "' is not a postcode" +
+                       (parsed ? std::string() : ": " + parsed.error().message()));
+        }
+        const auto quality = parse_int(f->GetFieldAsString(1));
+        if (!quality || std::find(format::kQualityCodes.begin() + 1, format::kQualityCodes.end(), *quality) ==
+                            format::kQualityCodes.end()) {
+            throw fail("field PQ (positional quality) '" + std::string(f->GetFieldAsString(1)) +
+                       "' is not one of 10, 20, 30, 40, 50, 60, 90");
+        }
+        const auto east = parse_int(f->GetFieldAsString(2));
+        const auto north = parse_int(f->GetFieldAsString(3));
+        if (!east || *east < 0 || *east > static_cast<long>(format::kMaxEastings)) {
+            throw fail("field EA (eastings) '" + std::string(f->GetFieldAsString(2)) +
+                       "' is not a whole number of metres in 0.." + std::to_string(format::kMaxEastings));
+        }
+        if (!north || *north < 0 || *north > static_cast<long>(format::kMaxNorthings)) {
+            throw fail("field NO (northings) '" + std::string(f->GetFieldAsString(3)) +
+                       "' is not a whole number of metres in 0.." + std::to_string(format::kMaxNorthings));
+        }
+        const auto country = parse_country(f->GetFieldAsString(4));
+        if (country == format::Country::unknown) {
+            throw fail("field CY (country) '" + std::string(f->GetFieldAsString(4)) +
+                       "' is not England, Scotland or Wales (E92000001, S92000003, W92000004)");
+        }
+        CodePointRow row;
+        std::copy(parsed->outward.begin(), parsed->outward.end(), row.outward.begin());
+        row.inward_code = format::inward_code(parsed->sector_digit, parsed->unit_letters[0],
+                                              parsed->unit_letters[1]);
+        row.eastings_m = static_cast<std::uint32_t>(*east);
+        row.northings_m = static_cast<std::uint32_t>(*north);
+        row.quality = static_cast<std::uint8_t>(*quality);
+        row.country = country;
+        if (row.quality == 90) {
+            out.unlocated.push_back(row);
+        } else {
+            if (row.eastings_m == 0 && row.northings_m == 0) {
+                throw fail("eastings and northings are 0 but the positional quality is " +
+                           std::to_string(row.quality) + ", not 90");
+            }
+            out.located.push_back(row);
+            e.push_back(row.eastings_m);
+            n.push_back(row.northings_m);
+        }
+    }
+    grid.to_wgs84(e, n);
+    for (std::size_t i = 0; i < out.located.size(); ++i) {
+        out.located[i].lat_deg = e[i];
+        out.located[i].lon_deg = n[i];
+    }
+    return out;
+}
+
+bool row_less(const CodePointRow& a, const CodePointRow& b) {
+    if (a.outward != b.outward) return a.outward < b.outward;
+    return a.inward_code < b.inward_code;
+}
+
+}  // namespace
+
+CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem::path& grid,
+                         unsigned threads) {
+    const std::string zip_name = zip.filename().string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(zip, ec)) {
+        throw Error(ErrorCode::bad_input, "Code-Point Open '" + zip.string() + "' was not found");
+    }
+    const std::string root = "/vsizip/" + std::filesystem::absolute(zip).string();
+    check_layout(root, zip_name);
+    std::vector<std::string> areas;
+    {
+        char** names = VSIReadDir((root + "/Data/CSV").c_str());
+        for (char** p = names; p && *p; ++p) {
+            std::string name = *p;
+            if (name.size() > 4 && name.ends_with(".csv")) areas.push_back(name);
+        }
+        CSLDestroy(names);
+    }
+    std::sort(areas.begin(), areas.end());
+    if (areas.empty()) {
+        throw Error(ErrorCode::bad_input, zip_name + " has no Data/CSV/<area>.csv files");
+    }
+
+    std::vector<AreaResult> results(areas.size());
+    std::atomic<std::size_t> next{0};
+    std::mutex error_mutex;
+    std::optional<Error> first_error;
+    auto work = [&] {
+        try {
+            GridTransform transform(grid);  // OGR transformations are not shared between threads
+            for (;;) {
+                const std::size_t i = next.fetch_add(1);
+                if (i >= areas.size()) return;
+                {
+                    std::lock_guard lock(error_mutex);
+                    if (first_error) return;
+                }
+                const std::string member = root + "/Data/CSV/" + areas[i];
+                auto ds = open_vector(member, {"HEADERS=NO", "AUTODETECT_TYPE=NO"});
+                if (!ds || ds->GetLayerCount() != 1) {
+                    throw Error(ErrorCode::bad_input, zip_name + ": cannot read Data/CSV/" + areas[i]);
+                }
+                results[i] = read_area(ds->GetLayer(0), zip_name + ": Data/CSV/" + areas[i], transform);
+            }
+        } catch (const Error& e) {
+            std::lock_guard lock(error_mutex);
+            if (!first_error) first_error = e;
+        } catch (const std::exception& e) {
+            std::lock_guard lock(error_mutex);
+            if (!first_error) first_error = Error(ErrorCode::internal, e.what());
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < std::max(1u, threads); ++t) pool.emplace_back(work);
+    work();
+    for (auto& th : pool) th.join();
+    if (first_error) throw *first_error;
+
+    CodePoint cp;
+    cp.area_files = areas.size();
+    for (const auto& area : areas) {
+        VSIStatBufL st;
+        if (VSIStatL((root + "/Data/CSV/" + area).c_str(), &st) == 0) {
+            cp.newest_member_time = std::max<std::int64_t>(cp.newest_member_time, st.st_mtime);
+        }
+    }
+    for (auto& r : results) {
+        cp.located.insert(cp.located.end(), r.located.begin(), r.located.end());
+        cp.unlocated.insert(cp.unlocated.end(), r.unlocated.begin(), r.unlocated.end());
+    }
+    std::sort(cp.located.begin(), cp.located.end(), row_less);
+    std::sort(cp.unlocated.begin(), cp.unlocated.end(), row_less);
+    for (auto* rows : {&cp.located, &cp.unlocated}) {
+        auto dup = std::adjacent_find(rows->begin(), rows->end(), [](const auto& a, const auto& b) {
+            return a.outward == b.outward && a.inward_code == b.inward_code;
+        });
+        if (dup != rows->end()) {
+            throw Error(ErrorCode::bad_input, zip_name + ": a postcode in district " +
+                                                  std::string(dup->outward.data(), strnlen(dup->outward.data(), 4)) +
+                                                  " appears twice");
+        }
+    }
+    return cp;
+}
+
+}  // namespace hloc::build

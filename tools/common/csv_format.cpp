@@ -1,0 +1,69 @@
+#include "csv_format.hpp"
+
+#include <cstdio>
+
+#include "hloc/geodesy.hpp"
+#include "json_format.hpp"
+
+namespace hloc::api {
+
+std::string format_fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, round_to(value, decimals));
+    return text;
+}
+
+std::vector<std::string> nearest_csv_columns(std::uint32_t k) {
+    std::vector<std::string> cols = {"status", "match", "lat", "lon"};
+    for (std::uint32_t n = 1; n <= k; ++n) {
+        const std::string p = "site_" + std::to_string(n) + "_";
+        for (auto f : {"id", "name", "phone", "metres", "miles"}) cols.push_back(p + f);
+    }
+    return cols;
+}
+
+std::vector<std::string> nearest_csv_row(const Engine& engine, const NearestAnswer& answer,
+                                         std::uint32_t k) {
+    const bool exact = answer.origin.match == MatchLevel::unit || answer.origin.match == MatchLevel::point;
+    std::vector<std::string> row = {exact ? "ok" : "approximate",
+                                    std::string(match_level_name(answer.origin.match)),
+                                    format_fixed(answer.origin.position.lat_deg, 7),
+                                    format_fixed(answer.origin.position.lon_deg, 7)};
+    for (std::uint32_t n = 0; n < k; ++n) {
+        if (n < answer.results.size()) {
+            const auto& r = answer.results[n];
+            const auto site = engine.site(r.site_index);
+            row.emplace_back(site.id);
+            row.emplace_back(site.name);
+            row.emplace_back(engine.phone(r.offer_index).display);
+            row.push_back(format_fixed(r.distance_m, 1));
+            row.push_back(format_fixed(r.distance_m / kMetresPerMile, 3));
+        } else {
+            for (int i = 0; i < 5; ++i) row.emplace_back();
+        }
+    }
+    return row;
+}
+
+std::string csv_field(std::string_view value) {
+    if (value.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(value);
+    std::string out = "\"";
+    for (char c : value) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+std::string csv_line(const std::vector<std::string>& fields) {
+    std::string line;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) line += ',';
+        line += csv_field(fields[i]);
+    }
+    line += '\n';
+    return line;
+}
+
+}  // namespace hloc::api

@@ -1,0 +1,23 @@
+// The batch CSV shape of DESIGN.md: status, match, lat, lon, then for n = 1..k site_n_id,
+// site_n_name, site_n_phone, site_n_metres, site_n_miles. Used by `nearest --format csv` and
+// by batch reports, so both read the same.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hloc/engine.hpp"
+
+namespace hloc::api {
+
+std::vector<std::string> nearest_csv_columns(std::uint32_t k);
+// Status "ok" for a unit or point, "approximate" for a sector/district fallback.
+std::vector<std::string> nearest_csv_row(const Engine& engine, const NearestAnswer& answer,
+                                         std::uint32_t k);
+// RFC 4180 quoting where needed.
+std::string csv_field(std::string_view value);
+std::string csv_line(const std::vector<std::string>& fields);
+std::string format_fixed(double value, int decimals);
+
+}  // namespace hloc::api
