@@ -528,11 +528,20 @@ struct Engine::Impl {
             }
             return r;
         }
+        if (p.level == PostcodeLevel::district) {
+            return Error(ErrorCode::postcode_not_found,
+                         district == nullptr
+                             ? "postcode district " + in_quotes(p.outward) + " is not in Code-Point Open"
+                             : "postcode district " + in_quotes(p.outward) + " has no located postcode");
+        }
+        if (district == nullptr) {
+            return Error(ErrorCode::postcode_not_found,
+                         in_quotes(p.text()) + " is not in Code-Point Open, and neither is its district " +
+                             in_quotes(p.outward));
+        }
         return Error(ErrorCode::postcode_not_found,
-                     p.level == PostcodeLevel::district
-                         ? "postcode district " + in_quotes(p.outward) + " is not in Code-Point Open"
-                         : in_quotes(p.text()) + " is not in Code-Point Open, nor is its district " +
-                               in_quotes(p.outward));
+                     note + ", and neither its sector nor its district " + in_quotes(p.outward) +
+                         " has a located postcode");
     }
 
     // For an O/0 or I/1 slip, suggest a correction that exists in the data if there is one.
@@ -683,7 +692,13 @@ Result<std::vector<ReverseHit>> Engine::reverse(const ReverseQuery& query) const
     }
     auto loc = locate_point(query.point);
     if (!loc) return loc.error();
-    const auto& tree = impl_->reverse_tree();
+    const ChordTree* tree_ptr = nullptr;
+    try {
+        tree_ptr = &impl_->reverse_tree();
+    } catch (const Error& e) {
+        return e;
+    }
+    const auto& tree = *tree_ptr;
     std::vector<Candidate> ranked;
     exact_nearest(
         tree, impl_->rows.size(), query.point, query.k, std::nullopt,
@@ -701,6 +716,15 @@ Result<std::vector<ReverseHit>> Engine::reverse(const ReverseQuery& query) const
         hits.push_back(std::move(h));
     }
     return hits;
+}
+
+std::uint32_t Engine::located_count() const { return static_cast<std::uint32_t>(impl_->rows.size()); }
+
+PostcodeRecord Engine::located_postcode(std::uint32_t row) const {
+    if (row >= impl_->rows.size()) {
+        throw Error(ErrorCode::invalid_parameter, "postcode row " + std::to_string(row) + " is out of range");
+    }
+    return impl_->unit_record(row, impl_->row_postcode(row));
 }
 
 void Engine::nearest_batch(std::span<const NearestQuery> in, std::span<Result<NearestAnswer>> out,

@@ -49,6 +49,11 @@ public:
     Result<Location> locate_point(LatLon point) const;
 
     Result<PostcodeRecord> lookup(std::string_view postcode_text) const;
+
+    // Every located postcode, in order (district, then inward code): row in [0, located_count()).
+    // For sweeps over all of Great Britain (verification, benchmarks, batch tests).
+    std::uint32_t located_count() const;
+    PostcodeRecord located_postcode(std::uint32_t row) const;
     Result<NearestAnswer> nearest(const NearestQuery& query) const;
     Result<std::vector<ReverseHit>> reverse(const ReverseQuery& query) const;
 

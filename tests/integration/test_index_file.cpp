@@ -1,0 +1,187 @@
+// The index file refuses what it should: truncated, corrupt, empty, other versions, not an
+// index. Works on copies of the tiny index built by the "fixture: tiny index" test.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+
+#include "hloc/checksum.hpp"
+#include "hloc/engine.hpp"
+#include "hloc/index_format.hpp"
+
+using namespace hloc;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<char> tiny_bytes() {
+    std::ifstream in(std::getenv("HLOC_TINY_INDEX"), std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+fs::path write_copy(const std::vector<char>& bytes, const std::string& name) {
+    const auto path = fs::path(std::getenv("HLOC_TINY_INDEX")).parent_path() / ("refused-" + name + ".hlx");
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return path;
+}
+
+// The message Engine::open refuses with, or "opened".
+std::string refusal(const std::vector<char>& bytes, const std::string& name, bool verify = false) {
+    const auto path = write_copy(bytes, name);
+    try {
+        Engine::open(path, {.verify_checksum = verify});
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::bad_index);
+        return e.message().substr(e.message().find(" is refused: ") == std::string::npos
+                                      ? 0
+                                      : e.message().find(" is refused: ") + 13);
+    }
+    return "opened";
+}
+
+format::FileHeader header_of(const std::vector<char>& bytes) {
+    format::FileHeader h;
+    std::memcpy(&h, bytes.data(), sizeof h);
+    return h;
+}
+
+// Rewrites both checksums, so that only the structural checks stand between the bytes and a query.
+void reseal(std::vector<char>& bytes) {
+    auto h = header_of(bytes);
+    h.payload_checksum = checksum(std::as_bytes(std::span(bytes)).subspan(format::kHeaderBytes));
+    h.header_checksum = 0;
+    h.header_checksum = checksum(std::as_bytes(std::span(&h, 1)));
+    std::memcpy(bytes.data(), &h, sizeof h);
+}
+
+}  // namespace
+
+TEST_CASE("the tiny index opens, verifies and carries two treatments with their own phones", "[index-file]") {
+    const auto e = Engine::open(std::getenv("HLOC_TINY_INDEX"), {.verify_checksum = true});
+    const auto treatments = e.treatments();
+    REQUIRE(treatments.size() == 2);
+    CHECK(treatments[0].name == "kyphoplasty");
+    CHECK(treatments[0].site_count == 10);
+    CHECK(treatments[1].name == "spinal-injection");
+    CHECK(treatments[1].site_count == 3);
+    const auto cardiff = e.find_site("cardiff-bay").value();
+    CHECK(cardiff.treatments == std::vector<std::string_view>{"kyphoplasty", "spinal-injection"});
+    REQUIRE(cardiff.phones.size() == 2);
+    CHECK(cardiff.phones[0].display == "029 2083 6700");
+    CHECK(cardiff.phones[0].source == "listing");
+    CHECK(cardiff.phones[1].display == "0345 602 8179");
+    CHECK(cardiff.phones[1].source == "provider");
+    CHECK(e.find_site("chester").value().located_by == "directory");
+    NearestQuery q;
+    q.origin = e.resolve("CH1 1AB").value();
+    CHECK(e.nearest(q).error().message() ==
+          "this index offers several treatments (kyphoplasty, spinal-injection): name one with treatment");
+    q.treatment = "spinal-injection";
+    const auto a = e.nearest(q).value();
+    REQUIRE(a.results.size() == 3);
+    CHECK(e.site(a.results[0].site_index).id == "chester");
+    CHECK(e.lookup("CH1 1ZZ").value().located == false);
+}
+
+TEST_CASE("a truncated index is refused at every length", "[index-file]") {
+    const auto bytes = tiny_bytes();
+    for (std::size_t len : {std::size_t{1}, std::size_t{100}, sizeof(format::FileHeader) - 1}) {
+        CHECK(refusal({bytes.begin(), bytes.begin() + static_cast<long>(len)}, "short") ==
+              "it is " + std::to_string(len) + " bytes, shorter than an index header (560 bytes)");
+    }
+    for (std::size_t len = sizeof(format::FileHeader); len < bytes.size(); len += 997) {
+        CHECK(refusal({bytes.begin(), bytes.begin() + static_cast<long>(len)}, "truncated") ==
+              "it is " + std::to_string(len) + " bytes but its header says " + std::to_string(bytes.size()) +
+                  " (truncated or appended to)");
+    }
+}
+
+TEST_CASE("an empty file, a missing file and a file that is not an index are refused", "[index-file]") {
+    try {
+        Engine::open(write_copy({}, "empty"));
+        FAIL("opened an empty file");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::bad_index);
+        CHECK(e.message().ends_with("is empty"));
+    }
+    CHECK_THROWS_WITH(Engine::open("/nonexistent/x.hlx"),
+                      "cannot open index '/nonexistent/x.hlx': No such file or directory");
+    std::vector<char> text(5000, 'x');
+    CHECK(refusal(text, "text") == "it is not a hospital-locator index (bad magic)");
+}
+
+TEST_CASE("another format version is refused with both versions named", "[index-file]") {
+    auto bytes = tiny_bytes();
+    auto h = header_of(bytes);
+    h.format_version = 2;
+    h.header_checksum = 0;
+    h.header_checksum = checksum(std::as_bytes(std::span(&h, 1)));
+    std::memcpy(bytes.data(), &h, sizeof h);
+    CHECK(refusal(bytes, "version") ==
+          "it is format version 2, this program reads version 1; rebuild it with this version's "
+          "'hospital-locator build'");
+}
+
+TEST_CASE("a corrupt header or payload is refused", "[index-file]") {
+    const auto bytes = tiny_bytes();
+    SECTION("any header byte") {
+        for (std::size_t at = 16; at < sizeof(format::FileHeader); at += 13) {
+            auto b = bytes;
+            b[at] = static_cast<char>(b[at] ^ 0x5A);
+            const auto why = refusal(b, "header");
+            CHECK(why != "opened");
+        }
+    }
+    SECTION("a payload byte: caught by the checksum") {
+        auto b = bytes;
+        b[b.size() / 2] = static_cast<char>(b[b.size() / 2] ^ 0x01);
+        CHECK(refusal(b, "payload", true).starts_with("its payload checksum is "));
+    }
+}
+
+TEST_CASE("random damage behind valid checksums never crashes a query", "[index-file]") {
+    // Each damaged file is either refused (bad_index) or answers queries without reading out
+    // of bounds; run under AddressSanitizer in CI.
+    const auto bytes = tiny_bytes();
+    std::mt19937_64 rng(2026);
+    int refused = 0, opened = 0;
+    for (int i = 0; i < 400; ++i) {
+        auto b = bytes;
+        const int flips = 1 + static_cast<int>(rng() % 8);
+        for (int f = 0; f < flips; ++f) {
+            const auto at = format::kHeaderBytes + rng() % (b.size() - format::kHeaderBytes);
+            b[at] = static_cast<char>(rng());
+        }
+        reseal(b);
+        const auto path = write_copy(b, "fuzz");
+        std::optional<Engine> opened_engine;
+        try {
+            opened_engine.emplace(Engine::open(path, {.verify_checksum = true}));
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::bad_index);
+            ++refused;
+            continue;
+        }
+        ++opened;
+        {
+            const auto& e = *opened_engine;
+            for (auto pc : {"CH4 7QP", "CH1 1ZZ", "CM15", "G1 1", "SO53 2DW"}) {
+                if (auto loc = e.resolve(pc)) {
+                    NearestQuery q;
+                    q.origin = *loc;
+                    q.treatment = "kyphoplasty";
+                    (void)e.nearest(q);
+                }
+                (void)e.lookup(pc);
+            }
+            (void)e.reverse({{53.2, -2.9}, 2});
+            (void)e.info();
+            (void)e.sites();
+        }
+    }
+    CHECK(refused + opened == 400);
+}

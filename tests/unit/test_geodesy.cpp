@@ -1,0 +1,85 @@
+// Distances against Karney's geodesics (GeographicLib, Debian's libgeographiclib-dev).
+#include <GeographicLib/Geodesic.hpp>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "hloc/geodesy.hpp"
+
+using hloc::geodesic_inverse;
+using hloc::LatLon;
+
+TEST_CASE("Chester to Brentwood matches GeodSolve -i to the millimetre") {
+    // GeodSolve -i -p 10 <<< "53.1763575 -2.8952629 51.6233373 0.3128482"
+    //   127.079420884971682 129.621650490177529 278422.1050426034
+    const auto g = geodesic_inverse({53.1763575, -2.8952629}, {51.6233373, 0.3128482});
+    CHECK(g.distance_m == Approx(278422.1050426034).margin(0.001));
+    CHECK(g.bearing_deg == Approx(127.079420884971682).margin(1e-6));
+}
+
+TEST_CASE("Vincenty (Boost.Geometry) is within 1 mm of Karney for pairs across and around GB") {
+    const auto& karney = GeographicLib::Geodesic::WGS84();
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> lat(49.8, 61.0), lon(-8.7, 1.8), far_lat(-60, 75), far_lon(-180, 180);
+    for (int i = 0; i < 20000; ++i) {
+        const LatLon a{lat(rng), lon(rng)};
+        const LatLon b = i % 4 == 0 ? LatLon{far_lat(rng), far_lon(rng)} : LatLon{lat(rng), lon(rng)};
+        double s12 = 0, azi1 = 0, azi2 = 0;
+        karney.Inverse(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg, s12, azi1, azi2);
+        const auto g = geodesic_inverse(a, b);
+        INFO(a.lat_deg << "," << a.lon_deg << " -> " << b.lat_deg << "," << b.lon_deg);
+        REQUIRE(g.distance_m == Approx(s12).margin(0.001));
+        const double want = azi1 < 0 ? azi1 + 360 : azi1;
+        const double diff = std::abs(g.bearing_deg - want);
+        REQUIRE(std::min(diff, 360 - diff) < 1e-6);
+    }
+}
+
+TEST_CASE("a point is 0 m from itself, bearing north") {
+    const auto g = geodesic_inverse({51.6233373, 0.3128482}, {51.6233373, 0.3128482});
+    CHECK(g.distance_m == 0.0);
+    CHECK(g.bearing_deg == 0.0);
+}
+
+TEST_CASE("bearings name their compass point") {
+    CHECK(hloc::compass_point(0) == "N");
+    CHECK(hloc::compass_point(11.24) == "N");
+    CHECK(hloc::compass_point(11.26) == "NNE");
+    CHECK(hloc::compass_point(127.08) == "SE");
+    CHECK(hloc::compass_point(270) == "W");
+    CHECK(hloc::compass_point(348.76) == "N");
+    CHECK(hloc::compass_point(359.99) == "N");
+}
+
+TEST_CASE("quantised unit vectors keep a point within 3 mm") {
+    const auto& karney = GeographicLib::Geodesic::WGS84();
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180);
+    double worst_m = 0;
+    for (int i = 0; i < 100000; ++i) {
+        const LatLon p{lat(rng), lon(rng)};
+        const LatLon back = hloc::from_unit_vector(hloc::to_unit_vector(p));
+        double s12 = 0;
+        karney.Inverse(p.lat_deg, p.lon_deg, back.lat_deg, back.lon_deg, s12);
+        worst_m = std::max(worst_m, s12);
+    }
+    CHECK(worst_m < 0.003);
+}
+
+TEST_CASE("the candidate bound: geodesic >= min radius of curvature x unit-sphere angle") {
+    // nearest() is exact only if this holds for every pair; check it hard, far pairs included.
+    const auto& karney = GeographicLib::Geodesic::WGS84();
+    std::mt19937_64 rng(13);
+    std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180);
+    for (int i = 0; i < 100000; ++i) {
+        const LatLon a{lat(rng), lon(rng)}, b{lat(rng), lon(rng)};
+        double s12 = 0;
+        karney.Inverse(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg, s12);
+        const double d2r = M_PI / 180;
+        const double cos_angle = std::sin(a.lat_deg * d2r) * std::sin(b.lat_deg * d2r) +
+                                 std::cos(a.lat_deg * d2r) * std::cos(b.lat_deg * d2r) *
+                                     std::cos((a.lon_deg - b.lon_deg) * d2r);
+        const double angle = std::acos(std::clamp(cos_angle, -1.0, 1.0));
+        REQUIRE(s12 >= hloc::kMinRadiusOfCurvatureM * angle * (1 - 1e-12));
+    }
+}
