@@ -154,7 +154,8 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         params.sorted = false;
         tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
     }
-    for (const auto& [local, chord_sq] : s.radius_hits) {
+    for (const auto& hit : s.radius_hits) {
+        const std::uint32_t local = hit.first;  // (clang 14 cannot capture a structured binding)
         const bool seen = std::any_of(cands.begin(), cands.begin() + static_cast<long>(found),
                                       [&](const Candidate& c) { return c.local == local; });
         if (!seen) cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
