@@ -10,7 +10,9 @@ namespace hloc::detail {
 class MappedFile {
 public:
     // Throws Error{bad_index} if the file is missing or empty, Error{io_error} otherwise.
-    explicit MappedFile(const std::filesystem::path& path);
+    // `resident`: read the file into private memory backed by transparent huge pages instead
+    // of mapping it (see OpenOptions::resident).
+    explicit MappedFile(const std::filesystem::path& path, bool resident = false);
     MappedFile(MappedFile&& other) noexcept;
     MappedFile& operator=(MappedFile&&) = delete;
     MappedFile(const MappedFile&) = delete;
@@ -21,6 +23,7 @@ public:
 private:
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
+    std::size_t mapped_size_ = 0;
 };
 
 }  // namespace hloc::detail

@@ -73,9 +73,20 @@ bool is_inward(std::string_view s) {
     return s.size() == 3 && is_digit(s[0]) && is_inward_letter(s[1]) && is_inward_letter(s[2]);
 }
 
+// One bit per possible area ("A".."ZZ"): a lookup is one index, not a scan of 120 names.
+constexpr std::size_t area_slot(std::string_view area) {
+    return static_cast<std::size_t>(area[0] - 'A') * 27 +
+           (area.size() > 1 ? static_cast<std::size_t>(area[1] - 'A') + 1 : 0);
+}
+constexpr std::array<bool, 26 * 27> kAreaTable = [] {
+    std::array<bool, 26 * 27> table{};
+    for (auto area : kGreatBritainAreas) table[area_slot(area)] = true;
+    return table;
+}();
+
 bool is_gb_area(std::string_view area) {
-    return std::find(kGreatBritainAreas.begin(), kGreatBritainAreas.end(), area) !=
-           kGreatBritainAreas.end();
+    return !area.empty() && area.size() <= 2 && is_alpha(area[0]) &&
+           (area.size() == 1 || is_alpha(area[1])) && kAreaTable[area_slot(area)];
 }
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -86,10 +97,12 @@ Error invalid(std::string_view input, const std::string& why) {
 }
 
 // The compact form (no blanks, upper case) and where the first blank was, or an error
-// for characters no postcode contains.
+// for characters no postcode contains. Kept in a fixed buffer: the hot path allocates nothing.
 struct Compact {
-    std::string text;
-    std::size_t space_at = std::string::npos;  // index in `text` where a blank separated parts
+    std::array<char, 16> buffer{};
+    std::size_t length = 0;  // letters and digits seen (may exceed the buffer: then refused)
+    std::size_t space_at = std::string::npos;  // index in the text where a blank separated parts
+    std::string_view text() const { return {buffer.data(), std::min(length, buffer.size())}; }
 };
 
 Result<Compact> compact(std::string_view input) {
@@ -103,7 +116,7 @@ Result<Compact> compact(std::string_view input) {
     for (std::size_t i = 0; i < input.size(); ++i) {
         const auto c = static_cast<unsigned char>(input[i]);
         if (c == ' ' || c == '\t') {
-            if (!out.text.empty()) seen_blank_after_text = true;
+            if (out.length > 0) seen_blank_after_text = true;
             continue;
         }
         if (c < 0x20 || c == 0x7f) {
@@ -116,30 +129,32 @@ Result<Compact> compact(std::string_view input) {
                          "postcode input contains a non-ASCII byte at position " +
                              std::to_string(i + 1));
         }
-        if (!std::isalnum(c)) {
+        const bool lower = c >= 'a' && c <= 'z';
+        if (!lower && !is_alpha(static_cast<char>(c)) && !is_digit(static_cast<char>(c))) {
             return invalid(input, "it contains " + in_quotes(std::string(1, static_cast<char>(c))) +
                                       "; a postcode has only letters, digits and one space");
         }
-        if (seen_blank_after_text && out.space_at == std::string::npos) {
-            out.space_at = out.text.size();
+        if (seen_blank_after_text && out.space_at == std::string::npos) out.space_at = out.length;
+        if (out.length < out.buffer.size()) {
+            out.buffer[out.length] = static_cast<char>(lower ? c - ('a' - 'A') : c);
         }
-        out.text.push_back(static_cast<char>(std::toupper(c)));
+        ++out.length;
     }
-    if (out.text.empty()) return Error(ErrorCode::invalid_postcode, "postcode is empty");
+    if (out.length == 0) return Error(ErrorCode::invalid_postcode, "postcode is empty");
     return out;
 }
 
 // Why a compact string is no unit, sector or district; called only once those failed.
-std::string explain(const std::string& s) {
-    if (s.size() > 7) {
-        return "it has " + std::to_string(s.size()) +
+std::string explain(std::string_view s, std::size_t length) {
+    if (length > 7) {
+        return "it has " + std::to_string(length) +
                " letters and digits; a postcode has 5 to 7 (outward code and inward code)";
     }
     if (std::none_of(s.begin(), s.end(), is_digit)) return "it has no digits";
     if (!is_alpha(s[0])) return "it must start with a letter";
     if (s.size() >= 5) {
-        const std::string inward = s.substr(s.size() - 3);
-        const std::string outward = s.substr(0, s.size() - 3);
+        const std::string_view inward = s.substr(s.size() - 3);
+        const std::string_view outward = s.substr(0, s.size() - 3);
         if (!is_digit(inward[0]) || !is_alpha(inward[1]) || !is_alpha(inward[2])) {
             return "the inward code " + in_quotes(inward) + " must be a digit and two letters";
         }
@@ -172,7 +187,7 @@ std::optional<Error> check_area(std::string_view input, std::string_view outward
     return std::nullopt;
 }
 
-std::optional<Error> check_non_geographic(std::string_view input, const std::string& s) {
+std::optional<Error> check_non_geographic(std::string_view input, std::string_view s) {
     for (const auto& ng : kNonGeographic) {
         if (s.starts_with(ng.prefix)) {
             return Error(ErrorCode::non_geographic_postcode,
@@ -208,8 +223,8 @@ std::vector<std::string> postcode_suggestions(std::string_view input) {
     std::vector<std::string> out;
     auto c = compact(input);
     if (!c) return out;
-    const std::string& s = c->text;
-    if (s.size() < 5 || s.size() > 7) return out;
+    const std::string s(c->text());
+    if (c->length < 5 || c->length > 7) return out;
     // Every outward shape of the right length, each position read as what it must be.
     static constexpr std::array<std::string_view, 6> kShapes = {"A9", "A99", "AA9",
                                                                "AA99", "A9A", "AA9A"};
@@ -246,11 +261,12 @@ std::vector<std::string> postcode_suggestions(std::string_view input) {
 Result<ParsedPostcode> parse_postcode(std::string_view input) {
     auto c = compact(input);
     if (!c) return c.error();
-    const std::string& s = c->text;
+    const std::string_view s = c->text();
     if (auto e = check_non_geographic(input, s)) return *e;
 
     ParsedPostcode p;
-    const auto n = s.size();
+    const auto n = c->length;
+    if (n > 7) return invalid(input, explain(s, n));
     const bool unit_shape = n >= 5 && n <= 7 && is_outward(s.substr(0, n - 3)) &&
                             is_inward(s.substr(n - 3)) &&
                             (c->space_at == std::string::npos || c->space_at == n - 3);
@@ -273,7 +289,7 @@ Result<ParsedPostcode> parse_postcode(std::string_view input) {
         p.outward = s.substr(0, n - 1);
         p.sector_digit = s[n - 1];
     } else {
-        std::string why = explain(s);
+        std::string why = explain(s, n);
         if (c->space_at != std::string::npos && n >= 5 && is_outward(s.substr(0, n - 3)) &&
             is_inward(s.substr(n - 3))) {
             why = "the space must stand before the last three characters";

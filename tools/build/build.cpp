@@ -617,6 +617,11 @@ BuildReport build_index(const BuildOptions& options) {
     w.add_section(S::districts, districts);
     w.add_section(S::sectors, sectors);
     w.add_section(S::postcodes, rows);
+    std::vector<std::uint16_t> samples;
+    for (std::size_t i = 0; i < rows.size(); i += fmt::kRowSampleStride) {
+        samples.push_back(static_cast<std::uint16_t>(fmt::PackedRow::inward_code(rows[i])));
+    }
+    w.add_section(S::row_samples, samples);
     w.add_section(S::unit_vectors, vectors);
     w.add_section(S::unlocated, unlocated);
     w.add_section(S::sites, site_records);
