@@ -173,6 +173,10 @@ def test_build():
     check("no data dir with the grid -> exit 2 naming the grid, no output",
           code == 2 and "uk_os_OSTN15_NTv2_OSGBtoETRS.tif" in error_of(err)["message"] and
           not out_file.exists(), err)
+    code, out, err = run(ARGS.cli, "build", "--quiet", "--data", work / "nowhere", "--out", out_file)
+    check("a data directory without the datasets -> exit 2 naming both files",
+          code == 2 and error_of(err)["message"] == f"--data {work}/nowhere does not hold codepo_gb.zip and "
+          "uk_os_OSTN15_NTv2_OSGBtoETRS.tif" and not out_file.exists(), err)
     fake_grid = work / "fake-grid"
     fake_grid.mkdir()
     shutil.copy(Path(ARGS.tiny_data) / "codepo_gb.zip", fake_grid)

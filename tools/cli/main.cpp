@@ -48,6 +48,14 @@ int fail(const Error& e) {
     return 2;
 }
 
+std::uint32_t checked_k(int k) {
+    if (k < 1 || k > static_cast<int>(hloc::kMaxK)) {
+        throw Error(ErrorCode::invalid_parameter, "k must be between 1 and " + std::to_string(hloc::kMaxK) +
+                                                      " (got " + std::to_string(k) + ")");
+    }
+    return static_cast<std::uint32_t>(k);
+}
+
 template <class T>
 T unwrap(hloc::Result<T> r) {
     if (!r) throw r.error();
@@ -120,7 +128,10 @@ int main(int argc, char** argv) {
 
     auto join = [](const std::vector<std::string>& words) {
         std::string s;
-        for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+        for (const auto& w : words) {
+            if (!s.empty()) s += ' ';
+            s += w;
+        }
         return s;
     };
     const std::string query = join(query_words);
@@ -139,12 +150,7 @@ int main(int argc, char** argv) {
                 std::cerr << "nearest needs a postcode, or --lat and --lon\n" << nearest->help();
                 return 1;
             }
-            if (k < 1 || k > static_cast<int>(hloc::kMaxK)) {
-                throw Error(ErrorCode::invalid_parameter, "k must be between 1 and " +
-                                                              std::to_string(hloc::kMaxK) + " (got " +
-                                                              std::to_string(k) + ")");
-            }
-            q.k = static_cast<std::uint32_t>(k);
+            q.k = checked_k(k);
             q.treatment = treatment;
             if (max_miles) q.max_distance_m = *max_miles * hloc::kMetresPerMile;
             if (max_km) q.max_distance_m = *max_km * 1000.0;
@@ -168,13 +174,8 @@ int main(int argc, char** argv) {
                                   std::to_string(record.quality), record.country});
             } else std::cout << hloc::cli::lookup_table(record);
         } else if (*reverse) {
-            if (rk < 1 || rk > static_cast<int>(hloc::kMaxK)) {
-                throw Error(ErrorCode::invalid_parameter, "k must be between 1 and " +
-                                                              std::to_string(hloc::kMaxK) + " (got " +
-                                                              std::to_string(rk) + ")");
-            }
             const hloc::LatLon point{rlat, rlon};
-            const auto hits = unwrap(engine.reverse({point, static_cast<std::uint32_t>(rk)}));
+            const auto hits = unwrap(engine.reverse({point, checked_k(rk)}));
             if (format == "json") std::cout << hloc::api::reverse_json(point, hits).dump(2) << "\n";
             else if (format == "csv") {
                 std::cout << "rank,postcode,lat,lon,metres\n";

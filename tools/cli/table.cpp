@@ -124,7 +124,10 @@ std::string sites_table(const std::vector<SiteView>& sites) {
     std::vector<std::vector<std::string>> rows = {{"id", "name", "postcode", "located by", "treatments"}};
     for (const auto& s : sites) {
         std::string treatments;
-        for (auto t : s.treatments) treatments += (treatments.empty() ? "" : ",") + std::string(t);
+        for (auto t : s.treatments) {
+            if (!treatments.empty()) treatments += ',';
+            treatments += t;
+        }
         rows.push_back({std::string(s.id), std::string(s.name), std::string(s.postcode),
                         std::string(s.located_by), treatments});
     }

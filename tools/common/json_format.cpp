@@ -14,8 +14,6 @@ double round_to(double value, int decimals) {
 
 namespace {
 
-Json position(LatLon p) { return {{"lat", round_to(p.lat_deg, 7)}, {"lon", round_to(p.lon_deg, 7)}}; }
-
 Json location_json(const Location& loc) {
     Json q;
     q["input"] = loc.input;
@@ -25,6 +23,14 @@ Json location_json(const Location& loc) {
     q["lon"] = round_to(loc.position.lon_deg, 7);
     if (!loc.note.empty()) q["note"] = loc.note;
     return q;
+}
+
+// Metres, kilometres and miles (UK users think in miles), and the initial bearing.
+void add_distance_and_bearing(Json& out, double distance_m, double bearing_deg) {
+    out["distance"] = {{"metres", round_to(distance_m, 3)},
+                       {"km", round_to(distance_m / 1000.0, 3)},
+                       {"miles", round_to(distance_m / kMetresPerMile, 3)}};
+    out["bearing"] = {{"degrees", round_to(bearing_deg, 1)}, {"compass", compass_point(bearing_deg)}};
 }
 
 }  // namespace
@@ -57,10 +63,7 @@ Json nearest_json(const Engine& engine, const NearestAnswer& answer) {
         r["rank"] = n.rank;
         r["site"] = site_json(engine.site(n.site_index));
         r["phone"] = phone_json(engine.phone(n.offer_index));
-        r["distance"] = {{"metres", round_to(n.distance_m, 3)},
-                         {"km", round_to(n.distance_m / 1000.0, 3)},
-                         {"miles", round_to(n.distance_m / kMetresPerMile, 3)}};
-        r["bearing"] = {{"degrees", round_to(n.bearing_deg, 1)}, {"compass", compass_point(n.bearing_deg)}};
+        add_distance_and_bearing(r, n.distance_m, n.bearing_deg);
         results.push_back(std::move(r));
     }
     out["results"] = std::move(results);
@@ -103,10 +106,7 @@ Json reverse_json(LatLon point, const std::vector<ReverseHit>& hits) {
         r["lat"] = round_to(h.position.lat_deg, 7);
         r["lon"] = round_to(h.position.lon_deg, 7);
         r["quality"] = h.quality;
-        r["distance"] = {{"metres", round_to(h.distance_m, 3)},
-                         {"km", round_to(h.distance_m / 1000.0, 3)},
-                         {"miles", round_to(h.distance_m / kMetresPerMile, 3)}};
-        r["bearing"] = {{"degrees", round_to(h.bearing_deg, 1)}, {"compass", compass_point(h.bearing_deg)}};
+        add_distance_and_bearing(r, h.distance_m, h.bearing_deg);
         results.push_back(std::move(r));
     }
     out["results"] = std::move(results);
