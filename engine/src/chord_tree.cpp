@@ -100,7 +100,9 @@ std::unique_ptr<ChordTree> load_chord_tree(const UnitVectorCloud& cloud,
             header.leaf_max_size, nanoflann::KDTreeSingleIndexAdaptorFlags::SkipInitialBuildIndex));
     tree->vAcc.resize(header.point_count);
     const std::byte* vacc = bytes.data() + sizeof header;
-    std::memcpy(tree->vAcc.data(), vacc, std::size_t{header.point_count} * 4);
+    if (header.point_count != 0) {  // memcpy from/to null is undefined even for 0 bytes
+        std::memcpy(tree->vAcc.data(), vacc, std::size_t{header.point_count} * 4);
+    }
     for (std::uint32_t i : tree->vAcc) {
         if (i >= header.point_count) throw fail("a point number is out of range");
     }

@@ -66,7 +66,9 @@ public:
         if (!has_value()) throw std::get<1>(state_);
         return std::get<0>(state_);
     }
-    T&& value() && {
+    // By value, not T&&: `for (auto& r : engine.nearest(q).value().results)` then keeps the
+    // answer alive for the loop instead of dangling into a destroyed Result.
+    T value() && {
         if (!has_value()) throw std::get<1>(state_);
         return std::get<0>(std::move(state_));
     }
