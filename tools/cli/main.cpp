@@ -20,26 +20,30 @@ namespace {
 using hloc::Error;
 using hloc::ErrorCode;
 
-// `build` lives in its own executable beside this one (see tools/build/main.cpp).
-int run_builder(int argc, char** argv, int build_at) {
+// `build`, `batch`, `map` and `serve` live in their own executables beside this one
+// (tools/build, tools/batch, tools/serve): they link GDAL, cairo or Beast, which a one-shot
+// query should not have to load. The command word is dropped; every other argument passes on.
+int run_tool(int argc, char** argv, int command_at) {
+    const std::string command = argv[command_at];
     char self[4096];
     const auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
-        std::cerr << "cannot find this program's directory to run hospital-locator-build\n";
+        std::cerr << "cannot find this program's directory to run hospital-locator-" << command << "\n";
         return 1;
     }
     self[n] = '\0';
-    const std::string builder = (std::filesystem::path(self).parent_path() / "hospital-locator-build").string();
+    const std::string tool =
+        (std::filesystem::path(self).parent_path() / ("hospital-locator-" + command)).string();
     std::vector<char*> args;
-    std::string name = "hospital-locator build";
+    std::string name = "hospital-locator " + command;
     args.push_back(name.data());
     for (int i = 0; i < argc; ++i) {
-        if (i == 0 || i == build_at) continue;
+        if (i == 0 || i == command_at) continue;
         args.push_back(argv[i]);
     }
     args.push_back(nullptr);
-    ::execv(builder.c_str(), args.data());
-    std::cerr << "cannot run " << builder << ": " << std::strerror(errno) << "\n";
+    ::execv(tool.c_str(), args.data());
+    std::cerr << "cannot run " << tool << ": " << std::strerror(errno) << "\n";
     return 1;
 }
 
@@ -67,7 +71,7 @@ T unwrap(hloc::Result<T> r) {
 int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        if (arg == "build") return run_builder(argc, argv, i);
+        if (arg == "build" || arg == "batch" || arg == "map" || arg == "serve") return run_tool(argc, argv, i);
         if (!arg.starts_with("-")) break;  // the first positional word is the subcommand
         if (arg == "--index" || arg == "--format" || arg == "--data") ++i;
     }
@@ -87,6 +91,9 @@ int main(int argc, char** argv) {
     };
     common(&app);
     app.add_subcommand("build", "build an index from the listings and datasets (see build --help)");
+    app.add_subcommand("batch", "nearest sites for every row of a file, with a summary and a map (see batch --help)");
+    app.add_subcommand("map", "draw the catchments of the whole index (see map --help)");
+    app.add_subcommand("serve", "answer queries over HTTP (see serve --help)");
 
     auto* nearest = app.add_subcommand("nearest", "the nearest sites offering a treatment");
     std::vector<std::string> query_words;  // "CH4 7QP" may come as two words
