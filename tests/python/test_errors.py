@@ -1,0 +1,150 @@
+"""Exceptions mirror the engine's codes, with the CLI's messages; a refused index raises
+BadIndex."""
+
+import shutil
+
+import pytest
+
+import hospital_locator as hl
+from hospital_locator import _core
+
+# (query, exception class, code): each message is compared with the CLI's.
+BAD_POSTCODES = [
+    ("SW1A 1A", hl.InvalidPostcode, "invalid_postcode"),
+    ("SO16 0Y", hl.InvalidPostcode, "invalid_postcode"),
+    ("SW1A 1AA extra", hl.InvalidPostcode, "invalid_postcode"),
+    ("W99 1AA", hl.PostcodeNotFound, "postcode_not_found"),
+    ("BT1 1AA", hl.NotCovered, "not_covered"),
+    ("JE2 3AB", hl.NotCovered, "not_covered"),
+    ("GIR 0AA", hl.NonGeographicPostcode, "non_geographic_postcode"),
+    ("ZZ99 9ZZ", hl.NonGeographicPostcode, "non_geographic_postcode"),
+]
+
+
+@pytest.mark.parametrize("query,cls,code", BAD_POSTCODES)
+def test_a_bad_postcode_raises_its_class_with_the_cli_message(gb, cli, query, cls, code):
+    with pytest.raises(cls) as e:
+        gb.nearest(query)
+    expected = cli.error("nearest", query)
+    assert e.value.code == code == expected["code"]
+    assert str(e.value) == e.value.message == expected["message"]
+    assert e.value.status == expected["status"]
+    assert e.value.to_dict() == {"error": expected}
+    assert isinstance(e.value, hl.Error)
+    with pytest.raises(cls) as e2:
+        gb.lookup(query)
+    assert e2.value.message == cli.error("lookup", query)["message"]
+
+
+def test_builtin_bases_let_callers_catch_what_they_expect(gb):
+    with pytest.raises(ValueError):
+        gb.nearest("SW1A 1A")
+    with pytest.raises(LookupError):
+        gb.nearest("W99 1AA")
+    with pytest.raises(ValueError):
+        gb.nearest("CH4 7QP", k=0)
+    with pytest.raises(LookupError):
+        gb.site("nowhere")
+
+
+@pytest.mark.parametrize("kwargs,argv,cls", [
+    ({"postcode": "CH4 7QP", "k": 0}, ["CH4 7QP", "-k", "0"], hl.InvalidParameter),
+    ({"postcode": "CH4 7QP", "k": 1001}, ["CH4 7QP", "-k", "1001"], hl.InvalidParameter),
+    ({"postcode": "CH4 7QP", "k": -1}, ["CH4 7QP", "-k", "-1"], hl.InvalidParameter),
+    ({"lat": 91.0, "lon": 0.0}, ["--lat", "91", "--lon", "0"], hl.InvalidParameter),
+    ({"lat": -2.0, "lon": 53.0}, ["--lat", "-2", "--lon", "53"], hl.InvalidParameter),
+    ({"postcode": "CH4 7QP", "max_km": -1.0}, ["CH4 7QP", "--max-km", "-1"], hl.InvalidParameter),
+    ({"postcode": "CH4 7QP", "treatment": "hips"}, ["CH4 7QP", "--treatment", "hips"],
+     hl.UnknownTreatment),
+])
+def test_a_bad_parameter_raises_with_the_cli_message(gb, cli, kwargs, argv, cls):
+    with pytest.raises(cls) as e:
+        gb.nearest(**kwargs)
+    expected = cli.error("nearest", *argv)
+    assert (e.value.code, e.value.message) == (expected["code"], expected["message"])
+
+
+def test_reverse_and_unknown_site_raise(gb, cli):
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.reverse(52.0, 1.0, k=0)
+    assert e.value.message == cli.error("reverse", "--lat", "52", "--lon", "1", "-k", "0")["message"]
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.reverse(float("nan"), 1.0)
+    assert e.value.message == "lat and lon must be finite numbers"
+    with pytest.raises(hl.UnknownSite) as e:
+        gb.site("nowhere")
+    assert e.value.code == "unknown_site"
+
+
+def test_postcode_and_point_together_or_neither_are_refused(gb):
+    with pytest.raises(hl.InvalidParameter, match="not both"):
+        gb.nearest("CH4 7QP", lat=53.0, lon=-2.0)
+    with pytest.raises(hl.InvalidParameter, match="nearest needs a postcode, or both lat and lon"):
+        gb.nearest(lat=53.0)
+    with pytest.raises(hl.InvalidParameter, match="give max_miles or max_km, not both"):
+        gb.nearest("CH4 7QP", max_miles=1, max_km=1)
+
+
+def test_python_codes_are_the_engines_codes():
+    # _ERROR_CODES comes from engine error_code_name(); the Python classes must agree.
+    assert _core._ERROR_CODES == {s.value: s.name.lower() for s in hl.Status if s.value}
+    for number, name in _core._ERROR_CODES.items():
+        cls = hl._errors._CLASSES[name]
+        assert (cls.code, cls.number) == (name, number)
+
+
+def _refused(path, **kwargs):
+    with pytest.raises(hl.BadIndex) as e:
+        hl.Index(path, **kwargs)
+    assert e.value.code == "bad_index" and e.value.number == 7
+    return e.value.message
+
+
+def test_a_missing_file_is_a_bad_index(work):
+    assert str(work / "nope.hlx") in _refused(work / "nope.hlx")
+
+
+def test_a_truncated_index_is_refused(tiny_path, work):
+    data = open(tiny_path, "rb").read()
+    for size in [0, 10, len(data) // 2, len(data) - 1]:
+        bad = work / f"cut-{size}.hlx"
+        bad.write_bytes(data[:size])
+        assert _refused(str(bad))
+
+
+def test_a_file_that_is_not_an_index_is_refused(work):
+    bad = work / "text.hlx"
+    bad.write_text("postcode,lat,lon\n" * 1000)
+    assert _refused(str(bad))
+
+
+def test_a_corrupt_payload_is_refused_when_verified(tiny_path, work):
+    data = bytearray(open(tiny_path, "rb").read())
+    data[len(data) - 100] ^= 0xFF  # in the payload, past every header check
+    bad = work / "flipped.hlx"
+    bad.write_bytes(bytes(data))
+    message = _refused(str(bad), verify=True)
+    assert "checksum" in message
+    # Opened without checking, verify() finds it too.
+    try:
+        index = hl.Index(str(bad))
+    except hl.BadIndex:
+        return  # the flip hit a structure the open checks: refused either way
+    with pytest.raises(hl.BadIndex, match="checksum"):
+        index.verify()
+
+
+def test_a_good_index_verifies(tiny_path, work):
+    copy = work / "copy.hlx"
+    shutil.copyfile(tiny_path, copy)
+    hl.Index(str(copy), verify=True).verify()
+    hl.Index(copy)  # a pathlib.Path is accepted
+
+
+def test_an_error_can_be_made_and_pickled_in_python():
+    import pickle
+    e = hl.InvalidPostcode("'X' is not a valid UK postcode")
+    assert (e.code, e.number, e.status) == ("invalid_postcode", 1, 400)
+    # multiprocessing pickles exceptions raised in workers
+    back = pickle.loads(pickle.dumps(e))
+    assert type(back) is hl.InvalidPostcode and back.message == e.message
