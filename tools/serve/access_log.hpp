@@ -1,0 +1,29 @@
+// The access log: one JSON line per request (time, method, path, status, bytes, microseconds).
+// The query string is left out on purpose: it holds callers' postcodes, which are personal
+// data in a referral service, and a path is enough to count and time the traffic.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <string_view>
+
+namespace hloc::serve {
+
+class AccessLog {
+public:
+    explicit AccessLog(const std::filesystem::path& file);  // appends; throws Error{io_error}
+    ~AccessLog();
+    AccessLog(const AccessLog&) = delete;
+    AccessLog& operator=(const AccessLog&) = delete;
+
+    void write(std::string_view method, std::string_view target, unsigned status, std::uint64_t bytes,
+               std::uint64_t micros, std::string_view remote);
+
+private:
+    std::mutex mutex_;
+    std::FILE* file_ = nullptr;
+};
+
+}  // namespace hloc::serve

@@ -1,0 +1,39 @@
+// The service's settings: every limit and timeout has a flag (main.cpp) and a default here.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace hloc::serve {
+
+struct ServerConfig {
+    std::filesystem::path index_file;
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;  // 0 = an ephemeral port (the chosen one is logged)
+    unsigned threads = 0;              // 0 = one per core
+    std::filesystem::path access_log;  // empty = no access log
+
+    // Request bounds. A bulk body of 1,000 postcodes is ~15 KB and of 1,000 query objects
+    // ~100 KB, so 1 MiB leaves room for generous formatting without inviting abuse.
+    std::size_t max_body_bytes = 1 << 20;
+    std::size_t max_url_bytes = 2048;     // request target: 414 beyond
+    std::size_t max_header_bytes = 8192;  // header fields beyond the request line: 431 beyond
+    std::size_t max_bulk_items = 1000;
+    std::size_t max_connections = 4096;  // more are answered 503 and closed
+
+    std::chrono::milliseconds read_timeout{10'000};   // first byte to last byte of a request: 408
+    std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{10'000};  // a client that does not read its answer
+    std::chrono::milliseconds shutdown_timeout{30'000};  // SIGTERM: longest wait for in-flight work
+
+    int cache_max_age_s = 300;  // data changes only on reload
+    std::string cors_origin;    // empty = no CORS headers
+    bool admin_reload = false;  // POST /admin/reload, from loopback clients only
+    bool wait_for_index = false;  // start unready if the index cannot be opened; SIGHUP retries
+    bool resident = false;        // read the index into private huge pages instead of mapping it
+};
+
+}  // namespace hloc::serve

@@ -1,0 +1,538 @@
+#include "server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "json_format.hpp"
+
+namespace hloc::serve {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+class Connection;
+
+namespace {
+
+// How often each worker looks for connections past their deadline: timeouts are accurate to
+// this, and no timer is touched per request.
+constexpr auto kSweepInterval = std::chrono::milliseconds(100);
+// After an error answer that closes the connection: how long, and how much, to keep reading
+// (and discarding) so the client sees the answer instead of a reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1 << 20;
+
+std::string_view status_line(unsigned status) {
+    switch (status) {
+        case 200: return "HTTP/1.1 200 OK\r\n";
+        case 204: return "HTTP/1.1 204 No Content\r\n";
+        case 400: return "HTTP/1.1 400 Bad Request\r\n";
+        case 403: return "HTTP/1.1 403 Forbidden\r\n";
+        case 404: return "HTTP/1.1 404 Not Found\r\n";
+        case 405: return "HTTP/1.1 405 Method Not Allowed\r\n";
+        case 408: return "HTTP/1.1 408 Request Timeout\r\n";
+        case 413: return "HTTP/1.1 413 Content Too Large\r\n";
+        case 414: return "HTTP/1.1 414 URI Too Long\r\n";
+        case 415: return "HTTP/1.1 415 Unsupported Media Type\r\n";
+        case 422: return "HTTP/1.1 422 Unprocessable Content\r\n";
+        case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
+        case 503: return "HTTP/1.1 503 Service Unavailable\r\n";
+        default: return "HTTP/1.1 500 Internal Server Error\r\n";
+    }
+}
+
+void log_line(const std::string& text) {
+    // One write per line: several threads may log at once.
+    std::cerr << (text + "\n") << std::flush;
+}
+
+}  // namespace
+
+struct Worker {
+    Worker(Server& s, unsigned n) : server(s), id(n), ioc(1), guard(asio::make_work_guard(ioc)), sweep(ioc) {
+        cache_control = "Cache-Control: public, max-age=" + std::to_string(s.config().cache_max_age_s) + "\r\n";
+        if (!s.config().cors_origin.empty()) {
+            cors = "Access-Control-Allow-Origin: " + s.config().cors_origin +
+                   "\r\nAccess-Control-Allow-Methods: GET, HEAD, POST, OPTIONS"
+                   "\r\nAccess-Control-Allow-Headers: Content-Type\r\nAccess-Control-Max-Age: 86400\r\nVary: Origin\r\n";
+        }
+    }
+
+    // The index for the next request: a cached shared_ptr, refreshed only when a reload has
+    // bumped the generation, so requests do not contend on one reference count.
+    const LoadedIndex* current_index() {
+        const auto g = server.holder().generation();
+        if (g != generation) {
+            index = server.holder().current();
+            generation = g;
+        }
+        return index.get();
+    }
+
+    std::string_view date_header() {
+        const std::time_t now = std::time(nullptr);
+        if (now != date_second) {
+            date_second = now;
+            std::tm tm{};
+            gmtime_r(&now, &tm);
+            date_len = std::strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        }
+        return {date, date_len};
+    }
+
+    void start_sweep();
+    void stop_connections();
+
+    Server& server;
+    unsigned id;
+    WorkerMetrics metrics;
+    std::unordered_set<Connection*> connections;
+    std::uint64_t generation = 0;
+    std::shared_ptr<const LoadedIndex> index;
+    std::string cache_control, cors;
+    std::time_t date_second = 0;
+    char date[64] = {};
+    std::size_t date_len = 0;
+    // Last, so destroyed first: handlers still queued (after a forced stop) hold connections
+    // whose destructors touch the members above.
+    asio::io_context ioc;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+    asio::steady_timer sweep;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(Worker& worker, tcp::socket socket, bool reject)
+        : worker_(worker), socket_(std::move(socket)), reject_(reject),
+          buffer_(worker.server.config().max_url_bytes + worker.server.config().max_header_bytes +
+                  worker.server.config().max_body_bytes + 4096) {
+        worker_.server.open_connections().fetch_add(1, std::memory_order_relaxed);
+        error_code ec;
+        const auto remote = socket_.remote_endpoint(ec);
+        if (!ec) {
+            loopback_ = remote.address().is_loopback();
+            remote_ = remote.address().to_string();
+        }
+        head_.reserve(512);
+    }
+
+    ~Connection() {
+        worker_.connections.erase(this);
+        worker_.metrics.connection_closed();
+        worker_.server.open_connections().fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    // On the worker's thread.
+    void start() {
+        worker_.connections.insert(this);
+        worker_.metrics.connection_opened();
+        read_next();
+    }
+
+    // SIGTERM: a connection waiting for its next request goes now; one reading or answering
+    // a request finishes it first (on_write then closes, since the server is stopping).
+    void on_stop() {
+        if (phase_ == Phase::idle) close();
+    }
+
+    void on_sweep(Clock::time_point now) {
+        if (phase_ == Phase::closed || now < deadline_) return;
+        if (phase_ == Phase::reading) {
+            // Too slow a client (slowloris): stop reading, answer 408 from on_read.
+            timed_out_ = true;
+            error_code ec;
+            socket_.cancel(ec);
+            deadline_ = Clock::time_point::max();
+        } else {
+            close();
+        }
+    }
+
+private:
+    enum class Phase : std::uint8_t { idle, reading, writing, lingering, closed };
+
+    const ServerConfig& config() const { return worker_.server.config(); }
+
+    void read_next() {
+        if (worker_.server.stopping()) return linger_close();
+        if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
+        phase_ = Phase::idle;
+        deadline_ = Clock::now() + config().idle_timeout;
+        socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+            self->buffer_.commit(n);
+            if (ec || self->phase_ == Phase::closed) return self->close();
+            self->read_request();
+        });
+    }
+
+    void read_request() {
+        phase_ = Phase::reading;
+        deadline_ = Clock::now() + config().read_timeout;
+        parser_.emplace();
+        // The request line and headers together; on_read tells 414 from 431 by the line's length.
+        parser_->header_limit(static_cast<std::uint32_t>(config().max_url_bytes + config().max_header_bytes));
+        parser_->body_limit(config().max_body_bytes);
+        http::async_read(socket_, buffer_, *parser_,
+                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(error_code ec) {
+        if (phase_ == Phase::closed) return;
+        if (timed_out_) {
+            return respond(http_error(408, "request_timeout",
+                                      "the request was not received within " +
+                                          std::to_string(config().read_timeout.count()) + " ms"),
+                           true);
+        }
+        if (ec) {
+            if (ec == http::error::body_limit) {
+                return respond(http_error(413, "payload_too_large",
+                                          "the body is larger than " + std::to_string(config().max_body_bytes) +
+                                              " bytes"),
+                               true);
+            }
+            if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+                return respond(request_line_too_long()
+                                   ? http_error(414, "uri_too_long",
+                                                "the request target is longer than " +
+                                                    std::to_string(config().max_url_bytes) + " bytes")
+                                   : http_error(431, "headers_too_large",
+                                                "the request headers are larger than " +
+                                                    std::to_string(config().max_header_bytes) + " bytes"),
+                               true);
+            }
+            if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                ec != http::error::end_of_stream && ec != http::error::partial_message) {
+                return respond(http_error(400, "bad_request", "malformed HTTP request: " + ec.message()), true);
+            }
+            return close();  // the client went away
+        }
+        auto& msg = parser_->get();
+        request_start_ = Clock::now();
+        worker_.metrics.request_started();
+        in_request_ = true;
+        method_.assign(msg.method_string().data(), msg.method_string().size());
+        target_.assign(msg.target().data(), msg.target().size());
+        if (target_.size() > config().max_url_bytes) {
+            return respond(http_error(414, "uri_too_long",
+                                      "the request target is longer than " + std::to_string(config().max_url_bytes) +
+                                          " bytes"),
+                           true);
+        }
+        if (reject_) {
+            return respond(http_error(503, "too_many_connections",
+                                      "the server has " + std::to_string(config().max_connections) +
+                                          " connections open; retry later"),
+                           true);
+        }
+        Request request;
+        request.method = method_;
+        request.target = target_;
+        const auto ct = msg.find(http::field::content_type);
+        if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
+        request.body = msg.body();
+        request.from_loopback = loopback_;
+        const bool keep_alive = msg.keep_alive();
+        respond(worker_.server.router().handle(request, worker_.current_index()), !keep_alive);
+    }
+
+    // Whether the request line (what is in the buffer up to its first CRLF) exceeds the URL limit.
+    bool request_line_too_long() const {
+        const auto data = buffer_.cdata();
+        const std::string_view text(static_cast<const char*>(data.data()), data.size());
+        const auto eol = text.find("\r\n");
+        return (eol == std::string_view::npos ? text.size() : eol) > config().max_url_bytes + 16;
+    }
+
+    void respond(Response response, bool close_after) {
+        if (!in_request_) {  // refused before a request was complete: still counted and timed
+            request_start_ = Clock::now();
+            worker_.metrics.request_started();
+            in_request_ = true;
+            if (method_.empty()) method_ = "-";
+        }
+        close_after_write_ = close_after || response.close || worker_.server.stopping();
+        route_ = response.route;
+        status_ = response.status;
+        body_ = std::move(response.body);
+        const bool send_body = !response.head_only;
+
+        head_.clear();
+        head_ += status_line(response.status);
+        head_ += "Server: hospital-locator\r\n";
+        head_ += worker_.date_header();
+        if (!response.allow.empty()) {
+            head_ += "Allow: ";
+            head_ += response.allow;
+            head_ += "\r\n";
+        }
+        head_ += worker_.cors;
+        if (response.status != 204) {
+            head_ += response.kind == BodyKind::json ? std::string_view("Content-Type: application/json\r\n")
+                                                     : std::string_view("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
+            head_ += response.cacheable ? std::string_view(worker_.cache_control)
+                                        : std::string_view("Cache-Control: no-store\r\n");
+            head_ += "Content-Length: ";
+            char digits[24];
+            const int n = std::snprintf(digits, sizeof digits, "%zu", body_.size());
+            head_.append(digits, static_cast<std::size_t>(n));
+            head_ += "\r\n";
+        } else {
+            body_.clear();
+        }
+        if (close_after_write_) head_ += "Connection: close\r\n";
+        head_ += "\r\n";
+
+        phase_ = Phase::writing;
+        deadline_ = Clock::now() + config().write_timeout;
+        bytes_ = send_body ? body_.size() : 0;
+        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), asio::buffer(body_.data(), bytes_)};
+        asio::async_write(socket_, buffers,
+                          [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+    }
+
+    void on_write(error_code ec) {
+        const auto micros = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_).count());
+        worker_.metrics.count(route_, status_, micros);
+        worker_.metrics.request_finished();
+        in_request_ = false;
+        if (auto* log = worker_.server.access_log()) log->write(method_, target_, status_, bytes_, micros, remote_);
+        method_.clear();
+        if (ec) return close();
+        if (close_after_write_) return linger_close();
+        read_next();
+    }
+
+    // Half-close, then read and discard what the client still sends, briefly: closing with
+    // unread data would reset the connection and could destroy the answer in flight.
+    void linger_close() {
+        if (phase_ == Phase::closed) return;
+        error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) return close();
+        phase_ = Phase::lingering;
+        deadline_ = Clock::now() + kLingerTime;
+        buffer_.consume(buffer_.size());
+        linger();
+    }
+
+    void linger() {
+        socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+            self->lingered_ += n;
+            if (ec || self->lingered_ > kLingerBytes) return self->close();
+            self->linger();
+        });
+    }
+
+    void close() {
+        if (phase_ == Phase::closed) return;
+        phase_ = Phase::closed;
+        error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+    }
+
+    Worker& worker_;
+    tcp::socket socket_;
+    bool reject_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    Phase phase_ = Phase::idle;
+    Clock::time_point deadline_ = Clock::time_point::max();
+    bool timed_out_ = false;
+    bool close_after_write_ = false;
+    bool in_request_ = false;
+    bool loopback_ = false;
+    std::string remote_;
+    std::string head_, body_, method_, target_;
+    Clock::time_point request_start_;
+    Route route_ = Route::unrouted;
+    unsigned status_ = 0;
+    std::size_t bytes_ = 0;
+    std::size_t lingered_ = 0;
+};
+
+void Worker::start_sweep() {
+    sweep.expires_after(kSweepInterval);
+    sweep.async_wait([this](error_code ec) {
+        if (ec) return;
+        const auto now = Clock::now();
+        // Copy first: acting on a connection may end it, which erases it from the set.
+        std::vector<std::shared_ptr<Connection>> live;
+        live.reserve(connections.size());
+        for (auto* c : connections) live.push_back(c->shared_from_this());
+        for (auto& c : live) c->on_sweep(now);
+        live.clear();
+        if (!(server.stopping() && connections.empty())) start_sweep();
+    });
+}
+
+void Worker::stop_connections() {
+    std::vector<std::shared_ptr<Connection>> live;
+    for (auto* c : connections) live.push_back(c->shared_from_this());
+    for (auto& c : live) c->on_stop();
+    guard.reset();
+}
+
+struct Server::Control {
+    Control() : acceptor(ioc), signals(ioc, SIGTERM, SIGINT, SIGHUP), retry(ioc), drain(ioc) {}
+    asio::io_context ioc{1};
+    tcp::acceptor acceptor;
+    asio::signal_set signals;
+    asio::steady_timer retry;
+    asio::steady_timer drain;
+    std::size_t next_worker = 0;
+    std::size_t workers_done = 0;
+    bool drained = true;
+};
+
+Server::Server(const ServerConfig& config, IndexHolder& holder, AccessLog* access_log)
+    : config_(config), holder_(holder), access_log_(access_log),
+      router_(config, holder, [this] { return render_metrics(); }), control_(std::make_unique<Control>()) {
+    const unsigned n = config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+}
+
+Server::~Server() = default;
+
+std::string Server::render_metrics() const {
+    std::vector<const WorkerMetrics*> metrics;
+    for (const auto& w : workers_) metrics.push_back(&w->metrics);
+    IndexGauge gauge;
+    if (const auto index = holder_.current()) {
+        gauge.loaded = true;
+        gauge.checksum = index->info.checksum;
+        gauge.built_at = index->info.built_at;
+        gauge.file = index->file.string();
+        gauge.postcodes = index->info.postcodes;
+        gauge.located = index->info.located;
+        gauge.sites = index->info.sites;
+        gauge.treatments = index->info.treatments.size();
+        gauge.file_bytes = index->info.file_bytes;
+    }
+    return serve::render_metrics(metrics, gauge, reloads_.load(), holder_.reloads_failed(), started_);
+}
+
+tcp::endpoint Server::listen() {
+    auto& acceptor = control_->acceptor;
+    asio::ip::tcp::resolver resolver(control_->ioc);
+    const auto endpoints = resolver.resolve(config_.listen_host, std::to_string(config_.listen_port),
+                                            asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
+    const tcp::endpoint endpoint = *endpoints.begin();
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor.local_endpoint();
+}
+
+bool Server::run() {
+    auto& c = *control_;
+    std::function<void()> accept = [&] {
+        auto& worker = *workers_[c.next_worker++ % workers_.size()];
+        c.acceptor.async_accept(worker.ioc, [&](error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted || !c.acceptor.is_open()) return;
+            if (ec) {
+                // Out of file descriptors, most likely: wait a little rather than spin.
+                log_line("accept failed: " + ec.message());
+                c.retry.expires_after(std::chrono::milliseconds(100));
+                c.retry.async_wait([&](error_code e) {
+                    if (!e) accept();
+                });
+                return;
+            }
+            error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            const bool reject = open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
+            auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
+            asio::post(worker.ioc, [conn] { conn->start(); });
+            accept();
+        });
+    };
+    accept();
+
+    std::function<void()> wait_signal = [&] {
+        c.signals.async_wait([&](error_code ec, int signal) {
+            if (ec) return;
+            if (signal == SIGHUP) {
+                try {
+                    const auto loaded = holder_.reload();
+                    reloads_.fetch_add(1);
+                    log_line("reloaded " + loaded->file.string() + ": checksum " + loaded->info.checksum + ", " +
+                             std::to_string(loaded->info.postcodes) + " postcodes, " +
+                             std::to_string(loaded->info.sites) + " sites");
+                } catch (const Error& e) {
+                    log_line("reload refused, the previous index keeps serving: " +
+                             api::error_json(e).dump(-1, ' ', false, api::Json::error_handler_t::replace));
+                }
+                return wait_signal();
+            }
+            if (stopping()) {
+                log_line("second signal: stopping now");
+                for (auto& w : workers_) w->ioc.stop();
+                return;
+            }
+            log_line("stopping: no new connections; finishing requests in flight");
+            stopping_.store(true, std::memory_order_release);
+            error_code ignored;
+            c.acceptor.close(ignored);
+            c.retry.cancel();
+            for (auto& w : workers_) asio::post(w->ioc, [&w = *w] { w.stop_connections(); });
+            c.drain.expires_after(config_.shutdown_timeout);
+            c.drain.async_wait([&](error_code e) {
+                if (e) return;
+                log_line("shutdown timeout: closing the remaining connections");
+                c.drained = false;
+                for (auto& w : workers_) w->ioc.stop();
+            });
+            wait_signal();
+        });
+    };
+    wait_signal();
+
+    std::vector<std::thread> threads;
+    for (auto& w : workers_) {
+        threads.emplace_back([this, &c, &w = *w] {
+            w.start_sweep();
+            try {
+                w.ioc.run();
+            } catch (const std::exception& e) {
+                // Handlers catch their own errors; this is a bug, reported, never a silent exit.
+                log_line(std::string("worker stopped by an exception: ") + e.what());
+            }
+            asio::post(c.ioc, [this, &c] {
+                if (++c.workers_done == workers_.size()) {
+                    c.drain.cancel();
+                    c.signals.cancel();
+                    c.retry.cancel();
+                    error_code ignored;
+                    c.acceptor.close(ignored);
+                }
+            });
+        });
+    }
+    c.ioc.run();
+    for (auto& t : threads) t.join();
+    return c.drained;
+}
+
+}  // namespace hloc::serve
