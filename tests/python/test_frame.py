@@ -27,8 +27,9 @@ def test_every_status_and_its_row(gb):
     frame = hl.nearest_frame(gb, df, postcode_column="pc", k=1)
     assert list(frame.index) == [10, 11, 12, 13, 14, 15, 16, 10]
     assert list(frame["pc"].iloc[:7]) == texts[:7]
+    # As `hospital-locator batch` maps them: a non-geographic postcode is not_found.
     assert list(frame["status"]) == ["ok", "approximate", "approximate", "invalid", "not_found",
-                                     "not_covered", "invalid", "invalid"]
+                                     "not_covered", "not_found", "invalid"]
     assert list(frame["match"]) == ["unit", "sector", "district", "", "", "", "", ""]
     assert list(frame["error_code"]) == ["", "", "", "invalid_postcode", "postcode_not_found",
                                          "not_covered", "non_geographic_postcode", "invalid_postcode"]
@@ -54,6 +55,14 @@ def test_distances_are_rounded_as_the_csv_prints_them(gb, all_postcodes):
         np.testing.assert_array_equal(frame[f"site_{j + 1}_metres"], np.round(batch.distance_m[:, j], 1))
         np.testing.assert_allclose(frame[f"site_{j + 1}_miles"], batch.distance_m[:, j] / 1609.344, atol=5e-4)
         assert list(frame[f"site_{j + 1}_id"]) == list(batch.ids()[:, j])
+
+
+def test_input_columns_named_like_result_columns_are_renamed_as_the_batch_csv_does(gb):
+    df = pd.DataFrame({"Status": ["mine"], "postcode": ["CH4 7QP"], "lat": [1.0]})
+    frame = hl.nearest_frame(gb, df, k=1)
+    assert list(frame.columns[:3]) == ["input_Status", "postcode", "input_lat"]
+    assert (frame["input_Status"].iloc[0], frame["status"].iloc[0]) == ("mine", "ok")
+    assert frame["input_lat"].iloc[0] == 1.0 and frame["lat"].iloc[0] == 53.1763575
 
 
 def test_a_missing_column_names_the_columns_there_are(gb):

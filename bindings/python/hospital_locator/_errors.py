@@ -14,8 +14,7 @@ yet still raises a plain ``Error`` with its code and message.
 
 from __future__ import annotations
 
-import enum
-from typing import Dict, Type
+import enum  # not typing: importing it costs more than the rest of the package
 
 
 class Error(Exception):
@@ -136,11 +135,11 @@ class Match(enum.IntEnum):
 
 
 #: status value -> its name, "ok" for 0.
-STATUS_NAMES: Dict[int, str] = {s.value: s.name.lower() for s in Status}
+STATUS_NAMES: dict[int, str] = {s.value: s.name.lower() for s in Status}
 #: match value -> its name; a failed row's 255 is "".
-MATCH_NAMES: Dict[int, str] = {m.value: ("" if m is Match.NONE else m.name.lower()) for m in Match}
+MATCH_NAMES: dict[int, str] = {m.value: ("" if m is Match.NONE else m.name.lower()) for m in Match}
 
-_CLASSES: Dict[str, Type[Error]] = {
+_CLASSES: dict[str, type[Error]] = {
     cls.code: cls
     for cls in (InvalidPostcode, PostcodeNotFound, NotCovered, InvalidParameter, UnknownTreatment,
                 NonGeographicPostcode, BadIndex, IndexIOError, BadInput, UnknownSite, InternalError)

@@ -5,10 +5,9 @@ pandas is imported when the function is called, not when hospital_locator is imp
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
-
 from ._errors import STATUS_NAMES, Match, Status
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing slows the package's import
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
@@ -16,28 +15,33 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _METRES_PER_MILE = 1609.344  # as engine/include/hloc/geodesy.hpp, so miles round alike
 
-#: Engine status -> the batch report's status column. A sector or district fallback is
-#: "approximate"; every code not listed is "invalid".
+#: Engine status -> the batch report's status column, as `hospital-locator batch` maps them
+#: (tools/batch/pipeline.cpp). A sector or district fallback is "approximate"; every code
+#: not listed is "invalid".
 NEAREST_FRAME_STATUS = {
     Status.OK: "ok",
     Status.POSTCODE_NOT_FOUND: "not_found",
+    Status.NON_GEOGRAPHIC_POSTCODE: "not_found",
     Status.NOT_COVERED: "not_covered",
 }
 
 
 def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str = "postcode", *,
-                  k: int = 3, treatment: Optional[str] = None,
-                  max_miles: Optional[float] = None, max_km: Optional[float] = None,
+                  k: int = 3, treatment: str | None = None,
+                  max_miles: float | None = None, max_km: float | None = None,
                   keep_columns: bool = True, threads: int = 0) -> "pandas.DataFrame":
     """The k nearest sites for every row of df, as a DataFrame with the batch CSV's columns.
 
-    Columns: df's own columns first (unless keep_columns=False), then ``status``, ``match``,
+    Columns: df's own columns first (unless keep_columns=False; one whose name is also a
+    result column's, in any case, is renamed ``input_<name>`` as the batch CSV does), then
+    ``status``, ``match``,
     ``lat``, ``lon``, then for n = 1..k ``site_n_id``, ``site_n_name``, ``site_n_phone``,
     ``site_n_metres``, ``site_n_miles``, then ``error_code`` and ``error_message``. One row
     per input row, same order, same index.
 
     status is "ok", "approximate" (answered from the sector or district centroid),
-    "not_found", "not_covered" or "invalid" (error_code and error_message say why; the
+    "not_found" (also for non-geographic postcodes such as GIR 0AA), "not_covered" or
+    "invalid" (error_code and error_message always say which code and why; the
     message is the CLI's). Numbers are rounded as the CSV prints them: lat/lon to 7
     decimals, metres to 0.1, miles to 0.001; NaN where there is no value, "" for text.
     A bad row never raises; k, treatment and the distance limit are checked once and raise
@@ -65,7 +69,7 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str =
     for m in (Match.UNIT, Match.SECTOR, Match.DISTRICT, Match.POINT):
         match_table[m.value] = m.name.lower()
 
-    columns: dict[str, Any] = {
+    columns: dict[str, object] = {
         "status": status,
         "match": match_table[batch.match],
         "lat": _round_to(batch.lat, 7),
@@ -96,7 +100,9 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str =
 
     out = pd.DataFrame(columns, index=df.index)
     if keep_columns:
+        results = {str(c).lower() for c in out.columns}
+        inputs = df.rename(columns=lambda c: f"input_{c}" if str(c).lower() in results else c)
         # By position, not by label: an index with repeated labels must not multiply rows.
-        out = pd.concat([df.reset_index(drop=True), out.reset_index(drop=True)], axis=1)
+        out = pd.concat([inputs.reset_index(drop=True), out.reset_index(drop=True)], axis=1)
         out.index = df.index
     return out
