@@ -1,0 +1,324 @@
+#include "input.hpp"
+
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "csv_reader.hpp"
+#include "hloc/postcode.hpp"
+
+namespace hloc::batch {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string trimmed(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+}
+
+// A whole unit postcode, or one that is well formed but outside the GB data: enough to say
+// that a first record is data, not a header.
+bool looks_like_postcode(std::string_view text) {
+    const auto parsed = normalise_postcode(text);
+    if (parsed) return true;
+    const auto code = parsed.error().code();
+    return code == ErrorCode::not_covered || code == ErrorCode::non_geographic_postcode;
+}
+
+std::string list_columns(const std::vector<std::string>& columns) {
+    std::string out;
+    for (const auto& c : columns) {
+        if (!out.empty()) out += ", ";
+        out += "\"" + c + "\"";
+    }
+    return out.empty() ? "none" : out;
+}
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// --postcode-column given by name (any case) or 1-based position.
+std::size_t chosen_column(const std::string& wanted, const std::vector<std::string>& columns,
+                          const std::string& file) {
+    if (all_digits(wanted)) {
+        const auto position = std::stoull(wanted.size() > 9 ? "0" : wanted);
+        if (position >= 1 && position <= columns.size()) return position - 1;
+        throw Error(ErrorCode::bad_input, "--postcode-column " + wanted + ": " + file + " has " +
+                                              std::to_string(columns.size()) + " columns (" +
+                                              list_columns(columns) + ")");
+    }
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (lower(trimmed(columns[i])) == lower(trimmed(wanted))) return i;
+    }
+    throw Error(ErrorCode::bad_input, "no column \"" + wanted + "\" in " + file +
+                                          "; the columns are " + list_columns(columns));
+}
+
+class CsvSource final : public InputSource {
+public:
+    CsvSource(const InputOptions& options) : name_(options.path == "-" ? "standard input" : options.path) {
+        if (options.path == "-") {
+            file_ = stdin;
+        } else {
+            file_ = std::fopen(options.path.c_str(), "rb");
+            if (!file_) {
+                throw Error(ErrorCode::io_error, "cannot open " + options.path + ": " + std::strerror(errno));
+            }
+            owned_ = true;
+            struct stat st {};
+            if (::fstat(fileno(file_), &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+            if (S_ISDIR(st.st_mode)) {
+                std::fclose(file_);
+                throw Error(ErrorCode::io_error, "cannot read " + options.path + ": it is a directory");
+            }
+        }
+        reader_ = std::make_unique<CsvReader>(file_, name_);
+        has_first_ = reader_->next(first_);
+
+        bool header = false;
+        bool named = false;  // a column called postcode / pcd / post_code
+        if (has_first_) {
+            for (const auto& f : first_.fields) named = named || is_postcode_column_name(trimmed(f));
+            const bool data_like = std::any_of(first_.fields.begin(), first_.fields.end(),
+                                               [](const std::string& f) { return looks_like_postcode(f); });
+            if (options.header == "yes") header = true;
+            else if (options.header == "no") header = false;
+            else header = named || !data_like;
+        }
+        if (header) {
+            columns_ = first_.fields;
+            has_first_ = false;  // the header is not a row
+        } else {
+            for (std::size_t i = 1; i <= first_.fields.size(); ++i) columns_.push_back("column_" + std::to_string(i));
+        }
+        if (columns_.empty()) columns_.push_back("postcode");  // an empty file: no rows, one column
+
+        if (!options.postcode_column.empty()) {
+            column_ = chosen_column(options.postcode_column, columns_, name_);
+        } else if (header) {
+            auto it = std::find_if(columns_.begin(), columns_.end(),
+                                   [](const std::string& c) { return is_postcode_column_name(trimmed(c)); });
+            if (it == columns_.end()) {
+                throw Error(ErrorCode::bad_input,
+                            "no postcode column in " + name_ + " (line 1 reads as a header: " +
+                                list_columns(columns_) +
+                                "); name one postcode, pcd or post_code, or give --postcode-column NAME|N");
+            }
+            column_ = static_cast<std::size_t>(it - columns_.begin());
+        } else {
+            // No header: the first field of the first row that looks like a postcode.
+            column_ = 0;
+            for (std::size_t i = 0; i < first_.fields.size(); ++i) {
+                if (looks_like_postcode(first_.fields[i])) {
+                    column_ = i;
+                    break;
+                }
+            }
+        }
+        query_by_ = "column " + columns_[column_] + (header ? "" : " (no header)");
+    }
+
+    ~CsvSource() override {
+        if (owned_) std::fclose(file_);
+    }
+
+    bool next(InputRow& row) override {
+        if (has_first_) {
+            has_first_ = false;
+            fill(first_, row);
+            return true;
+        }
+        if (!reader_->next(record_)) return false;
+        fill(record_, row);
+        return true;
+    }
+
+    double fraction_read() const override {
+        if (size_ == 0) return -1;
+        return static_cast<double>(reader_->bytes_read()) / static_cast<double>(size_);
+    }
+
+private:
+    void fill(CsvRecord& record, InputRow& row) {
+        row.number = ++rows_;
+        row.line = record.line;
+        row.point.reset();
+        row.problem.reset();
+        // Every row has the header's width: short rows are padded with empty fields.
+        record.fields.resize(std::max(record.fields.size(), columns_.size()));
+        row.postcode = record.fields[column_];
+        record.fields.resize(columns_.size());
+        row.fields.swap(record.fields);
+        if (record.truncated) {
+            row.problem = Error(ErrorCode::bad_input, "the row starting on line " + std::to_string(record.line) +
+                                                          " is longer than 1 MiB; it was cut short");
+        }
+    }
+
+    std::string name_;
+    std::FILE* file_ = nullptr;
+    bool owned_ = false;
+    std::uint64_t size_ = 0;
+    std::unique_ptr<CsvReader> reader_;
+    CsvRecord first_, record_;
+    bool has_first_ = false;
+    std::size_t column_ = 0;
+    std::uint64_t rows_ = 0;
+};
+
+class OgrSource final : public InputSource {
+public:
+    explicit OgrSource(const InputOptions& options) : name_(options.path) {
+        dataset_ = GDALOpenEx(options.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr);
+        if (!dataset_) {
+            std::error_code ec;
+            if (!std::filesystem::exists(options.path, ec)) {
+                throw Error(ErrorCode::io_error, "cannot open " + options.path + ": no such file");
+            }
+            throw Error(ErrorCode::bad_input, "cannot read " + options.path + " as CSV or as a vector layer: " +
+                                                  CPLGetLastErrorMsg());
+        }
+        if (!options.layer.empty()) {
+            layer_ = GDALDatasetGetLayerByName(dataset_, options.layer.c_str());
+            if (!layer_) throw Error(ErrorCode::bad_input, "no layer \"" + options.layer + "\" in " + name_);
+        } else {
+            if (GDALDatasetGetLayerCount(dataset_) < 1) throw Error(ErrorCode::bad_input, name_ + " has no layers");
+            layer_ = GDALDatasetGetLayer(dataset_, 0);
+        }
+        OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer_);
+        for (int i = 0; i < OGR_FD_GetFieldCount(defn); ++i) {
+            columns_.emplace_back(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)));
+        }
+        const auto geometry_type = wkbFlatten(OGR_L_GetGeomType(layer_));
+        const bool point_layer = geometry_type == wkbPoint;
+        if (!options.postcode_column.empty() && !options.use_geometry) {
+            column_ = static_cast<int>(chosen_column(options.postcode_column, columns_, name_));
+        } else if (!options.use_geometry) {
+            for (std::size_t i = 0; i < columns_.size(); ++i) {
+                if (is_postcode_column_name(columns_[i])) {
+                    column_ = static_cast<int>(i);
+                    break;
+                }
+            }
+        }
+        if (column_ < 0) {
+            if (!point_layer && !(options.use_geometry && geometry_type != wkbNone)) {
+                throw Error(ErrorCode::bad_input,
+                            "no postcode column in " + name_ + " (fields: " + list_columns(columns_) +
+                                ") and it is not a point layer; give --postcode-column NAME|N");
+            }
+            // Points are queried in WGS84 latitude/longitude, whatever the layer's CRS.
+            OGRSpatialReferenceH source = OGR_L_GetSpatialRef(layer_);
+            if (source) {
+                wgs84_ = OSRNewSpatialReference(nullptr);
+                OSRImportFromEPSG(wgs84_, 4326);
+                OSRSetAxisMappingStrategy(wgs84_, OAMS_TRADITIONAL_GIS_ORDER);
+                OGRSpatialReferenceH src = OSRClone(source);
+                OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+                transform_ = OCTNewCoordinateTransformation(src, wgs84_);
+                OSRDestroySpatialReference(src);
+                if (!transform_) {
+                    throw Error(ErrorCode::bad_input, "cannot transform " + name_ + "'s coordinates to WGS84");
+                }
+            }
+            query_by_ = "point geometry";
+        } else {
+            query_by_ = "field " + columns_[static_cast<std::size_t>(column_)];
+        }
+        total_ = OGR_L_GetFeatureCount(layer_, FALSE);
+        OGR_L_ResetReading(layer_);
+    }
+
+    ~OgrSource() override {
+        if (transform_) OCTDestroyCoordinateTransformation(transform_);
+        if (wgs84_) OSRDestroySpatialReference(wgs84_);
+        if (dataset_) GDALClose(dataset_);
+    }
+
+    bool next(InputRow& row) override {
+        OGRFeatureH feature = OGR_L_GetNextFeature(layer_);
+        if (!feature) return false;
+        row.number = ++rows_;
+        row.line = static_cast<std::uint64_t>(OGR_F_GetFID(feature));
+        row.point.reset();
+        row.problem.reset();
+        row.fields.assign(columns_.size(), std::string());
+        for (std::size_t i = 0; i < columns_.size(); ++i) {
+            const int f = static_cast<int>(i);
+            if (OGR_F_IsFieldSetAndNotNull(feature, f)) row.fields[i] = OGR_F_GetFieldAsString(feature, f);
+        }
+        if (column_ >= 0) {
+            row.postcode = row.fields[static_cast<std::size_t>(column_)];
+        } else {
+            row.postcode.clear();
+            OGRGeometryH g = OGR_F_GetGeometryRef(feature);
+            if (!g || OGR_G_IsEmpty(g)) {
+                row.problem = Error(ErrorCode::invalid_parameter, "feature " + std::to_string(row.line) + " has no geometry");
+            } else if (wkbFlatten(OGR_G_GetGeometryType(g)) != wkbPoint) {
+                row.problem = Error(ErrorCode::invalid_parameter, "feature " + std::to_string(row.line) +
+                                                                      " is a " + OGR_G_GetGeometryName(g) +
+                                                                      ", not a point");
+            } else {
+                double x = OGR_G_GetX(g, 0), y = OGR_G_GetY(g, 0), z = 0;
+                if (transform_ && !OCTTransform(transform_, 1, &x, &y, &z)) {
+                    row.problem = Error(ErrorCode::invalid_parameter,
+                                        "feature " + std::to_string(row.line) + " cannot be transformed to WGS84");
+                } else {
+                    row.point = LatLon{y, x};
+                }
+            }
+        }
+        OGR_F_Destroy(feature);
+        return true;
+    }
+
+    double fraction_read() const override {
+        return total_ > 0 ? static_cast<double>(rows_) / static_cast<double>(total_) : -1;
+    }
+
+private:
+    std::string name_;
+    GDALDatasetH dataset_ = nullptr;
+    OGRLayerH layer_ = nullptr;
+    OGRSpatialReferenceH wgs84_ = nullptr;
+    OGRCoordinateTransformationH transform_ = nullptr;
+    int column_ = -1;
+    std::uint64_t rows_ = 0;
+    GIntBig total_ = -1;
+};
+
+bool is_csv_path(const std::string& path) {
+    if (path == "-") return true;
+    const auto ext = lower(std::filesystem::path(path).extension().string());
+    return ext == ".csv" || ext == ".txt" || ext.empty();
+}
+
+}  // namespace
+
+bool is_postcode_column_name(std::string_view name) {
+    const auto n = lower(name);
+    return n == "postcode" || n == "pcd" || n == "post_code" || n == "postcodes" || n == "pcds" ||
+           n == "post code";
+}
+
+std::unique_ptr<InputSource> open_input(const InputOptions& options) {
+    if (is_csv_path(options.path)) return std::make_unique<CsvSource>(options);
+    return std::make_unique<OgrSource>(options);
+}
+
+}  // namespace hloc::batch

@@ -1,0 +1,61 @@
+// The batch pipeline: read rows in chunks, answer each chunk on every core, write the chunk in
+// input order on a writer thread while the next one is read and answered. Memory is bounded by
+// a few chunks whatever the input size.
+//
+// Exactly one output row per input row, in input order: a row that cannot be answered gets a
+// status and an error code, never a gap. Answers are the engine's nearest() for the same query.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hloc/engine.hpp"
+#include "input.hpp"
+#include "output.hpp"
+
+namespace hloc::batch {
+
+enum class Status : std::uint8_t { ok, approximate, invalid, not_found, not_covered };
+inline constexpr int kStatusCount = 5;
+std::string_view status_name(Status status);
+// not_found: well formed but unknown (or non-geographic); not_covered: outside the GB data;
+// invalid: everything else (bad postcode text, bad point, an over-long row).
+Status status_for(ErrorCode code);
+
+// What the summary and the map need to know of a row once it is written.
+struct RowStat {
+    std::uint64_t number = 0;
+    Status status = Status::invalid;
+    std::optional<ErrorCode> error;
+    std::int32_t site = -1;          // nearest site's index, -1 when none
+    double distance_m = NAN;         // to the nearest site
+    bool has_position = false;
+    LatLon position;                 // the query's resolved position (WGS84)
+    double eastings_m = NAN;         // British National Grid, when asked for and known
+    double northings_m = NAN;
+    std::uint64_t elapsed_ns = 0;    // resolve + nearest, on its worker thread
+    std::string input;               // the postcode text, for "farthest rows" (cut to 64 bytes)
+};
+
+struct BatchOptions {
+    std::uint32_t k = 3;
+    std::string treatment;
+    std::optional<double> max_distance_m;
+    OutputFormat format = OutputFormat::csv;
+    unsigned threads = 0;          // 0 = all cores
+    std::size_t chunk_rows = 16384;
+    bool want_grid = false;        // fill RowStat eastings/northings (for the map)
+    bool progress = false;         // a progress line on stderr
+};
+
+// Runs the whole input into `out_path` (already a temporary path, or "-" for standard output).
+// `observe` sees every row's RowStat in input order on the writer thread. Returns the row count.
+// Throws Error for setup and write failures; row problems become row statuses.
+std::uint64_t run_batch(const Engine& engine, InputSource& input, const BatchOptions& options,
+                        const std::string& out_path, const std::function<void(const RowStat&)>& observe);
+
+}  // namespace hloc::batch
