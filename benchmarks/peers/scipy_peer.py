@@ -110,15 +110,21 @@ def cmd_batch(a):
     names = ["postcode", "quality", "eastings", "northings", "country", "nhs_region", "nhs_ha",
              "county", "district", "ward"]
     frames = []
+    areas = None
+    if a.sample:
+        # Only the postcode areas of the sample: a user with a list would read no more.
+        wanted = pd.read_csv(a.sample)["postcode"]
+        areas = set(wanted.str.extract(r"^([A-Z]+)", expand=False).str.lower())
     with zipfile.ZipFile(a.zip) as z:
         for member in z.namelist():
+            if areas is not None and member.rsplit("/", 1)[-1][:-4] not in areas:
+                continue
             if member.startswith("Data/CSV/") and member.endswith(".csv"):
                 frames.append(pd.read_csv(io.BytesIO(z.read(member)), header=None, names=names,
                                           usecols=[0, 1, 2, 3]))
     pc = pd.concat(frames, ignore_index=True)
     pc = pc[pc["quality"] != 90]
     if a.sample:
-        wanted = pd.read_csv(a.sample)["postcode"]
         pc = pc[pc["postcode"].isin(set(wanted))]
     pipeline = ("+proj=pipeline +step +inv +proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 "
                 "+x_0=400000 +y_0=-100000 +ellps=airy "

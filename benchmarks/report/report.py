@@ -1,0 +1,357 @@
+#!/usr/bin/python3
+"""Writes report.md, report.json and the charts from a benchmarks/run results.json.
+
+  report.py DIR        reads DIR/results.json, writes DIR/report.md, DIR/report.json and
+                       DIR/charts/*.svg|png (matplotlib, when importable)
+
+report.json is results.json plus, for every row, its ratio against our figure in the same
+workload and the headline comparisons; nothing in it is rounded.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import crosscheck  # noqa: E402
+
+# The issue's targets (#7), as (key, workload, our peer, their peer, how to compare, target).
+# "time" compares medians of seconds (lower wins); "rate" compares medians of throughput
+# (higher wins); "p50" compares per-call medians. A target of None is shown, not judged.
+HEADLINE = [
+    ("build the index vs PostGIS COPY + ST_Transform (OSTN15) + GiST + btree",
+     "build", "ours", "postgis", "time", 2.5),
+    ("single nearest query, in-process (1 thread, by postcode) vs PostGIS exact via pgbench",
+     "single", "ours", "postgis-exact", "rate", 50.0),
+    ("our HTTP service (wrk) vs PostGIS exact (pgbench), each at its best concurrency",
+     "single", "ours-http", "postgis-exact", "rate", 2.0),
+    ("our HTTP service vs nginx serving a static file of the same size (the ceiling)",
+     "single", "ours-http", "nginx", "rate", None),
+    ("batch top-3 to CSV vs PostGIS CROSS JOIN LATERAL + COPY (sphere order)",
+     "batch", "ours", "postgis-sphere", "time", 5.0),
+    ("batch top-3 to CSV vs PostGIS, exact re-ranking",
+     "batch", "ours", "postgis-exact", "time", None),
+    ("batch top-3 to CSV vs pandas + SciPy cKDTree + pyproj",
+     "batch", "ours", "scipy", "time", 10.0),
+    ("batch through our Python module vs pandas + SciPy cKDTree + pyproj",
+     "batch", "ours-python", "scipy", "time", None),
+    ("nearest at 100,000 sites vs Boost.Geometry rtree (p50, 1 thread)",
+     "scaling_sites", "ours", "rtree", "p50", 1.0),
+    ("nearest at 100,000 sites vs brute force (p50, 1 thread)",
+     "scaling_sites", "ours", "brute", "p50", 1.0),
+]
+
+
+def first(rows, peer, label_has=None):
+    for r in rows:
+        if r["peer"] == peer and r.get("status") != "skipped" and r.get("median") is not None:
+            if label_has is None or label_has in r["label"]:
+                return r
+    return None
+
+
+def fmt_value(v, metric):
+    if v is None:
+        return "-"
+    if metric == "seconds":
+        return f"{v:.3g} s" if v >= 0.1 else f"{v * 1000:.3g} ms"
+    if metric == "queries_per_s":
+        return f"{v:,.0f}/s" if v >= 100 else f"{v:.3g}/s"
+    if metric == "p50_ns":
+        return fmt_ns(v)
+    return f"{v:.4g}"
+
+
+def fmt_ns(ns):
+    if ns is None:
+        return "-"
+    if ns < 1e3:
+        return f"{ns:.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:.3g} µs"
+    if ns < 1e9:
+        return f"{ns / 1e6:.3g} ms"
+    return f"{ns / 1e9:.3g} s"
+
+
+def ratio_of(ours, theirs, better):
+    """How many times better ours is (>1: ours wins)."""
+    if not ours or not theirs or ours.get("median") in (None, 0) or theirs.get("median") in (None, 0):
+        return None
+    if better == "lower":
+        return theirs["median"] / ours["median"]
+    return ours["median"] / theirs["median"]
+
+
+def headline(results):
+    out = []
+    for title, key, ours_peer, their_peer, how, target in HEADLINE:
+        w = results["workloads"].get(key)
+        entry = {"title": title, "target": target}
+        if w is None:
+            entry["status"] = "not run"
+            out.append(entry)
+            continue
+        rows = w["rows"]
+        if key == "scaling_sites":
+            ours = first([r for r in rows if r.get("sites") == 100000], ours_peer)
+            theirs = first([r for r in rows if r.get("sites") == 100000], their_peer)
+        else:
+            ours = first(rows, ours_peer)
+            theirs = first(rows, their_peer)
+        skipped = [r for r in rows if r["peer"] in (ours_peer, their_peer) and r.get("status") == "skipped"]
+        if ours is None or theirs is None:
+            entry["status"] = "not run: " + "; ".join(f"{r['label']}: {r['why']}" for r in skipped) if skipped \
+                else "not run"
+            out.append(entry)
+            continue
+        better = "higher" if how == "rate" else "lower"
+        ratio = ratio_of(ours, theirs, better)
+        entry.update({"ours": ours["median"], "theirs": theirs["median"], "metric": w["metric"],
+                      "ratio": ratio, "ours_label": ours["label"], "their_label": theirs["label"],
+                      "their_check": theirs.get("check"), "ours_check": ours.get("check")})
+        if "peak_rss_kib" in ours and "peak_rss_kib" in theirs:
+            entry["memory_ratio"] = theirs["peak_rss_kib"] / ours["peak_rss_kib"]
+            entry["ours_rss_kib"], entry["their_rss_kib"] = ours["peak_rss_kib"], theirs["peak_rss_kib"]
+        if target is None:
+            entry["status"] = "info"
+        else:
+            entry["status"] = "met" if ratio is not None and ratio >= target else "missed"
+        out.append(entry)
+    return out
+
+
+def add_ratios(results):
+    for w in results["workloads"].values():
+        rows = w["rows"]
+        for r in rows:
+            if r.get("median") is None:
+                continue
+            if w.get("metric") == "p50_ns":  # scaling: against ours at the same size
+                ours = next((o for o in rows if o["peer"] == "ours" and o.get("sites") == r.get("sites")), None)
+                if "queries" in r and ours is None:
+                    ours = next((o for o in rows if o["peer"] == "ours" and o.get("label") == r["label"]), None)
+            elif w.get("metric") == "seconds" and w is results["workloads"].get("scaling_queries"):
+                ours = next((o for o in rows if o["peer"] == "ours" and o["label"] == r["label"]), None)
+            else:
+                ref = "ours-http" if r["peer"] == "nginx" else "ours"
+                ours = first(rows, ref)
+            r["ratio_vs_ours"] = ratio_of(ours, r, w["better"]) if ours is not None and ours is not r else None
+
+
+def check_text(r):
+    c = r.get("check")
+    if r.get("status") == "skipped":
+        return r.get("why", "skipped")
+    if c is None:
+        return "reference" if r["peer"].startswith("ours") else (r.get("note") or "-")
+    return crosscheck.describe(c)
+
+
+def markdown(results, head):
+    m = results["meta"]
+    mach = m.get("machine", {})
+    v = m.get("versions", {})
+    lines = [f"# hospital-locator benchmarks ({m.get('mode', '?')} run)", ""]
+    if m.get("mode") != "full":
+        lines += [f"**{m.get('mode')} run: a small sample and fewer runs; figures are for checking, "
+                  "not for quoting.**", ""]
+    lines += [f"Run {m.get('started_utc', '?')} – {m.get('finished_utc', '?')}, commit {m.get('commit', '?')}, "
+              f"command `{m.get('command', '')}`.", "",
+              f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, {mach.get('memory_gib', '?')} GiB, "
+              f"{mach.get('os', '?')}, Linux {mach.get('kernel', '?')}; load average "
+              f"{' '.join(mach.get('load_before', []))} before, {' '.join(mach.get('load_after', []))} after.", ""]
+    lines.append("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".")
+    lines.append("")
+    s = m.get("sizes", {})
+    lines += [f"Figures: median of {s.get('runs', '?')} timed runs (whole-GB steps: {s.get('heavy_runs', '?')}), "
+              f"min–max in brackets, after {s.get('warmup', '?')} untimed warm-up run(s) where noted; "
+              f"queries: {s.get('queries', '?')}, batch: {s.get('batch', '?')}. Ratios are how many times "
+              "better ours is (> 1: ours wins). A peer's time counts only when its answers equal ours "
+              "(same sites in the same order; distances within 1 mm, or 1 cm where the peer transforms "
+              "Code-Point itself); otherwise it is marked DISAGREES with examples below.", ""]
+    ost = m.get("postgis_ostn15_check")
+    if ost:
+        lines += [f"PostGIS OSTN15 check: {ost['postcodes']:,} query postcodes within "
+                  f"{ost['max_difference_m'] * 1000:.2f} mm of ours (without the grid PROJ's default would be "
+                  f"{ost['without_grid_max_difference_m']:.2f} m off): {'passed' if ost['ok'] else 'FAILED'}.", ""]
+
+    lines += ["## Headline", "", "| comparison | ours | peer | ours better by | target | |",
+              "|---|---|---|---|---|---|"]
+    for h in head:
+        if "ratio" not in h:
+            lines.append(f"| {h['title']} | | | | {'≥ %gx' % h['target'] if h['target'] else ''} | {h['status']} |")
+            continue
+        metric = h["metric"]
+        ratio = f"{h['ratio']:,.1f}x" if h["ratio"] is not None else "-"
+        if "memory_ratio" in h:
+            ratio += f"; memory {h['memory_ratio']:.1f}x less ({h['ours_rss_kib'] / 1024:.0f} vs {h['their_rss_kib'] / 1024:.0f} MiB)"
+        check = h.get("their_check")
+        status = h["status"]
+        if check is not None and not check["ok"]:
+            status += f"; peer disagrees on {check['disagreements']:,} of {check['checked']:,}"
+        lines.append(f"| {h['title']} | {fmt_value(h['ours'], metric)} | {fmt_value(h['theirs'], metric)} | "
+                     f"{ratio} | {'≥ %gx' % h['target'] if h['target'] else ''} | {status} |")
+    lines.append("")
+    if Path(results.get("_dir", ".")).joinpath("charts", "workloads.svg").exists():
+        lines += ["![ours vs peers](charts/workloads.svg)", ""]
+
+    examples = []
+    for key, w in results["workloads"].items():
+        lines += [f"## {w['title']}", ""]
+        if w.get("note"):
+            lines += [w["note"], ""]
+        per_call = any(r.get("p50_ns") is not None for r in w["rows"]) and w["metric"] != "p50_ns"
+        hdr = "| peer | median | min – max | ours better by |" + (" p50 | p90 | p99 |" if per_call else "") + \
+              " answers |"
+        lines += [hdr, "|" + "---|" * (hdr.count("|") - 1)]
+        for r in w["rows"]:
+            if r.get("status") == "skipped":
+                lines.append(f"| {r['label']} | – | – | – |" + (" | | |" if per_call else "") + f" {r['why']} |")
+                continue
+            rng = f"{fmt_value(r.get('min'), w['metric'])} – {fmt_value(r.get('max'), w['metric'])}"
+            ratio = r.get("ratio_vs_ours")
+            ratio = f"{ratio:,.2f}x" if ratio is not None else ""
+            extra = ""
+            if per_call:
+                extra = " " + " | ".join(fmt_ns(r.get(p)) for p in ("p50_ns", "p90_ns", "p99_ns")) + " |"
+            label = r["label"]
+            if r.get("peak_rss_kib"):
+                label += f" (peak {r['peak_rss_kib'] / 1024:.0f} MiB)"
+            lines.append(f"| {label} | {fmt_value(r.get('median'), w['metric'])} | {rng} | {ratio} |{extra} "
+                         f"{check_text(r)} |")
+            c = r.get("check")
+            if c and not c["ok"]:
+                examples.append((w["title"], r["label"], c))
+        lines.append("")
+
+    if examples:
+        lines += ["## Disagreements (examples)", ""]
+        for title, label, c in examples:
+            lines.append(f"- **{label}** ({title}): {crosscheck.describe(c)}")
+            for e in c["examples"]:
+                lines.append(f"  - {crosscheck.format_example(e)}")
+        lines.append("")
+    failures = results.get("failures", [])
+    if failures:
+        lines += ["## Failed steps", ""]
+        for f in failures:
+            lines.append(f"- {f['step']}: {f['error'].strip().splitlines()[-1] if f['error'].strip() else '?'}")
+        lines.append("")
+    settings = m.get("postgres_settings")
+    lines += ["## How each peer was set up", "",
+              "- **ours**: `hospital-locator build` (all cores); in-process figures from `hloc_peers` "
+              "(benchmarks/peers/peers.cpp) on the engine's public API; batch and HTTP through the shells.",
+              "- **brute force**: `hloc::geodesic_inverse` (Vincenty) to every site, partial sort; threads as stated.",
+              "- **Boost.Geometry rtree**: `bgi::rtree<…, bgi::parameters<bgi::rstar<16>, "
+              "strategy::index::geographic<vincenty>>>`, packed construction, `bgi::nearest(p, k)`.",
+              "- **SciPy**: `cKDTree` over 3-D unit vectors, `query(..., workers=-1)`, 3k candidates re-ranked by "
+              "pyproj `Geod.inv` (Karney); scikit-learn `BallTree(metric='haversine')` likewise (its query has no "
+              "parallel option). The batch script reads the zip with pandas and transforms with pyproj through "
+              "the OSTN15 grid.",
+              "- **PostGIS**: throw-away cluster on loopback TCP, geography column with GiST, postcode btree, "
+              "`pgbench -M prepared` at the best of 1/2/4/8 clients; batch with `\\copy (SELECT … CROSS JOIN "
+              "LATERAL …) TO file` (parallel workers allowed). Settings: "
+              + (", ".join(f"{k}={val}" for k, val in settings.items()) if settings else "-") + ".",
+              "- **nginx**: `worker_processes auto`, keep-alive, `access_log off`, sendfile; a static file the "
+              "size of our JSON answer; wrk at the best of 4/16/64 connections.", ""]
+    return "\n".join(lines)
+
+
+def charts(results, out):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    out.mkdir(exist_ok=True)
+    made = []
+
+    def save(fig, name):
+        for ext in ("svg", "png"):
+            fig.savefig(out / f"{name}.{ext}", bbox_inches="tight", dpi=110)
+        plt.close(fig)
+        made.append(name)
+
+    ws = [(k, w) for k, w in results["workloads"].items() if k in ("build", "single", "batch", "reverse")]
+    if ws:
+        fig, axes = plt.subplots(len(ws), 1, figsize=(9, 2.2 + 0.45 * sum(len(w["rows"]) for _, w in ws)))
+        if len(ws) == 1:
+            axes = [axes]
+        for ax, (k, w) in zip(axes, ws):
+            rows = [r for r in w["rows"] if r.get("median") is not None]
+            labels = [r["label"][:70] for r in rows]
+            vals = [r["median"] for r in rows]
+            errs = [[r["median"] - r["min"] for r in rows], [r["max"] - r["median"] for r in rows]]
+            colours = ["tab:green" if r["peer"].startswith("ours") else
+                       ("tab:red" if r.get("status") == "disagrees" else "tab:grey") for r in rows]
+            ax.barh(range(len(rows)), vals, xerr=errs, color=colours)
+            ax.set_yticks(range(len(rows)))
+            ax.set_yticklabels(labels, fontsize=7)
+            ax.invert_yaxis()
+            ax.set_xscale("log")
+            ax.set_title(w["title"] + (" (higher is better)" if w["better"] == "higher" else " (lower is better)"),
+                         fontsize=9)
+            ax.set_xlabel({"seconds": "seconds", "queries_per_s": "queries per second"}.get(w["metric"], w["metric"]),
+                          fontsize=8)
+        fig.tight_layout()
+        save(fig, "workloads")
+
+    single = results["workloads"].get("single")
+    if single:
+        rows = [r for r in single["rows"] if r.get("p50_ns") is not None]
+        if rows:
+            fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.5))
+            for i, r in enumerate(rows):
+                ax.plot([r["p50_ns"], r["p90_ns"], r["p99_ns"]], [i] * 3, "-", color="lightgrey")
+                for p, mk in (("p50_ns", "o"), ("p90_ns", "s"), ("p99_ns", "^")):
+                    ax.plot(r[p], i, mk, color="tab:green" if r["peer"].startswith("ours") else "tab:grey")
+            ax.set_yticks(range(len(rows)))
+            ax.set_yticklabels([r["label"][:70] for r in rows], fontsize=7)
+            ax.invert_yaxis()
+            ax.set_xscale("log")
+            ax.set_xlabel("latency of one query, ns (o p50, ■ p90, ▲ p99)")
+            ax.set_title("Single-query latency distribution", fontsize=9)
+            save(fig, "latency")
+
+    for key, xname, title in (("scaling_sites", "sites", "Nearest top-3 p50 by number of sites"),
+                              ("scaling_queries", "queries", "Top-3 for N queries, all cores")):
+        w = results["workloads"].get(key)
+        if not w:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for peer in sorted({r["peer"] for r in w["rows"]}):
+            pts = sorted((r[xname], r["median"]) for r in w["rows"] if r["peer"] == peer and r.get("median"))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=peer)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xname)
+        ax.set_ylabel("p50 ns per query" if w["metric"] == "p50_ns" else "seconds")
+        ax.set_title(title, fontsize=9)
+        ax.legend()
+        save(fig, key)
+    return made
+
+
+def main(directory):
+    d = Path(directory)
+    results = json.loads((d / "results.json").read_text())
+    add_ratios(results)
+    head = headline(results)
+    results["headline"] = head
+    made = charts(results, d / "charts")
+    results["charts"] = made
+    results["_dir"] = str(d)
+    md = markdown(results, head)
+    if made:
+        md += "\n## Charts\n\n" + "\n".join(f"![{c}](charts/{c}.svg)" for c in made) + "\n"
+    (d / "report.md").write_text(md)
+    results.pop("_dir")
+    (d / "report.json").write_text(json.dumps(results, indent=1))
+    print(f"report: {d / 'report.md'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
