@@ -254,8 +254,12 @@ private:
         respond(worker_.server.router().handle(request, worker_.current_index()), !keep_alive);
     }
 
-    // Whether the request line (what is in the buffer up to its first CRLF) exceeds the URL limit.
+    // Whether the request line exceeds the URL limit. Beast consumes a complete request line
+    // before it reads the fields, so a parsed target says the line was whole; otherwise the
+    // line is what the buffer holds up to its first CRLF.
     bool request_line_too_long() const {
+        const auto target = parser_->get().target();
+        if (!target.empty()) return target.size() > config().max_url_bytes;
         const auto data = buffer_.cdata();
         const std::string_view text(static_cast<const char*>(data.data()), data.size());
         const auto eol = text.find("\r\n");

@@ -1,0 +1,790 @@
+#!/usr/bin/python3
+"""The HTTP service end to end: the real hospital-locator-serve on an ephemeral loopback port,
+real clients (http.client and raw sockets), exact expected answers.
+
+Oracles: the CLI (`hospital-locator ... --format json`) over the same index gives the same JSON
+shape and values; a few answers are also written out literally (Chester's phone, CH4 7QP's grid
+reference). Every JSON answer is validated against the schema that /openapi.json gives for its
+route and status.
+
+    serve_test.py --server BIN --cli BIN --gb-index FILE --tiny-index FILE --work DIR [unittest args]
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+
+import jsonschema
+
+ARGS = None
+START_TIMEOUT_S = 60  # an ASan build loads the GB index slowly
+
+
+class Server:
+    """One running hospital-locator-serve; stderr goes to a file the tests read."""
+
+    def __init__(self, index, *extra, name="server"):
+        os.makedirs(ARGS.work, exist_ok=True)
+        self.stderr_path = os.path.join(ARGS.work, f"{name}-{os.getpid()}-{time.monotonic_ns()}.err")
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(
+            [ARGS.server, "--index", index, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
+            stdout=subprocess.DEVNULL, stderr=self.stderr)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        self.port = None
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited {self.proc.returncode}: {self.log()}")
+            time.sleep(0.02)
+        if self.port is None:
+            self.proc.kill()
+            raise AssertionError("the server did not start: " + self.log())
+
+    def log(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def request(self, method, target, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, target, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            conn.close()
+
+    def get_json(self, target):
+        status, headers, body = self.request("GET", target)
+        return status, json.loads(body)
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("the server did not stop within %d s" % timeout)
+        self.stderr.close()
+        return self.proc.returncode
+
+
+def cli_json(index, *args):
+    """The CLI's JSON for the same question: the answer on stdout, or the error on stderr."""
+    p = subprocess.run([ARGS.cli, "--index", index, *args, "--format", "json"], capture_output=True, text=True)
+    return json.loads(p.stdout if p.returncode == 0 else p.stderr)
+
+
+def q(text):
+    return urllib.parse.quote(text, safe="")
+
+
+class OpenApi:
+    """Response schemas from the served document, with $refs resolved inside it."""
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def resolve(self, node):
+        while isinstance(node, dict) and "$ref" in node:
+            node = self.pointer(node["$ref"])
+        return node
+
+    def pointer(self, ref):
+        assert ref.startswith("#/"), ref
+        node = self.doc
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def validator(self, schema):
+        # The schema is wrapped with the document's components so "#/components/..." resolves.
+        return jsonschema.Draft202012Validator({"allOf": [schema], "components": self.doc["components"]})
+
+    def check(self, test, method, path, status, body):
+        """The answer must be described: path, method and this exact status (errors refused
+        before routing are checked against the Error schema)."""
+        if path is None:
+            schema = {"$ref": "#/components/schemas/Error"}
+        else:
+            op = self.doc["paths"][path][method.lower()]
+            test.assertIn(str(status), op["responses"], f"{method} {path} {status} is not in the OpenAPI document")
+            response = self.resolve(op["responses"][str(status)])
+            schema = response["content"]["application/json"]["schema"]
+        errors = sorted(self.validator(schema).iter_errors(body), key=str)
+        test.assertEqual([], [f"{list(e.absolute_path)}: {e.message}" for e in errors],
+                         f"{method} {path} {status}: {json.dumps(body)[:400]}")
+
+
+class ServedCase(unittest.TestCase):
+    """A GB server shared by the read-only tests of a class."""
+
+    index_attr = "gb_index"
+    extra_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.index = getattr(ARGS, cls.index_attr)
+        cls.server = Server(cls.index, *cls.extra_args, name=cls.__name__)
+        status, _, body = cls.server.request("GET", "/openapi.json")
+        assert status == 200
+        cls.openapi = OpenApi(json.loads(body))
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.stop() == 0, cls.server.log()
+
+    def call(self, method, target, path, body=None, headers=None, expect=200):
+        """One request whose answer is checked against the document; returns the parsed JSON."""
+        status, resp_headers, raw = self.server.request(method, target, body=body, headers=headers)
+        self.assertEqual(expect, status, raw[:400])
+        self.assertEqual("application/json", resp_headers.get("Content-Type"))
+        self.assertEqual(str(len(raw)), resp_headers.get("Content-Length"))
+        data = json.loads(raw)
+        self.openapi.check(self, method, path, status, data)
+        return data
+
+    def error(self, method, target, path, status, code, body=None, headers=None):
+        data = self.call(method, target, path, body=body, headers=headers, expect=status)
+        self.assertEqual(code, data["error"]["code"])
+        self.assertEqual(status, data["error"]["status"])
+        return data
+
+
+class Routes(ServedCase):
+    """Every route, answers checked exactly and against the CLI."""
+
+    def test_nearest_to_chester_hospital_postcode_is_chester_at_distance_zero(self):
+        data = self.call("GET", "/v1/nearest?postcode=CH4%207QP", "/v1/nearest")
+        self.assertEqual(data, cli_json(self.index, "nearest", "CH4 7QP"))
+        first = data["results"][0]
+        self.assertEqual("chester", first["site"]["id"])
+        self.assertEqual({"metres": 0.0, "km": 0.0, "miles": 0.0}, first["distance"])
+        self.assertEqual({"display": "01244 680444", "e164": "+441244680444", "uri": "tel:+44-1244-680444",
+                          "source": "listing"}, first["phone"])
+        self.assertEqual(3, len(data["results"]))
+        self.assertEqual({"input": "CH4 7QP", "postcode": "CH4 7QP", "match": "unit", "lat": 53.1763575,
+                          "lon": -2.8952629}, data["query"])
+
+    def test_nearest_takes_k_max_distance_and_forgiving_postcodes(self):
+        data = self.call("GET", "/v1/nearest?postcode=ch47qp&k=5", "/v1/nearest")
+        self.assertEqual(data, cli_json(self.index, "nearest", "ch47qp", "--k", "5"))
+        self.assertEqual(5, len(data["results"]))
+        self.assertEqual("chester", data["results"][0]["site"]["id"])
+        near = self.call("GET", "/v1/nearest?postcode=CH4+7QP&max_miles=0.5", "/v1/nearest")
+        self.assertEqual(near, cli_json(self.index, "nearest", "CH4 7QP", "--max-miles", "0.5"))
+        self.assertEqual(["chester"], [r["site"]["id"] for r in near["results"]])
+        near_km = self.call("GET", "/v1/nearest?postcode=CH4%207QP&max_km=1&k=10", "/v1/nearest")
+        self.assertEqual(["chester"], [r["site"]["id"] for r in near_km["results"]])
+
+    def test_nearest_to_a_point_and_to_a_sector_fallback(self):
+        data = self.call("GET", "/v1/nearest?lat=51.5&lon=-0.1&k=2", "/v1/nearest")
+        self.assertEqual(data, cli_json(self.index, "nearest", "--lat", "51.5", "--lon", "-0.1", "--k", "2"))
+        self.assertEqual("point", data["query"]["match"])
+        self.assertEqual(["brentwood", "haywards-heath"], [r["site"]["id"] for r in data["results"]])
+        fallback = self.call("GET", "/v1/nearest?postcode=CH4%207ZZ", "/v1/nearest")
+        self.assertEqual("sector", fallback["query"]["match"])
+        self.assertEqual("CH4 7", fallback["query"]["postcode"])
+        self.assertEqual(fallback, cli_json(self.index, "nearest", "CH4 7ZZ"))
+
+    def test_lookup_gives_centroid_grid_reference_quality_and_country(self):
+        data = self.call("GET", "/v1/postcodes/CH4%207QP", "/v1/postcodes/{postcode}")
+        self.assertEqual({"input": "CH4 7QP", "postcode": "CH4 7QP", "match": "unit", "located": True,
+                          "lat": 53.1763575, "lon": -2.8952629, "eastings": 340260.0, "northings": 364734.0,
+                          "quality": 10, "country": "England"}, data)
+        sector = self.call("GET", "/v1/postcodes/CH4%207ZZ", "/v1/postcodes/{postcode}")
+        self.assertEqual(sector, cli_json(self.index, "lookup", "CH4 7ZZ"))
+        self.assertEqual(205, sector["postcode_count"])
+
+    def test_reverse_gives_the_nearest_postcodes_with_distances(self):
+        data = self.call("GET", "/v1/postcodes?lat=53.17&lon=-2.89&limit=2", "/v1/postcodes")
+        self.assertEqual(data, cli_json(self.index, "reverse", "--lat", "53.17", "--lon", "-2.89", "--k", "2"))
+        self.assertEqual(["CH4 7QQ", "CH4 7RL"], [r["postcode"] for r in data["results"]])
+        self.assertEqual(670.318, data["results"][0]["distance"]["metres"])
+        one = self.call("GET", "/v1/postcodes?lat=53.17&lon=-2.89", "/v1/postcodes")
+        self.assertEqual(1, len(one["results"]))
+
+    def test_sites_treatments_and_info(self):
+        sites = self.call("GET", "/v1/sites", "/v1/sites")
+        cli_sites = cli_json(self.index, "sites")
+        self.assertEqual([s["id"] for s in cli_sites], [s["id"] for s in sites])
+        self.assertEqual(10, len(sites))
+        for ours, theirs in zip(sites, cli_sites):
+            self.assertEqual(theirs, {k: v for k, v in ours.items() if k != "phones"})
+        chester = self.call("GET", "/v1/sites/chester", "/v1/sites/{id}")
+        self.assertEqual(next(s for s in sites if s["id"] == "chester"), chester)
+        self.assertEqual("01244 680444", chester["phones"]["kyphoplasty"]["display"])
+        self.assertEqual([{"name": "kyphoplasty", "sites": 10}], self.call("GET", "/v1/treatments", "/v1/treatments"))
+        info = self.call("GET", "/v1/info", "/v1/info")
+        self.assertEqual(info, cli_json(self.index, "info"))
+
+    def test_the_openapi_document_is_well_formed_and_lists_every_route(self):
+        doc = self.openapi.doc
+        self.assertEqual("3.1.0", doc["openapi"])
+        self.assertEqual({"/v1/nearest", "/v1/postcodes/{postcode}", "/v1/postcodes", "/v1/sites", "/v1/sites/{id}",
+                          "/v1/treatments", "/v1/info", "/healthz", "/readyz", "/metrics", "/openapi.json",
+                          "/admin/reload"}, set(doc["paths"]))
+        refs = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    refs.append(node["$ref"])
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+        walk(doc)
+        self.assertGreater(len(refs), 50)
+        for ref in refs:
+            self.openapi.pointer(ref)  # every reference resolves
+        for name, schema in doc["components"]["schemas"].items():
+            jsonschema.Draft202012Validator.check_schema(schema)
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                self.assertIn("operationId", op)
+                for param in op.get("parameters", []):
+                    self.assertIn(param["in"], ("query", "path"))
+                    if param["in"] == "path":
+                        self.assertTrue(param["required"])
+                        self.assertIn("{%s}" % param["name"], path)
+                for status, response in op["responses"].items():
+                    response = self.openapi.resolve(response)
+                    self.assertIn("description", response)
+                    for media in response["content"].values():
+                        jsonschema.Draft202012Validator.check_schema(media["schema"])
+
+    def test_health_readiness_and_the_openapi_document(self):
+        self.assertEqual({"status": "ok"}, self.call("GET", "/healthz", "/healthz"))
+        ready = self.call("GET", "/readyz", "/readyz")
+        self.assertEqual({"status": "ready", "checksum": cli_json(self.index, "info")["checksum"]}, ready)
+        self.assertEqual("3.1.0", self.call("GET", "/openapi.json", "/openapi.json")["openapi"])
+
+    def test_bulk_nearest_answers_each_item_in_order_and_one_bad_item_fails_alone(self):
+        items = [{"postcode": "CH4 7QP", "k": 1}, {"postcode": "not a postcode"}, 42,
+                 {"lat": 51.5, "lon": -0.1, "k": 2}, {"postcode": "BT1 1AA"}, {"postcode": "CH4 7QP", "k": 0},
+                 {"postcode": "CH4 7QP", "colour": "red"}, {"postcode": "SO53 2DW", "treatment": "kyphoplasty"}]
+        data = self.call("POST", "/v1/nearest", "/v1/nearest", body=json.dumps(items),
+                         headers={"Content-Type": "application/json"})
+        self.assertEqual(len(items), len(data))
+        self.assertEqual(data[0], cli_json(self.index, "nearest", "CH4 7QP", "--k", "1"))
+        self.assertEqual("invalid_postcode", data[1]["error"]["code"])
+        self.assertEqual({"error": {"code": "invalid_parameter", "status": 400,
+                                    "message": "item 2 must be an object with a postcode, or lat and lon"}}, data[2])
+        self.assertEqual(data[3], cli_json(self.index, "nearest", "--lat", "51.5", "--lon", "-0.1", "--k", "2"))
+        self.assertEqual({"code": "not_covered", "status": 422}, {k: data[4]["error"][k] for k in ("code", "status")})
+        self.assertEqual("k must be between 1 and 1000 (got 0)", data[5]["error"]["message"])
+        self.assertEqual("invalid_parameter", data[6]["error"]["code"])
+        self.assertEqual("wessex", data[7]["results"][0]["site"]["id"])
+        self.assertEqual([], self.call("POST", "/v1/nearest", "/v1/nearest", body="[]",
+                                       headers={"Content-Type": "application/json; charset=utf-8"}))
+
+    def test_bulk_lookup_answers_each_postcode_in_order(self):
+        data = self.call("POST", "/v1/postcodes", "/v1/postcodes", body=json.dumps(["CH4 7QP", "XX", 7, "CH4 7ZZ"]),
+                         headers={"Content-Type": "application/json"})
+        self.assertEqual(data[0], cli_json(self.index, "lookup", "CH4 7QP"))
+        self.assertEqual("invalid_postcode", data[1]["error"]["code"])
+        self.assertEqual("item 2 must be a postcode string", data[2]["error"]["message"])
+        self.assertEqual("sector", data[3]["match"])
+
+    def test_bulk_of_a_thousand_postcodes(self):
+        postcodes = ["CH4 7QP", "SO53 2DW", "G12 0PJ", "TS20 1PX"] * 250
+        data = self.call("POST", "/v1/nearest", "/v1/nearest",
+                         body=json.dumps([{"postcode": p} for p in postcodes]),
+                         headers={"Content-Type": "application/json"})
+        self.assertEqual(["chester", "wessex", "glasgow", "tees"] * 250,
+                         [d["results"][0]["site"]["id"] for d in data])
+
+    def test_head_and_options_and_headers(self):
+        status, headers, body = self.server.request("HEAD", "/v1/sites/chester")
+        self.assertEqual(200, status)
+        self.assertEqual(b"", body)
+        _, _, full = self.server.request("GET", "/v1/sites/chester")
+        self.assertEqual(str(len(full)), headers["Content-Length"])
+        self.assertEqual("public, max-age=300", headers["Cache-Control"])
+        status, headers, body = self.server.request("OPTIONS", "/v1/nearest")
+        self.assertEqual((204, b""), (status, body))
+        self.assertEqual("GET, HEAD, POST, OPTIONS", headers["Allow"])
+        _, headers, _ = self.server.request("GET", "/healthz")
+        self.assertEqual("no-store", headers["Cache-Control"])
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        for postcode, site in [("CH4 7QP", "chester"), ("SO53 2DW", "wessex")] * 20:
+            conn.request("GET", "/v1/nearest?k=1&postcode=" + q(postcode))
+            r = conn.getresponse()
+            self.assertEqual(site, json.loads(r.read())["results"][0]["site"]["id"])
+            self.assertIsNone(r.getheader("Connection"))
+        conn.close()
+
+
+class Errors(ServedCase):
+    """Every error status, always the JSON error object, checked against the document."""
+
+    extra_args = ("--max-body-bytes", "4000", "--max-bulk-items", "5", "--max-url-bytes", "1000",
+                  "--max-header-bytes", "2000")
+
+    def test_bad_postcodes_and_parameters_are_400_and_say_why(self):
+        e = self.error("GET", "/v1/nearest?postcode=XX", "/v1/nearest", 400, "invalid_postcode")
+        self.assertEqual("'XX' is not a valid UK postcode: it has no digits", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?postcode=CH4%207QP&k=0", "/v1/nearest", 400, "invalid_parameter")
+        self.assertEqual("k must be between 1 and 1000 (got 0)", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?postcode=CH4%207QP&k=three", "/v1/nearest", 400, "invalid_parameter")
+        self.assertEqual("k must be a whole number between 1 and 1000 (got 'three')", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?postcode=CH4%207QP&colour=red", "/v1/nearest", 400, "invalid_parameter")
+        self.assertEqual("unknown parameter 'colour' (expected postcode, lat, lon, k, treatment, max_miles, max_km)",
+                         e["error"]["message"])
+        e = self.error("GET", "/v1/nearest", "/v1/nearest", 400, "invalid_parameter")
+        self.assertEqual("give a postcode, or lat and lon", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?postcode=CH4%207QP&lat=1&lon=1", "/v1/nearest", 400, "invalid_parameter")
+        self.assertEqual("give a postcode or lat and lon, not both", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?postcode=CH4%207QP&max_miles=1&max_km=1", "/v1/nearest", 400,
+                       "invalid_parameter")
+        self.assertEqual("give max_miles or max_km, not both", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?lat=-2.89&lon=53.17", "/v1/nearest", 400, "invalid_parameter")
+        self.assertIn("looks swapped", e["error"]["message"])
+        e = self.error("GET", "/v1/nearest?postcode=CH4%207QP&k=1&k=2", "/v1/nearest", 400, "invalid_parameter")
+        self.assertEqual("parameter 'k' is given more than once", e["error"]["message"])
+        self.error("GET", "/v1/nearest?postcode=%ZZ", "/v1/nearest", 400, "invalid_parameter")
+        self.error("GET", "/v1/nearest?postcode=%FF%FE", "/v1/nearest", 400, "invalid_postcode")
+        self.error("GET", "/v1/postcodes?lat=53", "/v1/postcodes", 400, "invalid_parameter")
+        e = self.error("GET", "/v1/postcodes?lat=53&lon=-2&limit=1001", "/v1/postcodes", 400, "invalid_parameter")
+        self.assertEqual("limit must be between 1 and 1000 (got 1001)", e["error"]["message"])
+
+    def test_unknown_postcodes_sites_treatments_and_routes_are_404(self):
+        e = self.error("GET", "/v1/postcodes/ZE9%209ZZ", "/v1/postcodes/{postcode}", 404, "postcode_not_found")
+        self.assertEqual(e, cli_json(self.index, "lookup", "ZE9 9ZZ"))
+        self.error("GET", "/v1/nearest?postcode=CH4%207QP&treatment=acupuncture", "/v1/nearest", 404,
+                   "unknown_treatment")
+        self.error("GET", "/v1/sites/nowhere", "/v1/sites/{id}", 404, "unknown_site")
+        e = self.error("GET", "/v2/nearest", None, 404, "not_found")
+        self.assertEqual("no route /v2/nearest; see /openapi.json", e["error"]["message"])
+        self.error("GET", "/v1/sites/chester/beds", None, 404, "not_found")
+        self.error("POST", "/admin/reload", None, 404, "not_found")  # not enabled here
+
+    def test_northern_ireland_is_422_not_covered(self):
+        e = self.error("GET", "/v1/nearest?postcode=BT1%201AA", "/v1/nearest", 422, "not_covered")
+        self.assertEqual(e, cli_json(self.index, "nearest", "BT1 1AA"))
+        self.error("GET", "/v1/postcodes/BT1%201AA", "/v1/postcodes/{postcode}", 422, "not_covered")
+
+    def test_wrong_method_is_405_with_allow(self):
+        status, headers, body = self.server.request("DELETE", "/v1/nearest")
+        self.assertEqual(405, status)
+        self.assertEqual("GET, HEAD, POST, OPTIONS", headers["Allow"])
+        self.openapi.check(self, "DELETE", None, 405, json.loads(body))
+        self.assertEqual("method_not_allowed", json.loads(body)["error"]["code"])
+        status, headers, _ = self.server.request("POST", "/v1/sites")
+        self.assertEqual((405, "GET, HEAD, OPTIONS"), (status, headers["Allow"]))
+
+    def test_bodies_over_the_limits_are_413_and_non_json_is_415(self):
+        big = json.dumps([{"postcode": "CH4 7QP", "treatment": "x" * 900}] * 5)
+        self.assertGreater(len(big), 4000)
+        self.error("POST", "/v1/nearest", None, 413, "payload_too_large", body=big,
+                   headers={"Content-Type": "application/json"})
+        e = self.error("POST", "/v1/nearest", "/v1/nearest", 413, "too_many_items",
+                       body=json.dumps([{"postcode": "CH4 7QP"}] * 6), headers={"Content-Type": "application/json"})
+        self.assertEqual("at most 5 items per request (got 6)", e["error"]["message"])
+        self.error("POST", "/v1/postcodes", "/v1/postcodes", 415, "unsupported_media_type", body="CH4 7QP",
+                   headers={"Content-Type": "text/plain"})
+        self.error("POST", "/v1/nearest", "/v1/nearest", 415, "unsupported_media_type", body="[]")
+        self.error("POST", "/v1/nearest", "/v1/nearest", 400, "invalid_json", body="[{",
+                   headers={"Content-Type": "application/json"})
+        self.error("POST", "/v1/nearest", "/v1/nearest", 400, "invalid_json", body='{"postcode": "CH4 7QP"}',
+                   headers={"Content-Type": "application/json"})
+        # The server is still fine after the refusals.
+        self.call("GET", "/healthz", "/healthz")
+
+    def test_long_urls_are_414_and_large_headers_431(self):
+        self.error("GET", "/v1/nearest?postcode=" + "A" * 1200, None, 414, "uri_too_long")
+        self.error("GET", "/v1/nearest?postcode=CH4%207QP", None, 431, "headers_too_large",
+                   headers={"X-Padding": "p" * 3500})
+        self.call("GET", "/v1/nearest?postcode=CH4%207QP", "/v1/nearest", headers={"X-Padding": "p" * 500})
+
+    def test_malformed_http_is_400_as_json(self):
+        for raw in [b"GET /healthz HTTP/1.x\r\n\r\n", b"NOT HTTP AT ALL\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nHost localhost\r\n\r\n",
+                    b"POST /v1/nearest HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                    b"\r\nzz\r\n[]\r\n0\r\n\r\n",
+                    b"POST /v1/nearest HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n[]"]:
+            status, body = raw_exchange(self.server.port, raw)
+            self.assertEqual(400, status, raw)
+            data = json.loads(body)
+            self.assertEqual("bad_request", data["error"]["code"], raw)
+            self.openapi.check(self, "GET", None, 400, data)
+
+
+class NotReady(unittest.TestCase):
+    """Readiness: 503 until an index is loaded, then ready after SIGHUP."""
+
+    def test_without_an_index_data_routes_are_503_until_sighup_loads_one(self):
+        path = os.path.join(ARGS.work, "not-yet.hlx")
+        if os.path.exists(path):
+            os.remove(path)
+        server = Server(path, "--wait-for-index", name="not-ready")
+        try:
+            openapi = OpenApi(json.loads(server.request("GET", "/openapi.json")[2]))
+            for target, route in [("/readyz", "/readyz"), ("/v1/nearest?postcode=CH4%207QP", "/v1/nearest"),
+                                  ("/v1/sites", "/v1/sites")]:
+                status, _, body = server.request("GET", target)
+                self.assertEqual(503, status)
+                self.assertEqual("not_ready", json.loads(body)["error"]["code"])
+                openapi.check(self, "GET", route, 503, json.loads(body))
+            self.assertEqual((200, {"status": "ok"}), server.get_json("/healthz"))
+            shutil.copyfile(ARGS.tiny_index, path + ".tmp")
+            os.rename(path + ".tmp", path)
+            server.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: server.request("GET", "/readyz")[0] == 200)
+            status, data = server.get_json("/v1/treatments")
+            self.assertEqual((200, ["kyphoplasty", "spinal-injection"]), (status, [t["name"] for t in data]))
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+
+class SlowClients(unittest.TestCase):
+    """A slowloris client is cut off with 408 while other clients are served."""
+
+    def test_a_slow_client_gets_408_while_others_are_served(self):
+        server = Server(ARGS.gb_index, "--read-timeout-ms", "600", "--idle-timeout-ms", "600", name="slowloris")
+        try:
+            slow = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            slow.sendall(b"GET /v1/nearest?postcode=CH4")
+            started = time.monotonic()
+            served = 0
+            # Others are served while the slow client dribbles a byte at a time.
+            while time.monotonic() - started < 1.5:
+                try:
+                    slow.sendall(b"%")
+                except OSError:
+                    break
+                status, data = server.get_json("/v1/nearest?postcode=SO53%202DW&k=1")
+                self.assertEqual((200, "wessex"), (status, data["results"][0]["site"]["id"]))
+                served += 1
+                time.sleep(0.05)
+            self.assertGreater(served, 3)
+            status, body = read_response(slow)
+            self.assertEqual(408, status)
+            self.assertEqual({"error": {"code": "request_timeout", "status": 408,
+                                        "message": "the request was not received within 600 ms"}}, json.loads(body))
+            self.assertEqual(b"", slow.recv(100))  # and the connection is closed
+            slow.close()
+            # An idle connection that never sends a byte is closed, without an answer, after
+            # the idle timeout.
+            idle = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            self.assertEqual(b"", idle.recv(100))
+            idle.close()
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+
+class Garbage(unittest.TestCase):
+    """Random bytes and malformed HTTP never crash or hang the server."""
+
+    def test_random_bytes_and_truncated_requests_leave_the_server_serving(self):
+        server = Server(ARGS.tiny_index, "--read-timeout-ms", "300", "--idle-timeout-ms", "300", name="garbage")
+        try:
+            rng = random.Random(20261125)
+            templates = [b"GET /v1/nearest?postcode=CH4%207QP HTTP/1.1\r\nHost: x\r\n\r\n",
+                         b"POST /v1/nearest HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n"
+                         b"[{\"postcode\":\"CH4\"}]"]
+            for i in range(150):
+                kind = i % 3
+                if kind == 0:
+                    payload = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 2000)))
+                else:
+                    t = bytearray(rng.choice(templates))
+                    for _ in range(rng.randint(1, 8)):  # flip, drop or duplicate bytes
+                        at = rng.randrange(len(t))
+                        op = rng.randrange(3)
+                        if op == 0:
+                            t[at] = rng.getrandbits(8)
+                        elif op == 1:
+                            del t[at]
+                        else:
+                            t.insert(at, t[at])
+                    payload = bytes(t)
+                with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+                    try:
+                        s.sendall(payload)
+                        if i % 2:
+                            s.shutdown(socket.SHUT_WR)
+                        while s.recv(65536):
+                            pass
+                    except OSError:
+                        pass
+                self.assertIsNone(server.proc.poll(), f"the server died on payload {i}: {payload[:80]!r}")
+            self.assertEqual((200, {"status": "ok"}), server.get_json("/healthz"))
+            status, data = server.get_json("/v1/nearest?postcode=CH4%207QP&treatment=kyphoplasty&k=1")
+            self.assertEqual((200, "chester"), (status, data["results"][0]["site"]["id"]))
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+
+class Reload(unittest.TestCase):
+    """SIGHUP swaps the index under load without losing a request; a corrupt file is refused."""
+
+    def test_sighup_under_load_loses_no_request_and_changes_the_checksum(self):
+        served = os.path.join(ARGS.work, "reload.hlx")
+        install(ARGS.gb_index, served)
+        gb_sum = cli_json(ARGS.gb_index, "info")["checksum"]
+        tiny_sum = cli_json(ARGS.tiny_index, "info")["checksum"]
+        self.assertNotEqual(gb_sum, tiny_sum)
+        server = Server(served, name="reload")
+        try:
+            load = Load(server.port, "/v1/nearest?lat=53.1763575&lon=-2.8952629&treatment=kyphoplasty&k=1")
+            load.start()
+            wait_for(lambda: load.count() > 50)
+            seen = []
+            for index, checksum in [(ARGS.tiny_index, tiny_sum), (ARGS.gb_index, gb_sum), (ARGS.tiny_index, tiny_sum)]:
+                install(index, served)
+                before = load.count()
+                server.proc.send_signal(signal.SIGHUP)
+                wait_for(lambda: server.get_json("/v1/info")[1]["checksum"] == checksum)
+                wait_for(lambda: load.count() > before + 50)
+                seen.append(server.get_json("/readyz")[1]["checksum"])
+            load.stop()
+            self.assertEqual([tiny_sum, gb_sum, tiny_sum], seen)
+            self.assertEqual([], load.failures)
+            self.assertGreater(load.count(), 200)
+            # Every answer came whole from one index or the other: Chester is first in both.
+            self.assertEqual({"chester"}, load.first_sites)
+            metrics = server.request("GET", "/metrics")[2].decode()
+            self.assertIn("hloc_index_reloads_total 3\n", metrics)
+            self.assertIn('hloc_index_info{checksum="%s"' % tiny_sum, metrics)
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_a_corrupt_or_truncated_replacement_is_refused_and_the_old_index_serves(self):
+        served = os.path.join(ARGS.work, "corrupt.hlx")
+        install(ARGS.tiny_index, served)
+        tiny_sum = cli_json(ARGS.tiny_index, "info")["checksum"]
+        server = Server(served, "--admin-reload", name="corrupt")
+        try:
+            with open(ARGS.tiny_index, "rb") as f:
+                good = bytearray(f.read())
+            flipped = bytearray(good)
+            flipped[len(flipped) * 2 // 3] ^= 0x40
+            for bad in [bytes(flipped), bytes(good[: len(good) // 2]), b"not an index"]:
+                write_atomically(served, bad)
+                server.proc.send_signal(signal.SIGHUP)
+                wait_for(lambda: server.log().count("reload refused") >= 1)
+                status, data = server.get_json("/v1/nearest?postcode=CH4%207QP&treatment=kyphoplasty&k=1")
+                self.assertEqual((200, "chester"), (status, data["results"][0]["site"]["id"]))
+                self.assertEqual(tiny_sum, server.get_json("/readyz")[1]["checksum"])
+                # The admin route refuses it the same way, with the engine's error.
+                status, _, body = server.request("POST", "/admin/reload")
+                self.assertEqual(500, status)
+                self.assertEqual("bad_index", json.loads(body)["error"]["code"])
+            self.assertEqual(3, server.log().count("reload refused"))
+            metrics = server.request("GET", "/metrics")[2].decode()
+            self.assertIn("hloc_index_reload_failures_total 6\n", metrics)
+            install(ARGS.tiny_index, served)
+            status, _, body = server.request("POST", "/admin/reload")
+            self.assertEqual((200, {"status": "reloaded", "checksum": tiny_sum, "file": served}),
+                             (status, json.loads(body)))
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+
+class Shutdown(unittest.TestCase):
+    """SIGTERM: no new connections, requests in flight are answered, exit 0."""
+
+    def test_sigterm_completes_requests_in_flight(self):
+        server = Server(ARGS.gb_index, name="shutdown")
+        body = json.dumps([{"postcode": "CH4 7QP", "k": 1}] * 50).encode()
+        half = len(body) // 2
+        in_flight = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            s.sendall(b"POST /v1/nearest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:half])
+            in_flight.append(s)
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(200, read_response(idle)[0])
+        time.sleep(0.3)  # let the server read the halves
+        server.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "stopping" in server.log())
+        self.assertEqual(b"", idle.recv(100))  # an idle keep-alive connection is closed at once
+        for s in in_flight:
+            s.sendall(body[half:])
+        for s in in_flight:
+            status, answer, headers = read_response(s, with_headers=True)
+            self.assertEqual(200, status)
+            self.assertEqual("close", headers.get("connection"))
+            self.assertEqual(["chester"] * 50, [a["results"][0]["site"]["id"] for a in json.loads(answer)])
+            s.close()
+        self.assertEqual(0, server.proc.wait(60))
+        self.assertIn("stopped: every request answered", server.log())
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=5).recv(1)
+        server.stop()
+
+
+class Metrics(unittest.TestCase):
+    """Prometheus counters by route and status, histogram, index info."""
+
+    def test_requests_are_counted_by_route_and_status(self):
+        server = Server(ARGS.tiny_index, name="metrics")
+        try:
+            for _ in range(3):
+                server.request("GET", "/v1/nearest?postcode=CH4%207QP&treatment=kyphoplasty")
+            server.request("GET", "/v1/nearest?postcode=XX")
+            server.request("GET", "/nowhere")
+            status, headers, body = server.request("GET", "/metrics")
+            self.assertEqual(200, status)
+            self.assertEqual("text/plain; version=0.0.4; charset=utf-8", headers["Content-Type"])
+            text = body.decode()
+            self.assertIn('hloc_http_requests_total{method="GET",route="/v1/nearest",status="200"} 3\n', text)
+            self.assertIn('hloc_http_requests_total{method="GET",route="/v1/nearest",status="400"} 1\n', text)
+            self.assertIn('hloc_http_requests_total{method="",route="unknown",status="404"} 1\n', text)
+            self.assertIn('hloc_http_request_duration_seconds_count{method="GET",route="/v1/nearest"} 4\n', text)
+            self.assertIn('hloc_http_request_duration_seconds_bucket{method="GET",route="/v1/nearest",le="+Inf"} 4\n',
+                          text)
+            self.assertIn("hloc_http_requests_in_flight 1\n", text)  # this request
+            checksum = cli_json(ARGS.tiny_index, "info")["checksum"]
+            self.assertRegex(text, r'hloc_index_info\{checksum="%s",built_at="[^"]+",file="[^"]+"\} 1\n' % checksum)
+            self.assertIn("hloc_index_ready 1\n", text)
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_the_access_log_has_one_json_line_per_request(self):
+        log = os.path.join(ARGS.work, "access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.tiny_index, "--access-log", log, name="access")
+        try:
+            server.request("GET", "/v1/postcodes/CH4%207QP")
+            server.request("GET", "/v1/sites/nowhere")
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+        with open(log) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual([("GET", "/v1/postcodes/CH4%207QP", 200), ("GET", "/v1/sites/nowhere", 404)],
+                         [(x["method"], x["path"], x["status"]) for x in lines])
+        for x in lines:
+            self.assertEqual({"time", "method", "path", "status", "bytes", "us", "remote"}, set(x))
+            self.assertEqual("127.0.0.1", x["remote"])
+
+
+class Load:
+    """Client threads hammering one URL over keep-alive connections, recording every failure."""
+
+    def __init__(self, port, target, threads=3):
+        self.port, self.target = port, target
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.failures = []
+        self.first_sites = set()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.done.set()
+        for t in self.threads:
+            t.join(60)
+
+    def count(self):
+        with self.lock:
+            return self.ok
+
+    def run(self):
+        while not self.done.is_set():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                for _ in range(20):  # some requests per connection, then a new connection
+                    conn.request("GET", self.target)
+                    r = conn.getresponse()
+                    body = r.read()
+                    with self.lock:
+                        if r.status == 200:
+                            self.ok += 1
+                            self.first_sites.add(json.loads(body)["results"][0]["site"]["id"])
+                        else:
+                            self.failures.append((r.status, body[:200]))
+            except Exception as e:  # a lost request: a reset, a timeout, a half answer
+                with self.lock:
+                    self.failures.append(repr(e))
+            finally:
+                conn.close()
+
+
+def install(source, target):
+    """Replace the served file by rename, as a deployment would: never in place."""
+    shutil.copyfile(source, target + ".tmp")
+    os.rename(target + ".tmp", target)
+
+
+def write_atomically(target, data):
+    with open(target + ".tmp", "wb") as f:
+        f.write(data)
+    os.rename(target + ".tmp", target)
+
+
+def wait_for(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def read_response(sock, with_headers=False):
+    """Reads one HTTP/1.1 response with a Content-Length from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed before a response: %r" % data[:200])
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return (status, rest[:length], headers) if with_headers else (status, rest[:length])
+
+
+def raw_exchange(port, payload):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(payload)
+        return read_response(s)
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    for name in ("--server", "--cli", "--gb-index", "--tiny-index", "--work"):
+        parser.add_argument(name, required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
