@@ -229,8 +229,9 @@ private:
         request_start_ = Clock::now();
         worker_.metrics.request_started();
         in_request_ = true;
-        method_.assign(msg.method_string().data(), msg.method_string().size());
-        target_.assign(msg.target().data(), msg.target().size());
+        // Views into the parsed message, which lives until the next request is read.
+        method_ = {msg.method_string().data(), msg.method_string().size()};
+        target_ = {msg.target().data(), msg.target().size()};
         if (target_.size() > config().max_url_bytes) {
             return respond(http_error(414, "uri_too_long",
                                       "the request target is longer than " + std::to_string(config().max_url_bytes) +
@@ -320,7 +321,8 @@ private:
         worker_.metrics.request_finished();
         in_request_ = false;
         if (auto* log = worker_.server.access_log()) log->write(method_, target_, status_, bytes_, micros, remote_);
-        method_.clear();
+        method_ = {};
+        target_ = {};
         if (ec) return close();
         if (close_after_write_) return linger_close();
         read_next();
@@ -367,7 +369,8 @@ private:
     bool in_request_ = false;
     bool loopback_ = false;
     std::string remote_;
-    std::string head_, body_, method_, target_;
+    std::string head_, body_;
+    std::string_view method_, target_;
     Clock::time_point request_start_;
     Route route_ = Route::unrouted;
     unsigned status_ = 0;
