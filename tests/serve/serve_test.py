@@ -683,6 +683,47 @@ class Metrics(unittest.TestCase):
             self.assertEqual("127.0.0.1", x["remote"])
 
 
+class Limits(unittest.TestCase):
+    """Connection limits and the CORS option."""
+
+    def test_connections_over_the_limit_are_answered_503_and_closed(self):
+        server = Server(ARGS.tiny_index, "--max-connections", "2", name="limits")
+        try:
+            held = [socket.create_connection(("127.0.0.1", server.port), timeout=30) for _ in range(2)]
+            for s in held:  # both are open and served
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(200, read_response(s)[0])
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as extra:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                status, body, headers = read_response(extra, with_headers=True)
+                self.assertEqual(503, status)
+                self.assertEqual("close", headers["connection"])
+                self.assertEqual({"error": {"code": "too_many_connections", "status": 503,
+                                            "message": "the server has 2 connections open; retry later"}},
+                                 json.loads(body))
+            for s in held:
+                s.close()
+            # Once they are gone, new clients are served again.
+            wait_for(lambda: server.request("GET", "/healthz")[0] == 200)
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_a_cors_origin_is_sent_on_answers_and_preflights(self):
+        server = Server(ARGS.tiny_index, "--cors-origin", "https://booking.example", name="cors")
+        try:
+            status, headers, _ = server.request("OPTIONS", "/v1/nearest",
+                                                headers={"Origin": "https://booking.example",
+                                                         "Access-Control-Request-Method": "POST"})
+            self.assertEqual(204, status)
+            self.assertEqual("https://booking.example", headers["Access-Control-Allow-Origin"])
+            self.assertEqual("GET, HEAD, POST, OPTIONS", headers["Access-Control-Allow-Methods"])
+            self.assertEqual("Content-Type", headers["Access-Control-Allow-Headers"])
+            status, headers, _ = server.request("GET", "/v1/treatments")
+            self.assertEqual((200, "https://booking.example"), (status, headers["Access-Control-Allow-Origin"]))
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+
 class Load:
     """Client threads hammering one URL over keep-alive connections, recording every failure."""
 
