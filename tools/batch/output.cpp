@@ -5,6 +5,7 @@
 #include <gdal.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -187,6 +188,39 @@ void TextFile::write(const std::string& text) {
     if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) {
         throw Error(ErrorCode::io_error, "cannot write " + (path_ == "-" ? std::string("standard output") : path_) +
                                              ": " + std::strerror(errno));
+    }
+}
+
+void TextFile::write_all(const std::string* texts, std::size_t count) {
+    if (std::fflush(file_) != 0) {
+        throw Error(ErrorCode::io_error, "cannot write " + path_ + ": " + std::strerror(errno));
+    }
+    const int fd = fileno(file_);
+    constexpr std::size_t kBatch = 1024;  // IOV_MAX on Linux
+    std::vector<iovec> iov;
+    iov.reserve(kBatch);
+    for (std::size_t begin = 0; begin < count; begin += kBatch) {
+        const std::size_t end = std::min(count, begin + kBatch);
+        iov.clear();
+        for (std::size_t i = begin; i < end; ++i) {
+            if (!texts[i].empty()) iov.push_back({const_cast<char*>(texts[i].data()), texts[i].size()});
+        }
+        std::size_t at = 0;
+        while (at < iov.size()) {
+            const ssize_t n = ::writev(fd, iov.data() + at, static_cast<int>(iov.size() - at));
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw Error(ErrorCode::io_error, "cannot write " + (path_ == "-" ? std::string("standard output") : path_) +
+                                                     ": " + std::strerror(errno));
+            }
+            // A short write: skip what went out, resume inside the first piece not finished.
+            auto left = static_cast<std::size_t>(n);
+            while (at < iov.size() && left >= iov[at].iov_len) left -= iov[at++].iov_len;
+            if (at < iov.size()) {
+                iov[at].iov_base = static_cast<char*>(iov[at].iov_base) + left;
+                iov[at].iov_len -= left;
+            }
+        }
     }
 }
 

@@ -51,6 +51,8 @@ public:
     explicit TextFile(const std::string& path);  // "-" = standard output
     ~TextFile();
     void write(const std::string& text);
+    // Many pieces at once, straight from their strings (writev), without a buffer copy.
+    void write_all(const std::string* texts, std::size_t count);
     void close();  // flushes; throws on any error seen
 
 private:

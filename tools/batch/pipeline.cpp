@@ -121,11 +121,11 @@ public:
             text.clear();
             for (std::size_t i = 0; i < row.fields.size(); ++i) {
                 if (i) text += ',';
-                text += api::csv_field(row.fields[i]);
+                api::csv_append(text, row.fields[i]);
             }
             for (const auto& f : result) {
                 text += ',';
-                text += api::csv_field(f);
+                api::csv_append(text, f);
             }
             text += '\n';
         } else if (options_.format == OutputFormat::jsonl) {
@@ -214,14 +214,19 @@ std::uint64_t run_batch(const Engine& engine, InputSource& input, const BatchOpt
             }
             try {
                 if (!writer_error) {
-                    if (ogr_out) ogr_out->begin_chunk();
-                    for (std::size_t i = 0; i < chunk->size; ++i) {
-                        const auto& stat = chunk->stats[i];
-                        if (text_out) text_out->write(chunk->texts[i]);
-                        else ogr_out->write(chunk->cells[i], stat.has_position, stat.position.lat_deg, stat.position.lon_deg);
-                        observe(stat);
+                    if (text_out) {
+                        text_out->write_all(chunk->texts.data(), chunk->size);
+                    } else {
+                        ogr_out->begin_chunk();
+                        for (std::size_t i = 0; i < chunk->size; ++i) {
+                            const auto& stat = chunk->stats[i];
+                            // The point where the lat/lon columns say (7 decimals, 1.1 cm).
+                            ogr_out->write(chunk->cells[i], stat.has_position, api::round_to(stat.position.lat_deg, 7),
+                                           api::round_to(stat.position.lon_deg, 7));
+                        }
+                        ogr_out->end_chunk();
                     }
-                    if (ogr_out) ogr_out->end_chunk();
+                    for (std::size_t i = 0; i < chunk->size; ++i) observe(chunk->stats[i]);
                 }
             } catch (...) {
                 std::lock_guard lock(mutex);

@@ -1,0 +1,600 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `hospital-locator batch` and `hospital-locator map`: real files, real GDAL.
+
+Each group is one ctest test (see CMakeLists.txt):
+
+    batch_test.py --cli CLI --tiny-index TINY --gb-index GB --work DIR GROUP
+
+Expected values are exact. On the tiny index (tests/data/tiny) CH4 7QP is the Chester site's
+own postcode, so Chester is first at 0.0 m; CM15 8 is a sector (approximate); BT1 1AA is in
+Northern Ireland (not_covered); AB10 1AB is well formed but its district is not in the data
+(not_found). Where a value comes from the engine, the oracle is `hospital-locator nearest
+--format csv` for the same query: batch rows must equal it.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+from osgeo import gdal, ogr, osr
+
+gdal.UseExceptions()
+csv.field_size_limit(sys.maxsize)  # the hostile file has a 1 MiB field
+
+ARGS = None
+FAILURES = []
+
+
+def check(condition, what):
+    if not condition:
+        FAILURES.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def equal(actual, expected, what):
+    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def work(name):
+    path = os.path.join(ARGS.work, name)
+    return path
+
+
+def write_bytes(name, data):
+    path = work(name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def run(*args, index=None, stdin=None, input_bytes=None, check_rc=None, **kw):
+    cmd = [ARGS.cli, "--index", index or ARGS.tiny_index, *args]
+    p = subprocess.run(cmd, input=input_bytes, stdin=stdin, capture_output=True, **kw)
+    if check_rc is not None and p.returncode != check_rc:
+        FAILURES.append(f"{' '.join(cmd)}: exit {p.returncode}, expected {check_rc}; stderr: {p.stderr.decode(errors='replace')}")
+        print("FAIL:", FAILURES[-1], file=sys.stderr)
+    return p
+
+
+def batch(in_path, out_path, *extra, index=None, rc=0, treatment="kyphoplasty", **kw):
+    args = ["batch", "--in", in_path, "--out", out_path, "--force"]
+    if treatment:
+        args += ["--treatment", treatment]
+    return run(*args, *extra, index=index, check_rc=rc, **kw)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
+        rows = list(csv.reader(f))
+    return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def error_of(p):
+    """The DESIGN.md error object a failed run printed on stderr."""
+    for line in p.stderr.decode(errors="replace").splitlines():
+        if line.startswith("{"):
+            return json.loads(line)["error"]
+    return {"code": None, "message": p.stderr.decode(errors="replace")}
+
+
+# ---- CSV dialects ---------------------------------------------------------------------------
+
+def group_csv():
+    cases = {
+        # name: (file bytes, extra args, expected input columns, expected [(echoed cells..., status, site_1_id)])
+        "header, postcode second, quoted comma": (
+            b'name,Postcode\n"Smith, J",CH4 7QP\n"Jones ""JJ""",CM15 8EH\n', [],
+            ["name", "Postcode"], [("Smith, J", "CH4 7QP", "ok", "chester"), ('Jones "JJ"', "CM15 8EH", "ok", "brentwood")]),
+        "no header": (
+            b"CH4 7QP\ncm158eh\n", [], ["column_1"],
+            [("CH4 7QP", "ok", "chester"), ("cm158eh", "ok", "brentwood")]),
+        "no header, two columns, postcode second": (
+            b"17,CH4 7QP\n18,CM15 8EH\n", [], ["column_1", "column_2"],
+            [("17", "CH4 7QP", "ok", "chester"), ("18", "CM15 8EH", "ok", "brentwood")]),
+        "BOM and CRLF": (
+            b"\xef\xbb\xbfid,postcode\r\n1,CH4 7QP\r\n2,CM15 8EH\r\n", [], ["id", "postcode"],
+            [("1", "CH4 7QP", "ok", "chester"), ("2", "CM15 8EH", "ok", "brentwood")]),
+        "quoted line break, blank lines skipped": (
+            b'note,pcd\n\n"line one\nline two",CH4 7QP\n\r\n\n,CM15 8EH\n\n', [], ["note", "pcd"],
+            [("line one\nline two", "CH4 7QP", "ok", "chester"), ("", "CM15 8EH", "ok", "brentwood")]),
+        "post_code in any case": (
+            b"POST_CODE,x\nCH4 7QP,a\n", [], ["POST_CODE", "x"], [("CH4 7QP", "a", "ok", "chester")]),
+        "column given by name": (
+            b"home,work\nCM15 8EH,CH4 7QP\n", ["--postcode-column", "WORK"], ["home", "work"],
+            [("CM15 8EH", "CH4 7QP", "ok", "chester")]),
+        "column given by position": (
+            b"home,work\nCM15 8EH,CH4 7QP\n", ["--postcode-column", "2"], ["home", "work"],
+            [("CM15 8EH", "CH4 7QP", "ok", "chester")]),
+        "short row padded, no final newline": (
+            b"postcode,extra\nCH4 7QP", [], ["postcode", "extra"], [("CH4 7QP", "", "ok", "chester")]),
+        "a column called status is renamed": (
+            b"status,postcode\nnew,CH4 7QP\n", [], ["input_status", "postcode"], [("new", "CH4 7QP", "ok", "chester")]),
+    }
+    for i, (name, (data, extra, columns, expected)) in enumerate(cases.items()):
+        src = write_bytes(f"dialect{i}.csv", data)
+        out = work(f"dialect{i}.out.csv")
+        batch(src, out, "--k", "2", *extra)
+        header, rows = read_csv(out)
+        equal(header[: len(columns)], columns, f"{name}: input columns")
+        equal(header[len(columns):len(columns) + 4], ["status", "match", "lat", "lon"], f"{name}: result columns")
+        equal(header[-2:], ["error_code", "error_message"], f"{name}: error columns")
+        got = [tuple(list(r.values())[: len(columns)]) + (r["status"], r["site_1_id"]) for r in rows]
+        equal(got, expected, name)
+    # Chester's own postcode: Chester first, at 0 m.
+    _, rows = read_csv(work("dialect0.out.csv"))
+    equal((rows[0]["site_1_metres"], rows[0]["site_1_miles"], rows[0]["match"]), ("0.0", "0.000", "unit"), "CH4 7QP distance")
+
+    # Standard input in, standard output out.
+    p = run("batch", "--in", "-", "--out", "-", "--treatment", "kyphoplasty", "--k", "1",
+            input_bytes=b"postcode\nCH4 7QP\n", check_rc=0)
+    lines = p.stdout.decode().splitlines()
+    equal(len(lines), 2, "stdin -> stdout: header and one row")
+    equal(lines[1].split(",")[:6], ["CH4 7QP", "ok", "unit", "53.1787190", "-2.8992024", "chester"], "stdin -> stdout row")
+
+    # A header naming no postcode column: the message lists the columns seen.
+    src = write_bytes("nocolumn.csv", b"name,town\nA,Chester\n")
+    p = batch(src, work("nocolumn.out.csv"), rc=2)
+    err = error_of(p)
+    equal(err["code"], "bad_input", "no postcode column: code")
+    check('"name", "town"' in err["message"], f"no postcode column: message lists the columns: {err['message']}")
+    check(not os.path.exists(work("nocolumn.out.csv")), "no postcode column: no output")
+    p = batch(write_bytes("badcol.csv", b"a,b\nCH4 7QP,x\n"), work("badcol.out.csv"), "--postcode-column", "pc", rc=2)
+    check('"a", "b"' in error_of(p)["message"], "--postcode-column that is not there lists the columns")
+
+
+# ---- statuses -------------------------------------------------------------------------------
+
+STATUS_ROWS = [
+    # postcode, status, match, error_code, site_1_id, site_1_metres
+    ("CH4 7QP", "ok", "unit", "", "chester", "0.0"),
+    ("CM15 8", "approximate", "sector", "", "brentwood", None),
+    ("CH4 7ZZ", "approximate", "sector", "", "chester", None),
+    ("BT1 1AA", "not_covered", "", "not_covered", "", ""),
+    ("XYZ", "invalid", "", "invalid_postcode", "", ""),
+    ("", "invalid", "", "invalid_postcode", "", ""),
+    ("AB10 1AB", "not_found", "", "postcode_not_found", "", ""),
+    ("GIR 0AA", "not_found", "", "non_geographic_postcode", "", ""),
+    ("CH1 1ZZ", "approximate", "sector", "", "chester", None),  # quality 90: no coordinates of its own
+    ("cm15 8eh", "ok", "unit", "", "brentwood", "0.0"),
+]
+
+
+def status_file():
+    body = "id,postcode\n" + "".join(f"{i},{pc}\n" for i, (pc, *_) in enumerate(STATUS_ROWS, 1))
+    return write_bytes("statuses.csv", body.encode())
+
+
+def nearest_csv(query_args, k=3, index=None):
+    """The oracle: `hospital-locator nearest --format csv` for one query (header, row)."""
+    p = run("nearest", *query_args, "--k", str(k), "--treatment", "kyphoplasty", "--format", "csv", index=index, check_rc=0)
+    lines = list(csv.reader(io.StringIO(p.stdout.decode())))
+    return lines[1] if len(lines) > 1 else None
+
+
+def group_statuses():
+    src = status_file()
+    out = work("statuses.out.csv")
+    batch(src, out)
+    header, rows = read_csv(out)
+    equal([r["id"] for r in rows], [str(i) for i in range(1, len(STATUS_ROWS) + 1)], "one row per input row, in order")
+    for r, (pc, status, match, code, site, metres) in zip(rows, STATUS_ROWS):
+        equal((r["status"], r["match"], r["error_code"], r["site_1_id"]), (status, match, code, site), f"row {pc!r}")
+        if metres is not None:
+            equal(r["site_1_metres"], metres, f"row {pc!r} metres")
+        check((r["error_message"] != "") == (code != ""), f"row {pc!r}: a message exactly when there is an error code")
+        if status in ("ok", "approximate"):
+            # Exactly the engine's answer: the same cells as `nearest --format csv`.
+            oracle = nearest_csv([pc])
+            equal(list(r.values())[2:2 + len(oracle)], oracle, f"row {pc!r} equals nearest --format csv")
+    # --max-miles leaves out farther sites; the row stays, its empty slots stay empty.
+    out = work("maxmiles.out.csv")
+    batch(src, out, "--max-miles", "1", "--k", "2")
+    _, rows = read_csv(out)
+    equal((rows[0]["site_1_id"], rows[0]["site_2_id"]), ("chester", ""), "--max-miles 1 from CH4 7QP")
+    equal(len(rows), len(STATUS_ROWS), "--max-miles keeps every row")
+    # A treatment is required when the index has several; an unknown one is named.
+    equal(error_of(batch(src, work("t.csv"), treatment=None, rc=2))["code"], "invalid_parameter", "several treatments")
+    equal(error_of(batch(src, work("t.csv"), treatment="knee", rc=2))["code"], "unknown_treatment", "unknown treatment")
+    _, rows = read_csv(work("statuses.out.csv"))
+    # The second treatment has its own sites: Chester offers spinal injections too.
+    out = work("spinal.out.csv")
+    batch(src, out, "--k", "1", treatment="spinal-injection")
+    _, rows = read_csv(out)
+    equal(rows[0]["site_1_id"], "chester", "spinal-injection from CH4 7QP")
+
+
+# ---- GDAL in and out -----------------------------------------------------------------------
+
+def group_ogr():
+    # Chester's position as the index has it (WGS84), from the oracle.
+    chester = nearest_csv(["CH4 7QP"], k=1)
+    lat, lon = float(chester[2]), float(chester[3])
+    points = [(lat, lon), (51.5, -0.1), None, (53.5, -2.2)]
+
+    # A GeoPackage point layer, queried by geometry (match: point).
+    gpkg_in = work("points.gpkg")
+    if os.path.exists(gpkg_in):
+        os.remove(gpkg_in)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(gpkg_in)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    layer = ds.CreateLayer("patients", srs, ogr.wkbPoint)
+    layer.CreateField(ogr.FieldDefn("ref", ogr.OFTString))
+    for i, p in enumerate(points):
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField("ref", f"P{i + 1}")
+        if p:
+            g = ogr.Geometry(ogr.wkbPoint)
+            g.AddPoint_2D(p[1], p[0])
+            f.SetGeometry(g)
+        layer.CreateFeature(f)
+    ds = None
+
+    out = work("points.out.csv")
+    batch(gpkg_in, out, "--k", "3")
+    _, rows = read_csv(out)
+    equal([r["ref"] for r in rows], ["P1", "P2", "P3", "P4"], "GeoPackage points: one row each, in order")
+    equal([r["status"] for r in rows], ["ok", "ok", "invalid", "ok"], "GeoPackage points: statuses")
+    equal(rows[2]["error_code"], "invalid_parameter", "a feature without geometry")
+    for r, p in zip(rows, points):
+        if p:
+            equal(r["match"], "point", "point rows match: point")
+            oracle = nearest_csv(["--lat", repr(p[0]), "--lon", repr(p[1])])
+            equal(list(r.values())[1:1 + len(oracle)], oracle, f"point {p} equals nearest --lat/--lon")
+
+    # GeoJSON in with a postcode property; GeoPackage and GeoJSON out, read back with GDAL.
+    geojson_in = write_bytes("in.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"postcode": pc, "n": i}, "geometry": None}
+        for i, (pc, *_) in enumerate(STATUS_ROWS, 1)]}).encode())
+    for ext, driver in (("gpkg", "GPKG"), ("geojson", "GeoJSON")):
+        out = work(f"statuses.out.{ext}")
+        batch(geojson_in, out)
+        ds = gdal.OpenEx(out, gdal.OF_VECTOR)
+        equal(ds.GetDriver().ShortName, driver, f"{ext}: driver")
+        layer = ds.GetLayer(0)
+        feats = list(layer)
+        equal(len(feats), len(STATUS_ROWS), f"{ext}: one feature per row")
+        # Input attributes travel as text, whatever their type in the input.
+        equal([f.GetField("n") for f in feats], [str(i) for i in range(1, len(STATUS_ROWS) + 1)], f"{ext}: rows in order")
+        for f, (pc, status, match, code, site, metres) in zip(feats, STATUS_ROWS):
+            equal((f.GetField("status"), f.GetField("site_1_id") or "", f.GetField("error_code") or ""),
+                  (status, site, code), f"{ext}: {pc!r}")
+            g = f.GetGeometryRef()
+            if status in ("ok", "approximate"):
+                check(g is not None and g.GetY() == f.GetField("lat") and g.GetX() == f.GetField("lon"),
+                      f"{ext}: {pc!r} is a point at its lat/lon")
+                defn = layer.GetLayerDefn()
+                equal(defn.GetFieldDefn(defn.GetFieldIndex("site_1_metres")).GetType(), ogr.OFTReal, f"{ext}: metres are reals")
+                if metres is not None:
+                    equal(f.GetField("site_1_metres"), float(metres), f"{ext}: {pc!r} metres")
+            else:
+                check(g is None, f"{ext}: {pc!r} has no geometry")
+        equal(layer.GetSpatialRef().GetAuthorityCode(None), "4326", f"{ext}: WGS84")
+        feats = layer = ds = None  # the dataset must outlive its layer and features
+
+    # JSON Lines: the DESIGN.md answer per row, plus the input row.
+    out = work("statuses.out.jsonl")
+    batch(status_file(), out)
+    lines = [json.loads(l) for l in open(out, encoding="utf-8")]
+    equal(len(lines), len(STATUS_ROWS), "jsonl: one line per row")
+    equal(lines[0]["input"], {"id": "1", "postcode": "CH4 7QP"}, "jsonl: the input row")
+    equal((lines[0]["status"], lines[0]["query"]["match"], lines[0]["results"][0]["site"]["id"],
+           lines[0]["results"][0]["distance"]["metres"]), ("ok", "unit", "chester", 0.0), "jsonl: CH4 7QP")
+    oracle_error = error_of(run("nearest", "BT1 1AA", "--treatment", "kyphoplasty", "--format", "json", check_rc=2))
+    equal((lines[3]["status"], lines[3]["error"]), ("not_covered", oracle_error), "jsonl: BT1 1AA, the CLI's error object")
+    oracle = json.loads(run("nearest", "CH4 7QP", "--treatment", "kyphoplasty", "--format", "json", check_rc=0).stdout)
+    got = {k: v for k, v in lines[0].items() if k not in ("row", "input", "status")}
+    equal(got, oracle, "jsonl: the answer is nearest --format json's")
+
+
+# ---- hostile input ---------------------------------------------------------------------------
+
+def group_hostile():
+    rnd = random.Random(4)
+    junk_bytes = bytes(b for b in range(256) if b not in b'\n\r",')
+    expected = []  # (id, status)
+    lines = [b"id,postcode"]
+    for i in range(1, 301):
+        kind = i % 6
+        if kind == 0:
+            pc, status = b"CH4 7QP", "ok"
+        elif kind == 1:
+            pc, status = bytes(rnd.choice(junk_bytes) for _ in range(rnd.randint(1, 80))), "invalid"
+        elif kind == 2:
+            pc, status = b"\xff\xfe\xc3\x28 CH4 \x00 7QP", "invalid"
+        elif kind == 3:
+            pc, status = b"CM15 8EH", "ok"
+        elif kind == 4:
+            pc, status = bytes(rnd.choice(junk_bytes) for _ in range(rnd.randint(1000, 5000))), "invalid"
+        else:
+            pc, status = b"'; DROP TABLE sites; --", "invalid"
+        lines.append(str(i).encode() + b"," + pc)
+        expected.append((str(i), status))
+    # A line of 2 MiB: cut short at 1 MiB, still one row, marked bad_input.
+    lines.append(b"301," + b"A" * (2 << 20))
+    expected.append(("301", "invalid"))
+    lines.append(b"302,TS20 1PX")
+    expected.append(("302", "ok"))
+    src = write_bytes("hostile.csv", b"\n".join(lines) + b"\n")
+
+    out = work("hostile.out.csv")
+    batch(src, out, "--k", "1")
+    _, rows = read_csv(out)
+    equal(len(rows), len(expected), "hostile: one row per record")
+    equal([(r["id"], r["status"]) for r in rows], expected, "hostile: ids and statuses in order")
+    equal(rows[300]["error_code"], "bad_input", "hostile: the 2 MiB line is bad_input")
+    # The first MiB of the record is kept: "301" (3 bytes) and 1 MiB - 3 of the A's.
+    equal(rows[300]["postcode"], "A" * ((1 << 20) - 3), "hostile: the long line is cut at 1 MiB")
+    equal(rows[301]["site_1_id"], "tees", "hostile: a good row after the long line")
+    # Junk passes through unchanged in CSV.
+    raw_in = dict(l.split(b",", 1) for l in lines[1:6])
+    equal(rows[2]["postcode"].encode("utf-8", errors="surrogateescape"), raw_in[b"3"], "hostile: bytes echoed as given")
+
+    # JSON Lines stays valid UTF-8 JSON.
+    out = work("hostile.out.jsonl")
+    batch(src, out, "--k", "1")
+    with open(out, "rb") as f:
+        data = f.read()
+    data.decode("utf-8")  # raises if invalid
+    objs = [json.loads(l) for l in data.splitlines()]
+    equal([(o["input"]["id"], o["status"]) for o in objs], expected, "hostile jsonl: ids and statuses in order")
+
+    # GeoPackage: every row a feature, in order.
+    out = work("hostile.out.gpkg")
+    batch(src, out, "--k", "1")
+    ds = gdal.OpenEx(out, gdal.OF_VECTOR)
+    feats = [(f.GetField("id"), f.GetField("status")) for f in ds.GetLayer(0)]
+    equal(feats, expected, "hostile gpkg: ids and statuses in order")
+
+
+# ---- interruption, full disk -----------------------------------------------------------------
+
+def leftovers(directory):
+    return sorted(n for n in os.listdir(directory) if ".tmp-" in n)
+
+
+def group_interrupt():
+    d = work("interrupt")
+    os.makedirs(d, exist_ok=True)
+    for sig, ext in ((signal.SIGTERM, "csv"), (signal.SIGINT, "gpkg"), (signal.SIGTERM, "jsonl")):
+        target = os.path.join(d, f"report.{ext}")
+        if os.path.exists(target):
+            os.remove(target)
+        # Input from a pipe that stays open: the run is mid-way, by construction, when killed.
+        p = subprocess.Popen([ARGS.cli, "--index", ARGS.tiny_index, "batch", "--in", "-", "--out", target,
+                              "--treatment", "kyphoplasty", "--summary", os.path.join(d, "s.json"),
+                              "--map", os.path.join(d, "m.svg"), "--force"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdin.write(b"postcode\n" + b"CH4 7QP\n" * 40000)
+        p.stdin.flush()
+        deadline = time.time() + 60
+        while not leftovers(d) and time.time() < deadline:
+            time.sleep(0.05)
+        check(bool(leftovers(d)), f"{ext}: a temporary file exists while running")
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
+        equal(p.returncode, 128 + sig, f"{ext}: exit status after {sig.name}")
+        check(b"no output written" in err, f"{ext}: says why: {err!r}")
+        check(not os.path.exists(target), f"{ext}: no output after {sig.name}")
+        equal(leftovers(d), [], f"{ext}: no temporary file left after {sig.name}")
+        check(not os.path.exists(os.path.join(d, "s.json")) and not os.path.exists(os.path.join(d, "m.svg")),
+              f"{ext}: no summary or map either")
+
+    # A disk that fills: file size limit hit mid-write (SIGXFSZ ignored, so write fails EFBIG).
+    src = write_bytes("many.csv", b"postcode\n" + b"CH4 7QP\n" * 20000)
+    target = os.path.join(d, "full.csv")
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    p = subprocess.run([ARGS.cli, "--index", ARGS.tiny_index, "batch", "--in", src, "--out", target,
+                        "--treatment", "kyphoplasty", "--force"], capture_output=True, preexec_fn=limit)
+    equal(p.returncode, 2, "full disk: exit 2")
+    equal(error_of(p)["code"], "io_error", "full disk: io_error")
+    check(not os.path.exists(target), "full disk: no output")
+    equal(leftovers(d), [], "full disk: no temporary file left")
+
+
+# ---- refused setups ---------------------------------------------------------------------------
+
+def group_bad_input():
+    src = status_file()
+    p = batch(work("does-not-exist.csv"), work("x.csv"), rc=2)
+    equal(error_of(p)["code"], "io_error", "missing input")
+    check("does-not-exist.csv" in error_of(p)["message"], "missing input: named")
+    p = batch(src, work("no-such-dir/x.csv"), rc=2)
+    equal(error_of(p)["code"], "io_error", "output directory missing")
+    check("does not exist" in error_of(p)["message"], "output directory missing: said")
+    p = batch(src, src, rc=2)
+    equal(error_of(p)["code"], "invalid_parameter", "output is the input")
+    with open(src, "rb") as f:
+        check(f.read().startswith(b"id,postcode\n1,CH4 7QP\n"), "output is the input: input untouched")
+    # An existing output is kept without --force.
+    existing = write_bytes("existing.csv", b"keep me\n")
+    p = run("batch", "--in", src, "--out", existing, "--treatment", "kyphoplasty", check_rc=2)
+    check("--force" in error_of(p)["message"], "existing output: says --force")
+    with open(existing, "rb") as f:
+        equal(f.read(), b"keep me\n", "existing output untouched")
+    batch(src, existing)
+    _, rows = read_csv(existing)
+    equal(len(rows), len(STATUS_ROWS), "--force replaces it")
+    # A file neither CSV nor a vector layer: the message names it.
+    junk = write_bytes("junk.gpkg", b"\x00\x01not a geopackage" * 10)
+    p = batch(junk, work("x.csv"), rc=2)
+    equal(error_of(p)["code"], "bad_input", "unreadable layer: bad_input")
+    check("junk.gpkg" in error_of(p)["message"], "unreadable layer: named")
+    equal(error_of(batch(src, work("x.csv"), "--k", "0", rc=2))["code"], "invalid_parameter", "--k 0")
+    equal(error_of(batch(src, work("x.txt2"), rc=2))["code"], "invalid_parameter", "unknown output extension")
+    equal(error_of(batch(src, work("x.csv"), "--map", work("m.gif"), rc=2))["code"], "invalid_parameter", "map .gif")
+    p = run("batch", "--in", src, check_rc=1)  # usage: --out is required
+    check(b"--out" in p.stderr, "usage error names --out")
+    for name in ("x.csv", "m.gif"):
+        check(not os.path.exists(work(name)), f"refused runs write nothing ({name})")
+
+
+# ---- summary ---------------------------------------------------------------------------------
+
+def nearest_rank(values, p):
+    values = sorted(values)
+    import math
+    return values[max(1, math.ceil(p / 100 * len(values))) - 1]
+
+
+def group_summary():
+    body = "postcode\n" + "".join(pc + "\n" for pc, *_ in STATUS_ROWS) * 3
+    body += "".join(pc + "\n" for pc in ("CF10 1AB", "G1 1AB", "CM14 4AB", "CH1 1AB", "CH4 7AB"))
+    src = write_bytes("summary.csv", body.encode())
+    out = work("summary.out.csv")
+    p = batch(src, out, "--summary", work("summary.json"))
+    batch(src, work("summary2.out.csv"), "--summary", work("summary.md"))
+    _, rows = read_csv(out)
+    s = json.load(open(work("summary.json")))
+    equal(s["rows"], len(rows), "summary: rows")
+    for status in ("ok", "approximate", "invalid", "not_found", "not_covered"):
+        equal(s["status"][status], sum(r["status"] == status for r in rows), f"summary: {status} count")
+    codes = {}
+    for r in rows:
+        if r["error_code"]:
+            codes[r["error_code"]] = codes.get(r["error_code"], 0) + 1
+    equal(s["error_codes"], codes, "summary: error codes")
+    per_site = {}
+    for r in rows:
+        if r["site_1_id"]:
+            per_site.setdefault(r["site_1_id"], []).append(float(r["site_1_metres"]))
+    equal({x["id"]: x["rows"] for x in s["nearest_site"] if x["rows"]}, {k: len(v) for k, v in per_site.items()},
+          "summary: rows per nearest site")
+    equal(len(s["nearest_site"]), 10, "summary: every site offering the treatment is listed")
+    all_m = [m for v in per_site.values() for m in v]
+    equal(s["distance_to_nearest"]["max_metres"], max(all_m), "summary: max distance")
+    for p_ in (50, 90, 99):
+        exact = nearest_rank(all_m, p_)
+        got = s["distance_to_nearest"][f"p{p_}_metres"]
+        check(abs(got - exact) <= max(1.0, exact * 0.0006), f"summary: p{p_} {got} vs nearest rank {exact}")
+    chester = next(x for x in s["nearest_site"] if x["id"] == "chester")
+    equal(chester["distance"]["max_metres"], max(per_site["chester"]), "summary: Chester's max")
+    equal(s["index"]["checksum"], json.loads(run("info", "--format", "json", check_rc=0).stdout)["checksum"],
+          "summary: index checksum")
+    equal(s["farthest"][0]["metres"], max(all_m), "summary: farthest row first")
+    check(set(s["timing"]) >= {"seconds", "threads", "slowest"}, "summary: timing")
+    md = open(work("summary.md"), encoding="utf-8").read()
+    check(f"| ok | {s['status']['ok']} |" in md, "markdown: ok count")
+    check(f"| not_covered | {s['status']['not_covered']} |" in md, "markdown: not_covered count")
+    check("(`chester`)" in md, "markdown: per-site table")
+    # Always a short summary on stderr.
+    err = p.stderr.decode()
+    check(f"{len(rows)} rows" in err and f"ok {s['status']['ok']}" in err, f"stderr summary: {err!r}")
+
+
+# ---- maps ------------------------------------------------------------------------------------
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    check(head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is a PNG")
+    return struct.unpack(">II", head[16:24])
+
+
+def group_map():
+    src = status_file()
+    batch(src, work("map.out.csv"), "--map", work("rows.svg"), "--map-width", "640")
+    root = ET.parse(work("rows.svg")).getroot()
+    equal(root.tag, "{http://www.w3.org/2000/svg}svg", "svg: root element")
+    equal(root.get("width"), "640px", "svg: width")
+    batch(src, work("map.out.csv"), "--map", work("rows.png"), "--map-width", "500")
+    w, h = png_size(work("rows.png"))
+    equal(w, 500, "png: width")
+    check(400 < h < 3000, f"png: height {h}")
+    # Same input, same picture.
+    batch(src, work("map.out.csv"), "--map", work("rows2.svg"), "--map-width", "640")
+    equal(open(work("rows.svg"), "rb").read(), open(work("rows2.svg"), "rb").read(), "svg: deterministic")
+    # The standalone catchment map of the whole index.
+    for f in ("catch.png", "catch.svg"):
+        if os.path.exists(work(f)):
+            os.remove(work(f))
+    p = run("map", "--out", work("catch.png"), "--treatment", "kyphoplasty", "--width", "480", check_rc=0)
+    equal(png_size(work("catch.png"))[0], 480, "map command: png width")
+    run("map", "--out", work("catch.svg"), "--treatment", "kyphoplasty", check_rc=0)
+    svg = ET.parse(work("catch.svg")).getroot()
+    equal(svg.get("width"), "800px", "map command: default width")
+    p = run("map", "--out", work("catch.png"), "--treatment", "kyphoplasty", check_rc=2)
+    check("--force" in error_of(p)["message"], "map command: keeps an existing file")
+
+
+# ---- determinism -----------------------------------------------------------------------------
+
+def group_determinism():
+    body = "postcode\n" + "".join(pc + "\n" for pc, *_ in STATUS_ROWS) * 500
+    src = write_bytes("det.csv", body.encode())
+    for ext in ("csv", "jsonl", "geojson"):
+        a, b = work(f"det1.{ext}"), work(f"det2.{ext}")
+        batch(src, a, "--threads", "1")
+        batch(src, b, "--threads", "2")
+        equal(open(a, "rb").read(), open(b, "rb").read(), f"{ext}: 1 thread and 2 threads give the same bytes")
+    s1, s2 = work("det1.json"), work("det2.json")
+    batch(src, work("det1.csv"), "--summary", s1, "--threads", "1")
+    batch(src, work("det2.csv"), "--summary", s2, "--threads", "2")
+    j1, j2 = json.load(open(s1)), json.load(open(s2))
+    j1.pop("timing"), j2.pop("timing")
+    j1.pop("output"), j2.pop("output")
+    equal(j1, j2, "summary: the same apart from timing")
+
+
+# ---- the GB index ----------------------------------------------------------------------------
+
+GB_QUERIES = ["CH4 7QP", "CM15 8EH", "CF11 0SN", "GL51 6SY", "G12 0PJ", "RH16 1UD", "PL6 8BG", "TA2 6AN",
+              "TS20 1PX", "SO53 2DW", "SW1A 1AA", "sw1a2aa", "EH1 1YZ", "M1 1AE", "B1 1AA", "LS1 1UR",
+              "NE1 1EE", "TR18 4AA", "IV1 1AA", "ZE1 0AA", "KW15 1AA", "HS1 2AA", "LL11 1AA", "CM15 8",
+              "NR1", "PA1 1ZZ"]
+
+
+def group_gb():
+    src = write_bytes("gb.csv", ("postcode\n" + "\n".join(GB_QUERIES) + "\n").encode())
+    out = work("gb.out.csv")
+    batch(src, out, index=ARGS.gb_index)
+    _, rows = read_csv(out)
+    equal(len(rows), len(GB_QUERIES), "GB: one row per query")
+    equal((rows[0]["status"], rows[0]["site_1_id"], rows[0]["site_1_metres"]), ("ok", "chester", "0.0"),
+          "GB: CH4 7QP -> Chester at 0 m")
+    for r, q in zip(rows, GB_QUERIES):
+        oracle = nearest_csv([q], index=ARGS.gb_index)
+        if oracle is None:
+            check(r["status"] not in ("ok", "approximate"), f"GB {q}: no answer from nearest, none from batch")
+            continue
+        equal(list(r.values())[1:1 + len(oracle)], oracle, f"GB {q}: equals nearest --format csv")
+
+
+GROUPS = {name[len("group_"):]: fn for name, fn in globals().items() if name.startswith("group_")}
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cli", required=True)
+    parser.add_argument("--tiny-index", required=True)
+    parser.add_argument("--gb-index", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("group", choices=sorted(GROUPS))
+    ARGS = parser.parse_args()
+    ARGS.work = os.path.join(ARGS.work, ARGS.group)
+    os.makedirs(ARGS.work, exist_ok=True)
+    GROUPS[ARGS.group]()
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
