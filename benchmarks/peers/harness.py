@@ -54,26 +54,29 @@ def summary(values):
             "n": len(values)}
 
 
+LAST_RSS_KIB = [0]
+
+
 def run_process(cmd, env=None, stdout=subprocess.DEVNULL, stdin=None, cwd=None):
-    """Runs cmd; returns (wall seconds, peak RSS in KiB of the process tree's largest member)."""
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, cwd=cwd)
-    _, err = p.communicate()
-    seconds = time.perf_counter() - start
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({p.returncode}): {err.decode()[-2000:]}")
-    # ru_maxrss of waited-for children: the largest child so far, so measure each heavy
-    # process in a fresh helper (see peak_rss).
+    """Runs cmd; returns its wall seconds. Its peak resident memory (KiB, the largest of the
+    process and the children it waited for) is left in LAST_RSS_KIB[0]."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        p = subprocess.Popen([str(c) for c in cmd], env=env, stdout=stdout, stderr=err, stdin=stdin, cwd=cwd)
+        _, status, usage = os.wait4(p.pid, 0)
+        seconds = time.perf_counter() - start
+        p.returncode = os.waitstatus_to_exitcode(status)
+        LAST_RSS_KIB[0] = usage.ru_maxrss
+        if p.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({p.returncode}): "
+                               f"{err.read().decode(errors='replace')[-2000:]}")
     return seconds
 
 
-def peak_rss_kib(cmd, env=None):
-    """Peak resident memory of one command, via GNU time in a fresh process."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, cmd)], env=env, capture_output=True,
-                         text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return int(out.stderr.strip().splitlines()[-1])
+def peak_rss_kib(cmd=None, env=None):
+    """Peak resident memory of the last run_process (every timed run measures it)."""
+    return LAST_RSS_KIB[0]
 
 
 def timed_runs(fn, runs, warmup):
@@ -255,11 +258,9 @@ class Runner:
     def w_build(self):
         self.workload("build", "Build the index from the raw data (Code-Point zip, OSTN15)", "seconds",
                       "lower")
-        runs = self.heavy_runs
-        t = timed_runs(lambda: self.build_index(self.work / "timed.hlx"), runs, self.warmup if runs > 1 else 0)
-        rss = peak_rss_kib([self.builder, "--quiet", "--data", self.data, "--out", self.work / "rss.hlx",
-                            "--listing", f"{TREATMENT}={REPO / 'data/listings/kyphoplasty.txt'}",
-                            "--sites", REPO / "data/sites.csv"])
+        # The index built by "prepare inputs" just before was the warm-up run.
+        t = timed_runs(lambda: self.build_index(self.work / "timed.hlx"), self.heavy_runs, 0)
+        rss = peak_rss_kib()
         self.row("build", "ours", "hospital-locator build (all cores)", t, peak_rss_kib=rss)
 
     def w_build_postgis(self):
@@ -343,8 +344,8 @@ class Runner:
         with open(self.queries) as f:
             c.psql(r"\copy bench_queries (postcode, lat, lon) FROM pstdin WITH (FORMAT csv, HEADER)", stdin=f)
         c.psql("ANALYZE bench_queries")
-        seconds = 1 if self.smoke else (2 if self.quick else 4)
-        clients_tried = [1, 2, 4, 8] if not self.smoke else [2]
+        seconds = 1 if self.smoke or self.quick else 3
+        clients_tried = [2] if self.smoke else ([2, 4] if self.quick else [1, 2, 4, 8])
         for variant, label in (("exact", "PostGIS: <-> candidates, ST_Distance re-rank (exact)"),
                                ("sphere", "PostGIS: ORDER BY geog <-> LIMIT 3 (sphere order)")):
             # Every query's answer first, through the same SQL, then the timing.
@@ -449,8 +450,8 @@ class Runner:
         return rps, lat
 
     def wrk_best(self, url, lua=None, clients=None):
-        seconds = 1 if self.smoke else (2 if self.quick else 4)
-        tried = [clients] if clients else ([8] if self.smoke else [4, 16, 64])
+        seconds = 1 if self.smoke or self.quick else 3
+        tried = [clients] if clients else ([8] if self.smoke else ([16, 64] if self.quick else [4, 16, 64]))
         sweep = {c: self.wrk_once(url, c, seconds, lua)[0] for c in tried}
         best = max(sweep, key=sweep.get)
         rps = [self.wrk_once(url, best, seconds, lua)[0] for _ in range(self.runs)]
@@ -530,7 +531,7 @@ http {{
                "--force", "--quiet"]
         runs = self.heavy_runs
         t = timed_runs(lambda: run_process(cmd), runs, 1 if runs > 1 else 0)
-        rss = peak_rss_kib(cmd)
+        rss = peak_rss_kib()
         check = crosscheck.compare(self.ours_batch, crosscheck.read_answers(out), 0.05 + MM)
         self.row("batch", "ours", label, t, check=check, peak_rss_kib=rss,
                  tolerance_note="the CSV prints metres to 0.1 m")
@@ -573,7 +574,7 @@ http {{
         if self.n_batch:
             cmd += ["--sample", self.batch_in]
         t = timed_runs(lambda: run_process(cmd), self.heavy_runs, 0)
-        rss = peak_rss_kib(cmd)
+        rss = peak_rss_kib()
         check = crosscheck.compare(self.ours_batch, crosscheck.read_answers(out), CM)
         self.row("batch", "scipy", "pandas + pyproj (OSTN15) + SciPy cKDTree + Geod script, zip to CSV", t,
                  check=check, peak_rss_kib=rss)
@@ -591,7 +592,7 @@ http {{
         cmd = [PY, script, "--index", self.index, "--in", self.batch_in, "--out", out]
         env = dict(os.environ, PYTHONPATH=str(self.pymodule))
         t = timed_runs(lambda: run_process(cmd, env=env), self.heavy_runs, 1 if self.heavy_runs > 1 else 0)
-        rss = peak_rss_kib(cmd, env=env)
+        rss = peak_rss_kib()
         check = crosscheck.compare(self.ours_batch, crosscheck.read_answers(out), MM)
         self.row("batch", "ours-python", "Python: hospital_locator Index.nearest_many, CSV in and out (pandas)",
                  t, check=check, peak_rss_kib=rss)
@@ -616,8 +617,10 @@ http {{
                       "p50_ns", "lower")
         sizes = [(10, self.index, TREATMENT)]
         for n in ((1000, 100000) if not self.smoke else (1000,)):
-            path = self.work / f"synthetic-{n}.hlx"
-            if not path.exists():
+            # Kept in the build tree between runs (the builder is deterministic); rebuilt when
+            # the builder is newer.
+            path = self.build / f"bench-synthetic-{n}.hlx"
+            if not path.exists() or path.stat().st_mtime < self.builder.stat().st_mtime:
                 self.build_index(path, synthetic=n)
             sizes.append((n, path, "synthetic"))
         q_all = self.queries
@@ -640,13 +643,14 @@ http {{
             for impl, (r, path) in results.items():
                 check = None if impl == "ours" else crosscheck.compare(
                     ours_answers, crosscheck.read_answers(path), MM, only=list(crosscheck.read_answers(path)))
-                self.row("scaling_sites", impl, f"{n:,} sites", [r["p50_ns"]], check=check, sites=n,
+                names = {"ours": "engine", "rtree": "Boost.Geometry rtree", "brute": "brute force"}
+                self.row("scaling_sites", impl, f"{names[impl]}, {n:,} sites", [r["p50_ns"]], check=check, sites=n,
                          queries=r["queries"], p90_ns=r.get("p90_ns"), p99_ns=r.get("p99_ns"),
                          build_s=r.get("build_s"))
 
     def w_scaling_queries(self):
         self.workload("scaling_queries", "Top-3 for N postcodes, in process, all cores", "seconds", "lower")
-        sizes = [1000, 10000, 100000, 1743823] if not (self.quick or self.smoke) else [1000, 10000, 100000]
+        sizes = [1000, 10000, 100000, 1743823] if not (self.quick or self.smoke) else [1000, 10000]
         if self.smoke:
             sizes = [1000]
         for n in sizes:
@@ -658,12 +662,14 @@ http {{
             ref = self.work / f"scaling-{n}-ours.csv"
             r = self.peer("nearest", "--index", self.index, "--queries", q, "--impl", "ours", "--threads", 0,
                           "--runs", self.runs, "--warmup", self.warmup, "--out", ref)
-            self.row("scaling_queries", "ours", f"{n:,} queries", r["run_s"], queries=r["queries"])
+            self.row("scaling_queries", "ours", f"engine nearest_batch, {n:,} queries", r["run_s"],
+                     queries=r["queries"])
             sp = self.work / f"scaling-{n}-ckdtree.csv"
             r2 = self.scipy("nearest", "--sites", self.sites, "--queries", q, "--method", "ckdtree",
                             "--runs", self.runs, "--warmup", self.warmup, "--out", sp, "--latency-queries", 10)
             check = crosscheck.compare_files(ref, sp, MM)
-            self.row("scaling_queries", "ckdtree", f"{n:,} queries", r2["run_s"], check=check, queries=r2["queries"])
+            self.row("scaling_queries", "ckdtree", f"SciPy cKDTree + Geod, {n:,} queries", r2["run_s"], check=check,
+                     queries=r2["queries"])
 
     # ---- the run ------------------------------------------------------------------------------
     def machine(self):

@@ -245,17 +245,24 @@ class RTree {
         tree_ = Tree(values.begin(), values.end());  // packing (STR) constructor
     }
     void nearest(hloc::LatLon origin, std::uint32_t k, Ranked& out) const {
-        out.clear();
         const Point p(origin.lon_deg, origin.lat_deg);
-        found_.clear();
-        tree_.query(bgi::nearest(p, k), std::back_inserter(found_));
-        // The tree returns the k nearest unordered: give them their distance (the engine's
-        // Vincenty, so that distances compare bit for bit) and the (distance, id) order.
-        for (const auto& v : found_) {
-            const hloc::LatLon to{bg::get<1>(v.first), bg::get<0>(v.first)};
-            out.emplace_back(hloc::geodesic_inverse(origin, to).distance_m, v.second);
+        // The tree returns m nearest, unordered, and breaks ties at the m-th arbitrarily: ask
+        // for one more than k, and again for twice as many while the last one ties with the
+        // k-th, so that ties are broken by site id as ours are (sites sharing a postcode are
+        // common at 100k sites).
+        for (std::uint32_t m = k + 1;; m *= 2) {
+            out.clear();
+            found_.clear();
+            tree_.query(bgi::nearest(p, m), std::back_inserter(found_));
+            // Distances by the engine's Vincenty, so that they compare bit for bit.
+            for (const auto& v : found_) {
+                const hloc::LatLon to{bg::get<1>(v.first), bg::get<0>(v.first)};
+                out.emplace_back(hloc::geodesic_inverse(origin, to).distance_m, v.second);
+            }
+            std::sort(out.begin(), out.end());
+            if (out.size() < m || out[m - 1].first > out[k - 1].first) break;
         }
-        std::sort(out.begin(), out.end());
+        if (out.size() > k) out.resize(k);
     }
 
   private:

@@ -46,16 +46,18 @@ def read_answers(path, key="postcode"):
     return answers
 
 
-def compare(ours, theirs, tolerance_m, only=None):
+def compare(ours, theirs, tolerance_m, only=None, ties_agree=False):
     """Compares two answer dicts on the postcodes of ``only`` (default: all of ours).
 
-    Returns {checked, agree (count), disagreements (count), missing, max_diff_m, examples,
-    ok}. An example shows both answers for one postcode."""
+    Returns {checked, agree (count), disagreements (count), missing, max_diff_m, ties,
+    examples, ok}. An example shows both answers for one postcode. With ties_agree, other
+    names at the same distances (within the tolerance) agree and are counted as ties: for
+    reverse geocoding, where postcodes sharing a centroid are equally right."""
     keys = list(only) if only is not None else list(ours)
     checked = agree = missing = 0
     max_diff = 0.0
     examples = []
-    order_disagreements = distance_disagreements = 0
+    order_disagreements = distance_disagreements = ties = 0
     for pc in keys:
         mine = ours.get(pc)
         if mine is None:
@@ -68,6 +70,11 @@ def compare(ours, theirs, tolerance_m, only=None):
                 examples.append({"postcode": pc, "ours": mine, "peer": None, "why": "missing"})
             continue
         same_sites = [s for s, _ in mine] == [s for s, _ in other]
+        if not same_sites and ties_agree and len(mine) == len(other) and all(
+                abs(a - b) <= tolerance_m for (_, a), (_, b) in zip(mine, other)):
+            ties += 1
+            agree += 1
+            continue
         diffs = [abs(a - b) for (_, a), (_, b) in zip(mine, other)] if same_sites else []
         worst = max(diffs, default=0.0)
         if same_sites:
@@ -87,7 +94,7 @@ def compare(ours, theirs, tolerance_m, only=None):
     return {"checked": checked, "agree": agree, "disagreements": disagreements,
             "order_disagreements": order_disagreements,
             "distance_disagreements": distance_disagreements, "missing": missing,
-            "max_diff_m": max_diff, "tolerance_m": tolerance_m, "examples": examples,
+            "max_diff_m": max_diff, "tolerance_m": tolerance_m, "ties": ties, "examples": examples,
             "ok": checked > 0 and disagreements == 0}
 
 
@@ -101,14 +108,15 @@ def read_reverse(path):
 
 
 def compare_reverse(ours_path, theirs_path, tolerance_m):
-    return compare(read_reverse(ours_path), read_reverse(theirs_path), tolerance_m)
+    return compare(read_reverse(ours_path), read_reverse(theirs_path), tolerance_m, ties_agree=True)
 
 
 def describe(result):
     """One line, then the examples: what the report prints for a check."""
     if result["ok"]:
+        ties = f"; {result['ties']:,} equidistant ties named differently" if result.get("ties") else ""
         return (f"agrees on all {result['checked']:,} (max distance difference "
-                f"{result['max_diff_m'] * 1000:.2f} mm, tolerance {result['tolerance_m'] * 1000:g} mm)")
+                f"{result['max_diff_m'] * 1000:.2f} mm, tolerance {result['tolerance_m'] * 1000:g} mm{ties})")
     parts = [f"DISAGREES on {result['disagreements']:,} of {result['checked']:,}"]
     if result["order_disagreements"]:
         parts.append(f"{result['order_disagreements']:,} in sites or order")

@@ -125,7 +125,8 @@ def add_ratios(results):
     for w in results["workloads"].values():
         rows = w["rows"]
         for r in rows:
-            if r.get("median") is None:
+            # Peers only: our own rows (the engine, a shell) are the references.
+            if r.get("median") is None or r["peer"].startswith("ours"):
                 continue
             if w.get("metric") == "p50_ns":  # scaling: against ours at the same size
                 ours = next((o for o in rows if o["peer"] == "ours" and o.get("sites") == r.get("sites")), None)
@@ -250,11 +251,11 @@ def markdown(results, head):
               "parallel option). The batch script reads the zip with pandas and transforms with pyproj through "
               "the OSTN15 grid.",
               "- **PostGIS**: throw-away cluster on loopback TCP, geography column with GiST, postcode btree, "
-              "`pgbench -M prepared` at the best of 1/2/4/8 clients; batch with `\\copy (SELECT … CROSS JOIN "
+              "`pgbench -M prepared` at the best client count of a sweep (in each row's label; the sweep is in report.json); batch with `\\copy (SELECT … CROSS JOIN "
               "LATERAL …) TO file` (parallel workers allowed). Settings: "
               + (", ".join(f"{k}={val}" for k, val in settings.items()) if settings else "-") + ".",
               "- **nginx**: `worker_processes auto`, keep-alive, `access_log off`, sendfile; a static file the "
-              "size of our JSON answer; wrk at the best of 4/16/64 connections.", ""]
+              "size of our JSON answer; wrk at the best connection count of a sweep, as for our service.", ""]
     return "\n".join(lines)
 
 

@@ -69,6 +69,13 @@ class CrossCheck(unittest.TestCase):
         self.assertEqual(crosscheck.describe(r),
                          "DISAGREES on 2 of 2, 1 in distance beyond 10 mm, 1 missing")
 
+    def test_reverse_answers_naming_another_postcode_at_the_same_distance_are_ties(self):
+        ours = write(self.tmp, "rev-ours.csv", "point,postcode,metres\n0,W1U 3BD,3.5950\n1,HA9 0TD,15.5260\n")
+        peer = write(self.tmp, "rev-peer.csv", "point,postcode,metres\n0,W1U 3BG,3.5950\n1,HA9 0TE,15.6000\n")
+        r = crosscheck.compare_reverse(ours, peer, 0.001)
+        self.assertEqual((r["checked"], r["agree"], r["ties"], r["order_disagreements"]), (2, 1, 1, 1))
+        self.assertEqual(crosscheck.describe(r), "DISAGREES on 1 of 2, 1 in sites or order")
+
     def test_nothing_to_compare_is_not_agreement(self):
         r = crosscheck.compare({}, self.ours, 0.001)
         self.assertFalse(r["ok"])
