@@ -149,6 +149,8 @@ class ServedCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         assert cls.server.stop() == 0, cls.server.log()
+        # The fast nearest rendering matched api::nearest_json on every site when it loaded.
+        assert "fast nearest rendering disabled" not in cls.server.log(), cls.server.log()
 
     def call(self, method, target, path, body=None, headers=None, expect=200):
         """One request whose answer is checked against the document; returns the parsed JSON."""
@@ -304,6 +306,17 @@ class Routes(ServedCase):
         self.assertEqual("item 2 must be a postcode string", data[2]["error"]["message"])
         self.assertEqual("sector", data[3]["match"])
 
+    def test_get_and_bulk_answers_match_the_cli_for_postcodes_across_the_country(self):
+        postcodes = ["AB10 1AA", "ZE1 0AA", "TR18 2AA", "CT1 1AA", "LL11 1AA", "NE1 1AA", "PL6 8BG", "SW1A 1AA",
+                     "G12 0PJ", "BS1 1AA"]
+        bulk = self.call("POST", "/v1/nearest", "/v1/nearest",
+                         body=json.dumps([{"postcode": p, "k": 10} for p in postcodes]),
+                         headers={"Content-Type": "application/json"})
+        for postcode, from_bulk in zip(postcodes, bulk):
+            expected = cli_json(self.index, "nearest", postcode, "--k", "10")
+            self.assertEqual(expected, from_bulk, postcode)
+            self.assertEqual(expected, self.call("GET", "/v1/nearest?k=10&postcode=" + q(postcode), "/v1/nearest"))
+
     def test_bulk_of_a_thousand_postcodes(self):
         postcodes = ["CH4 7QP", "SO53 2DW", "G12 0PJ", "TS20 1PX"] * 250
         data = self.call("POST", "/v1/nearest", "/v1/nearest",
@@ -453,6 +466,12 @@ class NotReady(unittest.TestCase):
             wait_for(lambda: server.request("GET", "/readyz")[0] == 200)
             status, data = server.get_json("/v1/treatments")
             self.assertEqual((200, ["kyphoplasty", "spinal-injection"]), (status, [t["name"] for t in data]))
+            # The second treatment's sites and phones, exactly as the CLI gives them.
+            for treatment in ("spinal-injection", "kyphoplasty"):
+                status, data = server.get_json("/v1/nearest?postcode=CF11%200SN&k=10&treatment=" + treatment)
+                self.assertEqual((200, cli_json(path, "nearest", "CF11 0SN", "--k", "10", "--treatment", treatment)),
+                                 (status, data))
+            self.assertNotIn("fast nearest rendering disabled", server.log())
         finally:
             self.assertEqual(0, server.stop(), server.log())
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hloc/engine.hpp"
+#include "nearest_text.hpp"
 
 namespace hloc::serve {
 
@@ -26,6 +27,7 @@ struct LoadedIndex {
     std::string treatments_body;  // GET /v1/treatments
     std::string info_body;        // GET /v1/info
     std::string ready_body;       // GET /readyz
+    NearestText nearest;          // GET and POST /v1/nearest
 };
 
 class IndexHolder {

@@ -348,7 +348,7 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                 if (!q) return engine_error(q.error(), m.route);
                 auto answer = index->engine.nearest(*q);
                 if (!answer) return engine_error(answer.error(), m.route);
-                return finish(json_response(200, api::nearest_json(index->engine, *answer).dump(-1, ' ', false, Json::error_handler_t::replace), m.route, true));
+                return finish(json_response(200, nearest_text(index->nearest, index->engine, *answer), m.route, true));
             }
             case Route::postcodes_reverse: {
                 auto params = parse_query(query);
@@ -424,7 +424,7 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                             continue;
                         }
                         auto answer = index->engine.nearest(*q);
-                        body += answer ? api::nearest_json(index->engine, *answer).dump(-1, ' ', false, Json::error_handler_t::replace)
+                        body += answer ? nearest_text(index->nearest, index->engine, *answer)
                                        : api::error_json(answer.error()).dump(-1, ' ', false, Json::error_handler_t::replace);
                     } else {
                         if (!items[i].is_string()) {
