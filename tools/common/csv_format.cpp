@@ -1,5 +1,6 @@
 #include "csv_format.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 #include "hloc/geodesy.hpp"
@@ -8,9 +9,16 @@
 namespace hloc::api {
 
 std::string format_fixed(double value, int decimals) {
+    // std::to_chars prints the exact decimal rounding, as "%.*f" does, without printf's
+    // parsing and locale work: batch reports format ~15 numbers per row.
     char text[64];
-    std::snprintf(text, sizeof text, "%.*f", decimals, round_to(value, decimals));
-    return text;
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, round_to(value, decimals),
+                                         std::chars_format::fixed, decimals);
+    if (ec != std::errc()) {
+        std::snprintf(text, sizeof text, "%.*f", decimals, round_to(value, decimals));
+        return text;
+    }
+    return std::string(text, end);
 }
 
 std::vector<std::string> nearest_csv_columns(std::uint32_t k) {
@@ -46,14 +54,25 @@ std::vector<std::string> nearest_csv_row(const Engine& engine, const NearestAnsw
 }
 
 std::string csv_field(std::string_view value) {
-    if (value.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(value);
-    std::string out = "\"";
+    std::string out;
+    csv_append(out, value);
+    return out;
+}
+
+void csv_append(std::string& out, std::string_view value) {
+    // One pass over the bytes (find_first_of runs memchr per byte).
+    bool needs_quotes = false;
+    for (char c : value) needs_quotes = needs_quotes || c == ',' || c == '"' || c == '\r' || c == '\n';
+    if (!needs_quotes) {
+        out.append(value);
+        return;
+    }
+    out += '"';
     for (char c : value) {
         if (c == '"') out += '"';
         out += c;
     }
     out += '"';
-    return out;
 }
 
 std::string csv_line(const std::vector<std::string>& fields) {

@@ -17,6 +17,8 @@ std::vector<std::string> nearest_csv_row(const Engine& engine, const NearestAnsw
                                          std::uint32_t k);
 // RFC 4180 quoting where needed.
 std::string csv_field(std::string_view value);
+// The same, appended to `out` (no temporary string: batch reports write millions of fields).
+void csv_append(std::string& out, std::string_view value);
 std::string csv_line(const std::vector<std::string>& fields);
 std::string format_fixed(double value, int decimals);
 
