@@ -196,3 +196,23 @@ def test_index_is_usable_without_the_path_object_alive(gb_path):
     assert site.name == "Nuffield Health Glasgow Hospital"
     assert answer[0].phone.display and answer[0].site.id == "glasgow"
     assert math.isfinite(answer[0].site.lat)
+
+
+def test_the_type_stubs_list_what_the_module_has():
+    import ast
+    from pathlib import Path
+
+    from hospital_locator import _core
+    stub = ast.parse((Path(hl.__file__).parent / "_core.pyi").read_text())
+    stubbed = {}
+    for node in stub.body:
+        if isinstance(node, ast.ClassDef):
+            stubbed[node.name] = {n.name if isinstance(n, ast.FunctionDef) else n.target.id
+                                  for n in node.body if isinstance(n, (ast.FunctionDef, ast.AnnAssign))}
+    runtime = {name: obj for name, obj in vars(_core).items() if isinstance(obj, type)}
+    assert set(stubbed) == set(runtime)
+    for name, cls in runtime.items():
+        public = {m for m in vars(cls) if not m.startswith("_") or m in ("__len__", "__getitem__")}
+        missing = public - stubbed[name]
+        assert not missing, (name, missing)
+    assert "__init__" in stubbed["Index"]
