@@ -38,8 +38,9 @@ LatLon probe_point(const Engine& engine) {
 
 unsigned checked_threads(long long threads) {
     if (threads < 0 || threads > 1024) {
-        throw Error(ErrorCode::invalid_parameter,
-                    "threads must be between 0 (all cores) and 1024 (got " + std::to_string(threads) + ")");
+        throw Error(
+            ErrorCode::invalid_parameter,
+            "threads must be between 0 (all cores) and 1024 (got " + std::to_string(threads) + ")");
     }
     return static_cast<unsigned>(threads);
 }
@@ -49,10 +50,12 @@ struct Origins {
     std::optional<StringColumn> postcodes;
     std::optional<FloatColumn> lat, lon;
 
-    Origins(const py::object& postcode_source, const py::object& lat_source, const py::object& lon_source) {
+    Origins(const py::object& postcode_source, const py::object& lat_source,
+            const py::object& lon_source) {
         if (!postcode_source.is_none()) {
             if (!lat_source.is_none() || !lon_source.is_none()) {
-                throw Error(ErrorCode::invalid_parameter, "give postcodes or lat/lon arrays, not both");
+                throw Error(ErrorCode::invalid_parameter,
+                            "give postcodes or lat/lon arrays, not both");
             }
             postcodes.emplace(postcode_source, "postcodes");
             return;
@@ -63,8 +66,8 @@ struct Origins {
         lat.emplace(lat_source, "lat");
         lon.emplace(lon_source, "lon");
         if (lat->size() != lon->size()) {
-            throw py::value_error("lat and lon differ in length (" + std::to_string(lat->size()) + " and " +
-                                  std::to_string(lon->size()) + ")");
+            throw py::value_error("lat and lon differ in length (" + std::to_string(lat->size()) +
+                                  " and " + std::to_string(lon->size()) + ")");
         }
     }
     std::size_t size() const { return postcodes ? postcodes->size() : lat->size(); }
@@ -86,8 +89,10 @@ struct NearestBatch {
 };
 
 NearestBatch nearest_many(const Index& self, const py::object& postcodes, const py::object& lat,
-                          const py::object& lon, long long k, const std::optional<std::string>& treatment,
-                          std::optional<double> max_miles, std::optional<double> max_km, long long threads) {
+                          const py::object& lon, long long k,
+                          const std::optional<std::string>& treatment,
+                          std::optional<double> max_miles, std::optional<double> max_km,
+                          long long threads) {
     const Engine& engine = *self.engine;
     NearestQuery proto;
     proto.k = checked_k(k);
@@ -146,7 +151,8 @@ NearestBatch nearest_many(const Index& self, const py::object& postcodes, const 
                     match_out[i] = static_cast<std::uint8_t>(o.match);
                     lat_out[i] = o.position.lat_deg;
                     lon_out[i] = o.position.lon_deg;
-                    if (o.match == MatchLevel::sector || o.match == MatchLevel::district) ++approximate_here;
+                    if (o.match == MatchLevel::sector || o.match == MatchLevel::district)
+                        ++approximate_here;
                     for (const auto& r : answer->results) {
                         site_out[base + filled] = static_cast<std::int32_t>(r.site_index);
                         distance_out[base + filled] = r.distance_m;
@@ -215,16 +221,20 @@ py::array site_text(const NearestBatch& b, std::string_view (*field)(const SiteV
     const auto* in = sites.data();
     auto* slots = static_cast<std::uint32_t*>(out.mutable_data());
     for (py::ssize_t i = 0; i < rows * cols; ++i) {
-        if (in[i] >= 0) put_ascii(slots + static_cast<std::size_t>(i) * width, width, table[static_cast<std::size_t>(in[i])]);
+        if (in[i] >= 0)
+            put_ascii(slots + static_cast<std::size_t>(i) * width, width,
+                      table[static_cast<std::size_t>(in[i])]);
     }
     return out;
 }
 
 // status codes -> names ("ok", "invalid_postcode", ...) as an object array, by table lookup.
-py::object code_names(const py::object& codes, const std::vector<std::pair<int, std::string>>& names,
+py::object code_names(const py::object& codes,
+                      const std::vector<std::pair<int, std::string>>& names,
                       bool none_for_missing) {
     py::list table(256);
-    for (std::size_t i = 0; i < 256; ++i) table[i] = none_for_missing ? py::none() : py::object(py::str("unknown"));
+    for (std::size_t i = 0; i < 256; ++i)
+        table[i] = none_for_missing ? py::none() : py::object(py::str("unknown"));
     for (const auto& [code, name] : names) table[static_cast<std::size_t>(code)] = py::str(name);
     auto np = numpy();
     py::array lookup = np.attr("array")(table, py::arg("dtype") = "object");
@@ -251,8 +261,8 @@ std::vector<std::pair<int, std::string>> match_table() {
 
 struct LookupBatch {
     std::size_t rows = 0, failed = 0;
-    py::object postcode, match, located, lat, lon, eastings_m, northings_m, quality, postcode_count, country,
-        status;
+    py::object postcode, match, located, lat, lon, eastings_m, northings_m, quality, postcode_count,
+        country, status;
     py::dict messages;
 };
 
@@ -352,8 +362,8 @@ struct ReverseBatch {
     py::dict messages;
 };
 
-ReverseBatch reverse_many(const Index& self, const py::object& lat_source, const py::object& lon_source,
-                          long long k, long long threads) {
+ReverseBatch reverse_many(const Index& self, const py::object& lat_source,
+                          const py::object& lon_source, long long k, long long threads) {
     const Engine& engine = *self.engine;
     const std::uint32_t kk = checked_k(k);
     const unsigned thread_count = checked_threads(threads);
@@ -390,7 +400,8 @@ ReverseBatch reverse_many(const Index& self, const py::object& lat_source, const
                     auto hits = engine.reverse({{(*origins.lat)[i], (*origins.lon)[i]}, kk});
                     if (!hits) throw hits.error();
                     for (const auto& h : *hits) {
-                        put_ascii(postcode_out + (base + filled) * kPostcodeWidth, kPostcodeWidth, h.postcode);
+                        put_ascii(postcode_out + (base + filled) * kPostcodeWidth, kPostcodeWidth,
+                                  h.postcode);
                         distance_out[base + filled] = h.distance_m;
                         bearing_out[base + filled] = h.bearing_deg;
                         quality_out[base + filled] = h.quality;
@@ -446,8 +457,8 @@ py::array postcodes(const Index& self, long long threads) {
 }
 
 // api::round_to over an array: the CLI's and the batch CSV's rounding, exactly.
-py::array_t<double> round_to_array(const py::array_t<double, py::array::c_style | py::array::forcecast>& values,
-                                   int decimals) {
+py::array_t<double> round_to_array(
+    const py::array_t<double, py::array::c_style | py::array::forcecast>& values, int decimals) {
     std::vector<py::ssize_t> shape(values.shape(), values.shape() + values.ndim());
     py::array_t<double> out(shape);
     const auto* in = values.data();
@@ -466,7 +477,8 @@ std::string counts_text(std::size_t rows, std::size_t failed) {
 void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& index) {
     m.def("_round_to", &round_to_array, py::arg("values"), py::arg("decimals"));
 
-    py::class_<NearestBatch>(m, "NearestBatch", R"doc(Answers of Index.nearest_many, one row per input, as NumPy arrays.
+    py::class_<NearestBatch>(
+        m, "NearestBatch", R"doc(Answers of Index.nearest_many, one row per input, as NumPy arrays.
 
 site         int32   [n, k]  index into Index.sites() (see site_ids, ids()), -1 where there is none
 distance_m   float64 [n, k]  WGS84 geodesic distance, metres; NaN where there is no site
@@ -485,13 +497,15 @@ messages     dict            row -> the error message of every failed row)doc")
         .def_readonly("messages", &NearestBatch::messages)
         .def_readonly("treatment", &NearestBatch::treatment)
         .def_readonly("k", &NearestBatch::k)
-        .def_readonly("approximate", &NearestBatch::approximate, "Rows answered from a sector or district centroid.")
+        .def_readonly("approximate", &NearestBatch::approximate,
+                      "Rows answered from a sector or district centroid.")
         .def_readonly("failed", &NearestBatch::failed, "Rows with a non-zero status.")
         .def_property_readonly(
             "sites",
             [](const NearestBatch& b) {
                 std::vector<PySite> out;
-                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i) out.push_back({b.engine, i});
+                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i)
+                    out.push_back({b.engine, i});
                 return out;
             },
             "The site table: sites[i] is the Site that `site` value i stands for.")
@@ -499,7 +513,8 @@ messages     dict            row -> the error message of every failed row)doc")
             "site_ids",
             [](const NearestBatch& b) {
                 py::list ids;
-                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i) ids.append(py::str(std::string(b.engine->site(i).id)));
+                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i)
+                    ids.append(py::str(std::string(b.engine->site(i).id)));
                 return numpy().attr("array")(ids, py::arg("dtype") = "str");
             },
             "Site ids by site index: site_ids[site] maps the site array to ids (mind the -1s).")
@@ -511,26 +526,39 @@ messages     dict            row -> the error message of every failed row)doc")
                     const auto v = b.engine->site(i);
                     std::string display;
                     for (std::size_t t = 0; t < v.treatments.size(); ++t) {
-                        if (v.treatments[t] == b.treatment) display = std::string(v.phones[t].display);
+                        if (v.treatments[t] == b.treatment)
+                            display = std::string(v.phones[t].display);
                     }
                     phones.append(py::str(display));
                 }
                 return numpy().attr("array")(phones, py::arg("dtype") = "str");
             },
-            "Phone (national display form) for this treatment by site index; '' for a site not offering it.")
-        .def("ids", [](const NearestBatch& b) { return site_text(b, [](const SiteView& s) { return s.id; }); },
-             "Site ids, str [n, k], '' where there is no site.")
-        .def("status_names", [](const NearestBatch& b) { return code_names(b.status, status_table(), false); },
-             "status as names, object [n]: 'ok', 'invalid_postcode', ...")
-        .def("match_names", [](const NearestBatch& b) { return code_names(b.match, match_table(), true); },
-             "match as names, object [n]: 'unit', 'sector', 'district', 'point', None for a failed row.")
+            "Phone (national display form) for this treatment by site index; '' for a site not "
+            "offering it.")
+        .def(
+            "ids",
+            [](const NearestBatch& b) {
+                return site_text(b, [](const SiteView& s) { return s.id; });
+            },
+            "Site ids, str [n, k], '' where there is no site.")
+        .def(
+            "status_names",
+            [](const NearestBatch& b) { return code_names(b.status, status_table(), false); },
+            "status as names, object [n]: 'ok', 'invalid_postcode', ...")
+        .def(
+            "match_names",
+            [](const NearestBatch& b) { return code_names(b.match, match_table(), true); },
+            "match as names, object [n]: 'unit', 'sector', 'district', 'point', None for a failed "
+            "row.")
         .def("__len__", [](const NearestBatch& b) { return b.rows; })
         .def("__repr__", [](const NearestBatch& b) {
-            return "<NearestBatch " + b.treatment + ", k=" + std::to_string(b.k) + ", " + counts_text(b.rows, b.failed) +
-                   ", " + std::to_string(b.approximate) + " approximate>";
+            return "<NearestBatch " + b.treatment + ", k=" + std::to_string(b.k) + ", " +
+                   counts_text(b.rows, b.failed) + ", " + std::to_string(b.approximate) +
+                   " approximate>";
         });
 
-    py::class_<LookupBatch>(m, "LookupBatch", R"doc(Answers of Index.lookup_many, one row per input, as NumPy arrays.
+    py::class_<LookupBatch>(m, "LookupBatch",
+                            R"doc(Answers of Index.lookup_many, one row per input, as NumPy arrays.
 
 postcode        str     [n]  canonical text of what was found (unit, sector or district); '' failed
 match           uint8   [n]  0 unit, 1 sector, 2 district (MATCH_NAMES); 255 failed
@@ -555,12 +583,17 @@ messages        dict         row -> the error message of every failed row)doc")
         .def_readonly("status", &LookupBatch::status)
         .def_readonly("messages", &LookupBatch::messages)
         .def_readonly("failed", &LookupBatch::failed)
-        .def("status_names", [](const LookupBatch& b) { return code_names(b.status, status_table(), false); })
-        .def("match_names", [](const LookupBatch& b) { return code_names(b.match, match_table(), true); })
+        .def("status_names",
+             [](const LookupBatch& b) { return code_names(b.status, status_table(), false); })
+        .def("match_names",
+             [](const LookupBatch& b) { return code_names(b.match, match_table(), true); })
         .def("__len__", [](const LookupBatch& b) { return b.rows; })
-        .def("__repr__", [](const LookupBatch& b) { return "<LookupBatch " + counts_text(b.rows, b.failed) + ">"; });
+        .def("__repr__", [](const LookupBatch& b) {
+            return "<LookupBatch " + counts_text(b.rows, b.failed) + ">";
+        });
 
-    py::class_<ReverseBatch>(m, "ReverseBatch", R"doc(Answers of Index.reverse_many, one row per point, as NumPy arrays.
+    py::class_<ReverseBatch>(
+        m, "ReverseBatch", R"doc(Answers of Index.reverse_many, one row per point, as NumPy arrays.
 
 postcode     str     [n, k]  the nearest located postcodes, nearest first; '' where there is none
 distance_m   float64 [n, k]  WGS84 geodesic distance from the point, metres; NaN where none
@@ -576,18 +609,21 @@ messages     dict            row -> the error message of every failed row)doc")
         .def_readonly("messages", &ReverseBatch::messages)
         .def_readonly("k", &ReverseBatch::k)
         .def_readonly("failed", &ReverseBatch::failed)
-        .def("status_names", [](const ReverseBatch& b) { return code_names(b.status, status_table(), false); })
+        .def("status_names",
+             [](const ReverseBatch& b) { return code_names(b.status, status_table(), false); })
         .def("__len__", [](const ReverseBatch& b) { return b.rows; })
         .def("__repr__", [](const ReverseBatch& b) {
-            return "<ReverseBatch k=" + std::to_string(b.k) + ", " + counts_text(b.rows, b.failed) + ">";
+            return "<ReverseBatch k=" + std::to_string(b.k) + ", " + counts_text(b.rows, b.failed) +
+                   ">";
         });
 
     index
-        .def("nearest_many", &nearest_many, py::arg("postcodes") = py::none(), py::kw_only(),
-             py::arg("lat") = py::none(), py::arg("lon") = py::none(), py::arg("k") = 3,
-             py::arg("treatment") = py::none(), py::arg("max_miles") = py::none(), py::arg("max_km") = py::none(),
-             py::arg("threads") = 0,
-             R"doc(nearest() for many postcodes, or many points, at once: a NearestBatch of NumPy arrays.
+        .def(
+            "nearest_many", &nearest_many, py::arg("postcodes") = py::none(), py::kw_only(),
+            py::arg("lat") = py::none(), py::arg("lon") = py::none(), py::arg("k") = 3,
+            py::arg("treatment") = py::none(), py::arg("max_miles") = py::none(),
+            py::arg("max_km") = py::none(), py::arg("threads") = 0,
+            R"doc(nearest() for many postcodes, or many points, at once: a NearestBatch of NumPy arrays.
 
 postcodes: a 1-D NumPy array of str (fastest: no Python object per row), bytes or objects,
   a list, or a pandas Series; None, NaN and pd.NA count as missing. Or give lat and lon:
@@ -599,12 +635,14 @@ Each row's answer is exactly nearest()'s for that row. A row that fails (a bad p
 point out of range) gets its error code in status and its message in messages; it never
 raises for the whole array. Raises TypeError or ValueError for input of the wrong type,
 dtype or shape.)doc")
-        .def("lookup_many", &lookup_many, py::arg("postcodes"), py::kw_only(), py::arg("threads") = 0,
+        .def("lookup_many", &lookup_many, py::arg("postcodes"), py::kw_only(),
+             py::arg("threads") = 0,
              "lookup() for many postcodes at once: a LookupBatch of NumPy arrays (see nearest_many "
              "for the accepted inputs and how failed rows are reported).")
-        .def("reverse_many", &reverse_many, py::arg("lat"), py::arg("lon"), py::kw_only(), py::arg("k") = 1,
-             py::arg("threads") = 0,
-             "reverse() for many points at once (1-D numeric arrays of WGS84 degrees): a ReverseBatch "
+        .def("reverse_many", &reverse_many, py::arg("lat"), py::arg("lon"), py::kw_only(),
+             py::arg("k") = 1, py::arg("threads") = 0,
+             "reverse() for many points at once (1-D numeric arrays of WGS84 degrees): a "
+             "ReverseBatch "
              "of NumPy arrays. Loads the postcode KD-tree first if it is not loaded.")
         .def("postcodes", &postcodes, py::kw_only(), py::arg("threads") = 0,
              "Every located postcode, in index order (district, then inward code), as a NumPy str "

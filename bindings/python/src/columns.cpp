@@ -9,7 +9,9 @@ py::module_ numpy() { return py::module_::import("numpy"); }
 
 namespace {
 
-std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>(); }
+std::string type_name(py::handle h) {
+    return py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>();
+}
 
 std::string shape_text(const py::array& a) {
     std::string s = "(";  // as NumPy writes it: (3,) or (2, 3)
@@ -57,8 +59,8 @@ bool is_missing(py::handle item) {
 StringColumn::StringColumn(py::handle source, const char* name) {
     const std::string what(name);
     if (PyUnicode_Check(source.ptr()) || PyBytes_Check(source.ptr())) {
-        throw py::type_error(what + " must be a sequence or array of postcodes, not a single " + type_name(source) +
-                             ": use the scalar call for one postcode");
+        throw py::type_error(what + " must be a sequence or array of postcodes, not a single " +
+                             type_name(source) + ": use the scalar call for one postcode");
     }
     if (PyList_Check(source.ptr()) || PyTuple_Check(source.ptr())) {
         take_sequence(source, name);
@@ -67,7 +69,8 @@ StringColumn::StringColumn(py::handle source, const char* name) {
     } else if (PySequence_Check(source.ptr())) {
         take_sequence(source, name);
     } else {
-        throw py::type_error(what + " must be a sequence or NumPy array of str, not " + type_name(source));
+        throw py::type_error(what + " must be a sequence or NumPy array of str, not " +
+                             type_name(source));
     }
 }
 
@@ -85,7 +88,8 @@ void StringColumn::take_array(const py::array& given, const char* name) {
     const std::string what(name);
     py::array array = given;
     if (array.ndim() != 1) {
-        throw py::value_error(what + " must be a one-dimensional array (got shape " + shape_text(array) + ")");
+        throw py::value_error(what + " must be a one-dimensional array (got shape " +
+                              shape_text(array) + ")");
     }
     size_ = static_cast<std::size_t>(array.shape(0));
     const char kind = array.dtype().kind();
@@ -111,7 +115,8 @@ void StringColumn::take_array(const py::array& given, const char* name) {
         }
         return;
     }
-    throw py::type_error(what + " must be strings: got a NumPy array of dtype " + dtype_text(array) +
+    throw py::type_error(what + " must be strings: got a NumPy array of dtype " +
+                         dtype_text(array) +
                          " (use a str array, dtype '<U8', or an object array of str)");
 }
 
@@ -126,10 +131,11 @@ void StringColumn::append_object(py::handle item, std::size_t i, const char* nam
             text_ += "\xEF\xBF\xBD";
         }
     } else if (PyBytes_Check(item.ptr())) {
-        text_.append(PyBytes_AS_STRING(item.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(item.ptr())));
+        text_.append(PyBytes_AS_STRING(item.ptr()),
+                     static_cast<std::size_t>(PyBytes_GET_SIZE(item.ptr())));
     } else if (!is_missing(item)) {
-        throw py::type_error(std::string(name) + "[" + std::to_string(i) + "] is " + type_name(item) +
-                             ", not str (None and NaN count as missing)");
+        throw py::type_error(std::string(name) + "[" + std::to_string(i) + "] is " +
+                             type_name(item) + ", not str (None and NaN count as missing)");
     }
     ends_.push_back(text_.size());
 }
@@ -168,10 +174,12 @@ FloatColumn::FloatColumn(py::handle source, const char* name) {
     py::array given = numpy().attr("asarray")(source);
     const char kind = given.dtype().kind();
     if (kind != 'f' && kind != 'i' && kind != 'u') {
-        throw py::type_error(what + " must be numbers (WGS84 degrees): got dtype " + dtype_text(given));
+        throw py::type_error(what + " must be numbers (WGS84 degrees): got dtype " +
+                             dtype_text(given));
     }
     if (given.ndim() != 1) {
-        throw py::value_error(what + " must be a one-dimensional array (got shape " + shape_text(given) + ")");
+        throw py::value_error(what + " must be a one-dimensional array (got shape " +
+                              shape_text(given) + ")");
     }
     array = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(given);
     if (!array) throw py::error_already_set();
@@ -180,13 +188,15 @@ FloatColumn::FloatColumn(py::handle source, const char* name) {
 }
 
 py::array new_unicode_array(std::vector<py::ssize_t> shape, std::size_t width) {
-    py::array out(py::dtype("<U" + std::to_string(std::max<std::size_t>(width, 1))), std::move(shape));
+    py::array out(py::dtype("<U" + std::to_string(std::max<std::size_t>(width, 1))),
+                  std::move(shape));
     std::memset(out.mutable_data(), 0, static_cast<std::size_t>(out.nbytes()));
     return out;
 }
 
 py::dict RowErrors::messages() {
-    std::sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(errors_.begin(), errors_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     py::dict out;
     for (const auto& [row, error] : errors_) out[py::int_(row)] = error.message();
     return out;

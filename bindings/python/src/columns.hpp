@@ -30,13 +30,13 @@ py::module_ numpy();
 // anything with __array__ (a pandas Series). In an object array or a sequence, None, NaN and
 // pandas' NA count as missing (an empty string, which the engine refuses row by row).
 class StringColumn {
-public:
+  public:
     StringColumn(py::handle source, const char* name);
     std::size_t size() const { return size_; }
     // Row i as UTF-8; `scratch` holds the text when it has to be converted.
     std::string_view row(std::size_t i, std::string& scratch) const;
 
-private:
+  private:
     enum class Kind { ucs4, bytes, owned };
     void take_sequence(py::handle items, const char* name);
     void take_array(const py::array& array, const char* name);
@@ -79,7 +79,7 @@ inline void put_ascii(std::uint32_t* slot, std::size_t width, std::string_view t
 
 // Per-row failures collected from worker threads: (row, error).
 class RowErrors {
-public:
+  public:
     void add(std::vector<std::pair<std::size_t, Error>>& local) {
         if (local.empty()) return;
         std::lock_guard lock(mutex_);
@@ -90,7 +90,7 @@ public:
     py::dict messages();
     std::size_t size() const { return errors_.size(); }
 
-private:
+  private:
     std::mutex mutex_;
     std::vector<std::pair<std::size_t, Error>> errors_;
 };

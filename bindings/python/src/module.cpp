@@ -33,12 +33,18 @@ T unwrap(Result<T> r) {
 py::object to_python(const api::Json& value) {
     using T = api::Json::value_t;
     switch (value.type()) {
-        case T::null: return py::none();
-        case T::boolean: return py::bool_(value.get<bool>());
-        case T::number_integer: return py::int_(value.get<std::int64_t>());
-        case T::number_unsigned: return py::int_(value.get<std::uint64_t>());
-        case T::number_float: return py::float_(value.get<double>());
-        case T::string: return py::str(value.get_ref<const std::string&>());
+        case T::null:
+            return py::none();
+        case T::boolean:
+            return py::bool_(value.get<bool>());
+        case T::number_integer:
+            return py::int_(value.get<std::int64_t>());
+        case T::number_unsigned:
+            return py::int_(value.get<std::uint64_t>());
+        case T::number_float:
+            return py::float_(value.get<double>());
+        case T::string:
+            return py::str(value.get_ref<const std::string&>());
         case T::array: {
             py::list out(value.size());
             std::size_t i = 0;
@@ -51,7 +57,8 @@ py::object to_python(const api::Json& value) {
             return out;
         }
         case T::binary:
-        case T::discarded: break;
+        case T::discarded:
+            break;
     }
     throw Error(ErrorCode::internal, "unexpected JSON value type");
 }
@@ -81,13 +88,15 @@ void set_python_error(const Error& error) {
 
 std::uint32_t checked_k(long long k) {
     if (k < 1 || k > static_cast<long long>(kMaxK)) {
-        throw Error(ErrorCode::invalid_parameter, "k must be between 1 and " + std::to_string(kMaxK) +
-                                                      " (got " + std::to_string(k) + ")");
+        throw Error(ErrorCode::invalid_parameter, "k must be between 1 and " +
+                                                      std::to_string(kMaxK) + " (got " +
+                                                      std::to_string(k) + ")");
     }
     return static_cast<std::uint32_t>(k);
 }
 
-std::optional<double> max_distance_m(std::optional<double> max_miles, std::optional<double> max_km) {
+std::optional<double> max_distance_m(std::optional<double> max_miles,
+                                     std::optional<double> max_km) {
     if (max_miles && max_km) {
         throw Error(ErrorCode::invalid_parameter, "give max_miles or max_km, not both");
     }
@@ -99,8 +108,8 @@ std::optional<double> max_distance_m(std::optional<double> max_miles, std::optio
 
 namespace {
 
-std::shared_ptr<Index> open_index(const std::filesystem::path& path, bool verify, bool preload_reverse,
-                                  bool resident) {
+std::shared_ptr<Index> open_index(const std::filesystem::path& path, bool verify,
+                                  bool preload_reverse, bool resident) {
     OpenOptions options;
     options.verify_checksum = verify;
     options.preload_reverse = preload_reverse;
@@ -113,9 +122,10 @@ std::shared_ptr<Index> open_index(const std::filesystem::path& path, bool verify
     return std::make_shared<Index>(Index{std::move(engine), path.string()});
 }
 
-PyNearest nearest(const Index& self, const std::optional<std::string>& postcode, std::optional<double> lat,
-                  std::optional<double> lon, long long k, const std::optional<std::string>& treatment,
-                  std::optional<double> max_miles, std::optional<double> max_km) {
+PyNearest nearest(const Index& self, const std::optional<std::string>& postcode,
+                  std::optional<double> lat, std::optional<double> lon, long long k,
+                  const std::optional<std::string>& treatment, std::optional<double> max_miles,
+                  std::optional<double> max_km) {
     // Checked in the CLI's order, so that the same mistakes give the same first message.
     if (postcode && (lat || lon)) {
         throw Error(ErrorCode::invalid_parameter, "give a postcode or lat/lon, not both");
@@ -129,7 +139,8 @@ PyNearest nearest(const Index& self, const std::optional<std::string>& postcode,
     {
         // Released: a query is ~2 us of pure engine work, and other Python threads may run.
         py::gil_scoped_release release;
-        query.origin = postcode ? unwrap(engine.resolve(*postcode)) : unwrap(engine.locate_point({*lat, *lon}));
+        query.origin = postcode ? unwrap(engine.resolve(*postcode))
+                                : unwrap(engine.locate_point({*lat, *lon}));
         query.k = checked_k(k);
         if (treatment) query.treatment = *treatment;
         query.max_distance_m = max_distance_m(max_miles, max_km);
@@ -165,13 +176,15 @@ std::vector<PySite> sites(const Index& self) {
 
 std::vector<PyTreatment> treatments(const Index& self) {
     std::vector<PyTreatment> out;
-    for (const auto& t : self.engine->treatments()) out.push_back({std::string(t.name), t.site_count});
+    for (const auto& t : self.engine->treatments())
+        out.push_back({std::string(t.name), t.site_count});
     return out;
 }
 
 std::string index_repr(const Index& self) {
     std::string names;
-    for (const auto& t : self.engine->treatments()) names += (names.empty() ? "" : ", ") + std::string(t.name);
+    for (const auto& t : self.engine->treatments())
+        names += (names.empty() ? "" : ", ") + std::string(t.name);
     return "<Index " + py::repr(py::str(self.path)).cast<std::string>() + ": " +
            std::to_string(self.engine->located_count()) + " located postcodes, " +
            std::to_string(self.engine->site_count()) + " sites; " + names + ">";
@@ -212,8 +225,9 @@ preload_reverse: load the postcode KD-tree for reverse() now, not on the first r
 resident: read the file into private memory (huge pages) instead of mapping it: for
   long-running processes doing many random lookups.)doc")
         .def_property_readonly("path", [](const Index& self) { return self.path; })
-        .def("info", [](const Index& self) { return PyIndexInfo{self.engine->info()}; },
-             "Sources, dates, counts, checksum: the same as `hospital-locator info`.")
+        .def(
+            "info", [](const Index& self) { return PyIndexInfo{self.engine->info()}; },
+            "Sources, dates, counts, checksum: the same as `hospital-locator info`.")
         .def("sites", &sites, "Every site, in id order (Site.index is the position in this list).")
         .def(
             "site",
@@ -224,12 +238,16 @@ resident: read the file into private memory (huge pages) instead of mapping it: 
             },
             py::arg("id"), "The site with this id; raises UnknownSite.")
         .def("treatments", &treatments, "The treatments the index offers, with their site counts.")
-        .def("verify", [](const Index& self) {
-            py::gil_scoped_release release;
-            self.engine->verify();
-        }, "Recompute the payload checksum; raises BadIndex on a mismatch.")
-        .def("located_count", [](const Index& self) { return self.engine->located_count(); },
-             "How many postcodes have coordinates (rows of postcodes()).")
+        .def(
+            "verify",
+            [](const Index& self) {
+                py::gil_scoped_release release;
+                self.engine->verify();
+            },
+            "Recompute the payload checksum; raises BadIndex on a mismatch.")
+        .def(
+            "located_count", [](const Index& self) { return self.engine->located_count(); },
+            "How many postcodes have coordinates (rows of postcodes()).")
         .def(
             "located_postcode",
             [](const Index& self, long long row) {
@@ -241,16 +259,19 @@ resident: read the file into private memory (huge pages) instead of mapping it: 
                 auto input = record.postcode;
                 return PyPostcode{std::move(record), std::move(input)};
             },
-            py::arg("row"), "The located postcode at `row` in [0, located_count()), in index order.")
-        .def("lookup", &lookup, py::arg("postcode"), R"doc(A postcode's centroid, grid reference and quality.
+            py::arg("row"),
+            "The located postcode at `row` in [0, located_count()), in index order.")
+        .def("lookup", &lookup, py::arg("postcode"),
+             R"doc(A postcode's centroid, grid reference and quality.
 
 Any case and spacing ("sw1a1aa"); a sector ("CM15 8") or outward code ("CM15") gives its
 centroid. A unit that is not in the data falls back to its sector, then its district
 (match says which, note says why); a quality-90 postcode is returned with located=False.
 Raises InvalidPostcode, PostcodeNotFound, NotCovered or NonGeographicPostcode.)doc")
-        .def("nearest", &nearest, py::arg("postcode") = py::none(), py::kw_only(), py::arg("lat") = py::none(),
-             py::arg("lon") = py::none(), py::arg("k") = 3, py::arg("treatment") = py::none(),
-             py::arg("max_miles") = py::none(), py::arg("max_km") = py::none(),
+        .def("nearest", &nearest, py::arg("postcode") = py::none(), py::kw_only(),
+             py::arg("lat") = py::none(), py::arg("lon") = py::none(), py::arg("k") = 3,
+             py::arg("treatment") = py::none(), py::arg("max_miles") = py::none(),
+             py::arg("max_km") = py::none(),
              R"doc(The k nearest sites offering a treatment, to a postcode or to a point.
 
 postcode: a unit, sector or outward code, any case and spacing; or give lat and lon

@@ -57,67 +57,90 @@ std::string distance_text(double distance_m) {
 
 void bind_results(py::module_& m) {
     py::class_<PyPhone>(m, "Phone", "A number to ring for a site and treatment.")
-        .def_property_readonly("display", [](const PyPhone& p) { return str(p.view.display); },
-                               "National format, '01277 695695'.")
-        .def_property_readonly("e164", [](const PyPhone& p) { return str(p.view.e164); },
-                               "E.164, '+441277695695'.")
-        .def_property_readonly("uri", [](const PyPhone& p) { return str(p.view.uri); },
-                               "RFC 3966, 'tel:+44-1277-695695'.")
-        .def_property_readonly("source", [](const PyPhone& p) { return str(p.view.source); },
-                               "'listing' (the treatment's page) or 'provider' (the central number).")
-        .def("to_dict", [](const PyPhone& p) { return to_python(api::phone_json(p.view)); },
-             "The DESIGN.md JSON shape: {'display', 'e164', 'uri', 'source'}.")
+        .def_property_readonly(
+            "display", [](const PyPhone& p) { return str(p.view.display); },
+            "National format, '01277 695695'.")
+        .def_property_readonly(
+            "e164", [](const PyPhone& p) { return str(p.view.e164); }, "E.164, '+441277695695'.")
+        .def_property_readonly(
+            "uri", [](const PyPhone& p) { return str(p.view.uri); },
+            "RFC 3966, 'tel:+44-1277-695695'.")
+        .def_property_readonly(
+            "source", [](const PyPhone& p) { return str(p.view.source); },
+            "'listing' (the treatment's page) or 'provider' (the central number).")
+        .def(
+            "to_dict", [](const PyPhone& p) { return to_python(api::phone_json(p.view)); },
+            "The DESIGN.md JSON shape: {'display', 'e164', 'uri', 'source'}.")
         .def("__repr__", [](const PyPhone& p) {
             const auto& v = p.view;
             return "<Phone " + str(v.display) + " (" + str(v.source) + ")>";
         });
 
     py::class_<PySite>(m, "Site", "A hospital site in the index. Positions are WGS84 degrees.")
-        .def_property_readonly("index", [](const PySite& s) { return s.index; },
-                               "Position in Index.sites() (sites sort by id); NearestBatch.site holds these.")
-        .def_property_readonly("id", [](const PySite& s) { return str(s.engine->site(s.index).id); })
-        .def_property_readonly("name", [](const PySite& s) { return str(s.engine->site(s.index).name); })
-        .def_property_readonly("address",
-                               [](const PySite& s) {
-                                   std::vector<std::string> lines;
-                                   for (auto l : s.engine->site(s.index).address()) lines.emplace_back(l);
-                                   return lines;
-                               },
-                               "Street, locality and town, blanks left out.")
-        .def_property_readonly("street", [](const PySite& s) { return str(s.engine->site(s.index).street); })
-        .def_property_readonly("locality", [](const PySite& s) { return str(s.engine->site(s.index).locality); })
-        .def_property_readonly("town", [](const PySite& s) { return str(s.engine->site(s.index).town); })
-        .def_property_readonly("postcode", [](const PySite& s) { return str(s.engine->site(s.index).postcode); })
-        .def_property_readonly("lat", [](const PySite& s) { return s.engine->site(s.index).position.lat_deg; },
-                               "Latitude, WGS84 degrees.")
-        .def_property_readonly("lon", [](const PySite& s) { return s.engine->site(s.index).position.lon_deg; },
-                               "Longitude, WGS84 degrees.")
-        .def_property_readonly("located_by", [](const PySite& s) { return str(s.engine->site(s.index).located_by); },
-                               "'postcode' (its own listed postcode) or 'directory'.")
-        .def_property_readonly("postcode_quality", [](const PySite& s) { return s.engine->site(s.index).quality; },
-                               "Code-Point positional quality of its postcode (10 best).")
+        .def_property_readonly(
+            "index", [](const PySite& s) { return s.index; },
+            "Position in Index.sites() (sites sort by id); NearestBatch.site holds these.")
+        .def_property_readonly("id",
+                               [](const PySite& s) { return str(s.engine->site(s.index).id); })
+        .def_property_readonly("name",
+                               [](const PySite& s) { return str(s.engine->site(s.index).name); })
+        .def_property_readonly(
+            "address",
+            [](const PySite& s) {
+                std::vector<std::string> lines;
+                for (auto l : s.engine->site(s.index).address()) lines.emplace_back(l);
+                return lines;
+            },
+            "Street, locality and town, blanks left out.")
+        .def_property_readonly("street",
+                               [](const PySite& s) { return str(s.engine->site(s.index).street); })
+        .def_property_readonly(
+            "locality", [](const PySite& s) { return str(s.engine->site(s.index).locality); })
+        .def_property_readonly("town",
+                               [](const PySite& s) { return str(s.engine->site(s.index).town); })
+        .def_property_readonly(
+            "postcode", [](const PySite& s) { return str(s.engine->site(s.index).postcode); })
+        .def_property_readonly(
+            "lat", [](const PySite& s) { return s.engine->site(s.index).position.lat_deg; },
+            "Latitude, WGS84 degrees.")
+        .def_property_readonly(
+            "lon", [](const PySite& s) { return s.engine->site(s.index).position.lon_deg; },
+            "Longitude, WGS84 degrees.")
+        .def_property_readonly(
+            "located_by", [](const PySite& s) { return str(s.engine->site(s.index).located_by); },
+            "'postcode' (its own listed postcode) or 'directory'.")
+        .def_property_readonly(
+            "postcode_quality", [](const PySite& s) { return s.engine->site(s.index).quality; },
+            "Code-Point positional quality of its postcode (10 best).")
         .def_property_readonly("treatments",
                                [](const PySite& s) {
                                    std::vector<std::string> names;
-                                   for (auto t : s.engine->site(s.index).treatments) names.emplace_back(t);
+                                   for (auto t : s.engine->site(s.index).treatments)
+                                       names.emplace_back(t);
                                    return names;
                                })
-        .def_property_readonly("phones",
-                               [](const PySite& s) {
-                                   // treatment -> Phone, in treatment order
-                                   py::dict out;  // treatment -> Phone, in treatment order
-                                   const auto v = s.engine->site(s.index);
-                                   for (std::size_t i = 0; i < v.treatments.size(); ++i) {
-                                       out[py::str(str(v.treatments[i]))] = PyPhone{s.engine, v.phones[i]};
-                                   }
-                                   return out;
-                               },
-                               "Treatment -> the Phone the treatment's listing gives for this site.")
-        .def("to_dict", [](const PySite& s) { return to_python(api::site_json(s.engine->site(s.index))); },
-             "The DESIGN.md JSON shape of a site, as in a nearest result and `sites --format json`.")
-        .def("__eq__",
-             [](const PySite& a, const PySite& b) { return a.engine == b.engine && a.index == b.index; })
-        .def("__hash__", [](const PySite& s) { return py::hash(py::make_tuple(s.index, str(s.engine->site(s.index).id))); })
+        .def_property_readonly(
+            "phones",
+            [](const PySite& s) {
+                // treatment -> Phone, in treatment order
+                py::dict out;  // treatment -> Phone, in treatment order
+                const auto v = s.engine->site(s.index);
+                for (std::size_t i = 0; i < v.treatments.size(); ++i) {
+                    out[py::str(str(v.treatments[i]))] = PyPhone{s.engine, v.phones[i]};
+                }
+                return out;
+            },
+            "Treatment -> the Phone the treatment's listing gives for this site.")
+        .def(
+            "to_dict",
+            [](const PySite& s) { return to_python(api::site_json(s.engine->site(s.index))); },
+            "The DESIGN.md JSON shape of a site, as in a nearest result and `sites --format json`.")
+        .def("__eq__", [](const PySite& a,
+                          const PySite& b) { return a.engine == b.engine && a.index == b.index; })
+        .def("__hash__",
+             [](const PySite& s) {
+                 return py::hash(py::make_tuple(s.index, str(s.engine->site(s.index).id)));
+             })
         .def("__repr__", [](const PySite& s) {
             const auto v = s.engine->site(s.index);
             return "<Site " + str(v.id) + " " + quoted(v.name) + " " + str(v.postcode) + ">";
@@ -126,26 +149,35 @@ void bind_results(py::module_& m) {
     py::class_<PyTreatment>(m, "Treatment", "A treatment the index offers, and at how many sites.")
         .def_readonly("name", &PyTreatment::name)
         .def_readonly("site_count", &PyTreatment::site_count)
-        .def("to_dict",
-             [](const PyTreatment& t) { return to_python(api::treatments_json({{t.name, t.site_count}})[0]); },
-             "{'name': ..., 'sites': ...}, as `treatments --format json`.")
+        .def(
+            "to_dict",
+            [](const PyTreatment& t) {
+                return to_python(api::treatments_json({{t.name, t.site_count}})[0]);
+            },
+            "{'name': ..., 'sites': ...}, as `treatments --format json`.")
         .def("__repr__", [](const PyTreatment& t) {
             return "<Treatment " + t.name + ": " + std::to_string(t.site_count) + " sites>";
         });
 
     py::class_<PyQuery>(m, "Query", "How a nearest query was resolved to a position.")
-        .def_property_readonly("input", [](const PyQuery& q) { return q.location.input; },
-                               "What the caller gave, as given ('' for a point).")
-        .def_property_readonly("postcode", [](const PyQuery& q) { return none_if_empty(q.location.postcode); },
-                               "Canonical unit, sector or district ('CM15 8EH'); None for a point.")
-        .def_property_readonly("match", [](const PyQuery& q) { return str(match_level_name(q.location.match)); },
-                               "'unit', 'sector', 'district' or 'point'.")
+        .def_property_readonly(
+            "input", [](const PyQuery& q) { return q.location.input; },
+            "What the caller gave, as given ('' for a point).")
+        .def_property_readonly(
+            "postcode", [](const PyQuery& q) { return none_if_empty(q.location.postcode); },
+            "Canonical unit, sector or district ('CM15 8EH'); None for a point.")
+        .def_property_readonly(
+            "match", [](const PyQuery& q) { return str(match_level_name(q.location.match)); },
+            "'unit', 'sector', 'district' or 'point'.")
         .def_property_readonly("lat", [](const PyQuery& q) { return q.location.position.lat_deg; })
         .def_property_readonly("lon", [](const PyQuery& q) { return q.location.position.lon_deg; })
-        .def_property_readonly("note", [](const PyQuery& q) { return none_if_empty(q.location.note); },
-                               "Why a fallback (sector, district) was used, or None.")
-        .def("to_dict", [](const PyQuery& q) { return to_python(location_json(*q.engine, q.location)); },
-             "The 'query' object of the DESIGN.md JSON shape.")
+        .def_property_readonly(
+            "note", [](const PyQuery& q) { return none_if_empty(q.location.note); },
+            "Why a fallback (sector, district) was used, or None.")
+        .def(
+            "to_dict",
+            [](const PyQuery& q) { return to_python(location_json(*q.engine, q.location)); },
+            "The 'query' object of the DESIGN.md JSON shape.")
         .def("__repr__", [](const PyQuery& q) {
             const auto& l = q.location;
             const std::string what = l.match == MatchLevel::point ? "point" : l.postcode;
@@ -154,38 +186,59 @@ void bind_results(py::module_& m) {
         });
 
     py::class_<PyNeighbour>(m, "Neighbour", "One ranked site of a nearest answer.")
-        .def_property_readonly("rank", [](const PyNeighbour& n) { return n.hit.rank; }, "1-based.")
-        .def_property_readonly("site", [](const PyNeighbour& n) { return PySite{n.engine, n.hit.site_index}; })
-        .def_property_readonly("phone", [](const PyNeighbour& n) { return PyPhone{n.engine, n.engine->phone(n.hit.offer_index)}; },
-                               "The number to ring for this treatment at this site.")
-        .def_property_readonly("distance_m", [](const PyNeighbour& n) { return n.hit.distance_m; },
-                               "WGS84 geodesic distance, metres (full precision; to_dict() rounds to mm).")
-        .def_property_readonly("distance_km", [](const PyNeighbour& n) { return n.hit.distance_m / 1000.0; })
-        .def_property_readonly("distance_miles",
-                               [](const PyNeighbour& n) { return n.hit.distance_m / kMetresPerMile; })
-        .def_property_readonly("bearing_deg", [](const PyNeighbour& n) { return n.hit.bearing_deg; },
-                               "Initial azimuth from the query to the site, [0, 360), 0 = north.")
-        .def_property_readonly("compass", [](const PyNeighbour& n) { return str(compass_point(n.hit.bearing_deg)); })
-        .def("to_dict", [](const PyNeighbour& n) { return to_python(neighbour_json(n)); },
-             "One entry of the 'results' list of the DESIGN.md JSON shape.")
+        .def_property_readonly(
+            "rank", [](const PyNeighbour& n) { return n.hit.rank; }, "1-based.")
+        .def_property_readonly("site",
+                               [](const PyNeighbour& n) {
+                                   return PySite{n.engine, n.hit.site_index};
+                               })
+        .def_property_readonly(
+            "phone",
+            [](const PyNeighbour& n) {
+                return PyPhone{n.engine, n.engine->phone(n.hit.offer_index)};
+            },
+            "The number to ring for this treatment at this site.")
+        .def_property_readonly(
+            "distance_m", [](const PyNeighbour& n) { return n.hit.distance_m; },
+            "WGS84 geodesic distance, metres (full precision; to_dict() rounds to mm).")
+        .def_property_readonly("distance_km",
+                               [](const PyNeighbour& n) { return n.hit.distance_m / 1000.0; })
+        .def_property_readonly(
+            "distance_miles",
+            [](const PyNeighbour& n) { return n.hit.distance_m / kMetresPerMile; })
+        .def_property_readonly(
+            "bearing_deg", [](const PyNeighbour& n) { return n.hit.bearing_deg; },
+            "Initial azimuth from the query to the site, [0, 360), 0 = north.")
+        .def_property_readonly(
+            "compass", [](const PyNeighbour& n) { return str(compass_point(n.hit.bearing_deg)); })
+        .def(
+            "to_dict", [](const PyNeighbour& n) { return to_python(neighbour_json(n)); },
+            "One entry of the 'results' list of the DESIGN.md JSON shape.")
         .def("__repr__", [](const PyNeighbour& n) {
-            return "<Neighbour " + std::to_string(n.hit.rank) + " " + str(n.engine->site(n.hit.site_index).id) +
-                   " " + distance_text(n.hit.distance_m) + " " + str(compass_point(n.hit.bearing_deg)) + ">";
+            return "<Neighbour " + std::to_string(n.hit.rank) + " " +
+                   str(n.engine->site(n.hit.site_index).id) + " " +
+                   distance_text(n.hit.distance_m) + " " + str(compass_point(n.hit.bearing_deg)) +
+                   ">";
         });
 
-    py::class_<PyNearest>(m, "Nearest",
-                          "The nearest sites offering a treatment, ranked by WGS84 geodesic distance, "
-                          "ties by site id. Iterate it, index it, or call to_dict().")
-        .def_property_readonly("query", [](const PyNearest& r) { return PyQuery{r.engine, r.answer.origin}; })
-        .def_property_readonly("treatment", [](const PyNearest& r) { return r.answer.treatment; })
-        .def_property_readonly("results",
+    py::class_<PyNearest>(
+        m, "Nearest",
+        "The nearest sites offering a treatment, ranked by WGS84 geodesic distance, "
+        "ties by site id. Iterate it, index it, or call to_dict().")
+        .def_property_readonly("query",
                                [](const PyNearest& r) {
-                                   py::list out;
-                                   for (const auto& n : r.answer.results) {
-                                       out.append(PyNeighbour{r.engine, r.answer.origin, r.answer.treatment, n});
-                                   }
-                                   return out;
+                                   return PyQuery{r.engine, r.answer.origin};
                                })
+        .def_property_readonly("treatment", [](const PyNearest& r) { return r.answer.treatment; })
+        .def_property_readonly(
+            "results",
+            [](const PyNearest& r) {
+                py::list out;
+                for (const auto& n : r.answer.results) {
+                    out.append(PyNeighbour{r.engine, r.answer.origin, r.answer.treatment, n});
+                }
+                return out;
+            })
         .def("__len__", [](const PyNearest& r) { return r.answer.results.size(); })
         .def("__getitem__",
              [](const PyNearest& r, long long i) {
@@ -195,21 +248,26 @@ void bind_results(py::module_& m) {
                  return PyNeighbour{r.engine, r.answer.origin, r.answer.treatment,
                                     r.answer.results[static_cast<std::size_t>(i)]};
              })
-        .def("to_dict", [](const PyNearest& r) { return to_python(api::nearest_json(*r.engine, r.answer)); },
-             "The DESIGN.md JSON shape: the same dict as json.loads of `hospital-locator nearest "
-             "--format json`.")
+        .def(
+            "to_dict",
+            [](const PyNearest& r) { return to_python(api::nearest_json(*r.engine, r.answer)); },
+            "The DESIGN.md JSON shape: the same dict as json.loads of `hospital-locator nearest "
+            "--format json`.")
         .def("__repr__", [](const PyNearest& r) {
             const auto& o = r.answer.origin;
-            std::string s = "<Nearest " + (o.match == MatchLevel::point ? fixed(o.position.lat_deg, 6) + ", " +
-                                                                            fixed(o.position.lon_deg, 6)
-                                                                      : o.postcode) +
+            std::string s = "<Nearest " +
+                            (o.match == MatchLevel::point ? fixed(o.position.lat_deg, 6) + ", " +
+                                                                fixed(o.position.lon_deg, 6)
+                                                          : o.postcode) +
                             " (" + str(match_level_name(o.match)) + ") " + r.answer.treatment + ":";
             // Appended piece by piece: `" " + std::to_string(...)` trips GCC 12's false
             // -Wrestrict (GCC bug 105651).
             const char* separator = " ";
             for (const auto& n : r.answer.results) {
                 s.append(separator).append(std::to_string(n.rank)).append(" ");
-                s.append(r.engine->site(n.site_index).id).append(" ").append(distance_text(n.distance_m));
+                s.append(r.engine->site(n.site_index).id)
+                    .append(" ")
+                    .append(distance_text(n.distance_m));
                 separator = "; ";
             }
             if (r.answer.results.empty()) s += " none";
@@ -219,11 +277,14 @@ void bind_results(py::module_& m) {
     py::class_<PyPostcode>(m, "Postcode",
                            "A postcode's centroid (WGS84), grid reference (OSGB36) and quality.")
         .def_readonly("input", &PyPostcode::input, "What the caller gave, as given.")
-        .def_property_readonly("postcode", [](const PyPostcode& p) { return p.record.postcode; },
-                               "Canonical text of what was found: unit, sector or district.")
-        .def_property_readonly("match", [](const PyPostcode& p) { return str(match_level_name(p.record.match)); })
-        .def_property_readonly("located", [](const PyPostcode& p) { return p.record.located; },
-                               "False for a Code-Point quality-90 postcode (no coordinates).")
+        .def_property_readonly(
+            "postcode", [](const PyPostcode& p) { return p.record.postcode; },
+            "Canonical text of what was found: unit, sector or district.")
+        .def_property_readonly(
+            "match", [](const PyPostcode& p) { return str(match_level_name(p.record.match)); })
+        .def_property_readonly(
+            "located", [](const PyPostcode& p) { return p.record.located; },
+            "False for a Code-Point quality-90 postcode (no coordinates).")
         .def_property_readonly("lat",
                                [](const PyPostcode& p) -> py::object {
                                    if (!p.record.located) return py::none();
@@ -234,30 +295,38 @@ void bind_results(py::module_& m) {
                                    if (!p.record.located) return py::none();
                                    return py::float_(p.record.position.lon_deg);
                                })
-        .def_property_readonly("eastings_m",
-                               [](const PyPostcode& p) -> py::object {
-                                   if (!p.record.located) return py::none();
-                                   return py::float_(p.record.eastings_m);
-                               },
-                               "British National Grid (OSGB36) eastings, metres; means for sectors/districts.")
+        .def_property_readonly(
+            "eastings_m",
+            [](const PyPostcode& p) -> py::object {
+                if (!p.record.located) return py::none();
+                return py::float_(p.record.eastings_m);
+            },
+            "British National Grid (OSGB36) eastings, metres; means for sectors/districts.")
         .def_property_readonly("northings_m",
                                [](const PyPostcode& p) -> py::object {
                                    if (!p.record.located) return py::none();
                                    return py::float_(p.record.northings_m);
                                })
-        .def_property_readonly("quality", [](const PyPostcode& p) { return p.record.quality; },
-                               "Code-Point positional quality (10 best .. 60; 90 unlocated); 0 for "
-                               "sector and district centroids.")
-        .def_property_readonly("postcode_count", [](const PyPostcode& p) { return p.record.postcode_count; },
-                               "Located member postcodes of a sector or district (1 for a unit).")
+        .def_property_readonly(
+            "quality", [](const PyPostcode& p) { return p.record.quality; },
+            "Code-Point positional quality (10 best .. 60; 90 unlocated); 0 for "
+            "sector and district centroids.")
+        .def_property_readonly(
+            "postcode_count", [](const PyPostcode& p) { return p.record.postcode_count; },
+            "Located member postcodes of a sector or district (1 for a unit).")
         .def_property_readonly("country", [](const PyPostcode& p) { return p.record.country; })
-        .def_property_readonly("note", [](const PyPostcode& p) { return none_if_empty(p.record.note); })
-        .def("to_dict", [](const PyPostcode& p) { return to_python(api::lookup_json(p.record, p.input)); },
-             "The same dict as json.loads of `hospital-locator lookup --format json`.")
+        .def_property_readonly("note",
+                               [](const PyPostcode& p) { return none_if_empty(p.record.note); })
+        .def(
+            "to_dict",
+            [](const PyPostcode& p) { return to_python(api::lookup_json(p.record, p.input)); },
+            "The same dict as json.loads of `hospital-locator lookup --format json`.")
         .def("__repr__", [](const PyPostcode& p) {
             const auto& r = p.record;
-            std::string s = "<Postcode " + r.postcode + " (" + str(match_level_name(r.match)) + ") ";
-            s += r.located ? fixed(r.position.lat_deg, 6) + ", " + fixed(r.position.lon_deg, 6) : "no coordinates";
+            std::string s =
+                "<Postcode " + r.postcode + " (" + str(match_level_name(r.match)) + ") ";
+            s += r.located ? fixed(r.position.lat_deg, 6) + ", " + fixed(r.position.lon_deg, 6)
+                           : "no coordinates";
             if (r.match == MatchLevel::unit) s += " quality " + std::to_string(r.quality);
             return s + " " + r.country + ">";
         });
@@ -268,16 +337,22 @@ void bind_results(py::module_& m) {
         .def_property_readonly("lat", [](const PyReverseHit& h) { return h.hit.position.lat_deg; })
         .def_property_readonly("lon", [](const PyReverseHit& h) { return h.hit.position.lon_deg; })
         .def_property_readonly("quality", [](const PyReverseHit& h) { return h.hit.quality; })
-        .def_property_readonly("distance_m", [](const PyReverseHit& h) { return h.hit.distance_m; },
-                               "WGS84 geodesic distance from the point, metres.")
-        .def_property_readonly("distance_km", [](const PyReverseHit& h) { return h.hit.distance_m / 1000.0; })
-        .def_property_readonly("distance_miles",
-                               [](const PyReverseHit& h) { return h.hit.distance_m / kMetresPerMile; })
-        .def_property_readonly("bearing_deg", [](const PyReverseHit& h) { return h.hit.bearing_deg; },
-                               "From the point to the postcode, [0, 360), 0 = north.")
-        .def_property_readonly("compass", [](const PyReverseHit& h) { return str(compass_point(h.hit.bearing_deg)); })
-        .def("to_dict", [](const PyReverseHit& h) { return to_python(reverse_hit_json(h)); },
-             "One entry of the 'results' list of `reverse --format json`.")
+        .def_property_readonly(
+            "distance_m", [](const PyReverseHit& h) { return h.hit.distance_m; },
+            "WGS84 geodesic distance from the point, metres.")
+        .def_property_readonly("distance_km",
+                               [](const PyReverseHit& h) { return h.hit.distance_m / 1000.0; })
+        .def_property_readonly(
+            "distance_miles",
+            [](const PyReverseHit& h) { return h.hit.distance_m / kMetresPerMile; })
+        .def_property_readonly(
+            "bearing_deg", [](const PyReverseHit& h) { return h.hit.bearing_deg; },
+            "From the point to the postcode, [0, 360), 0 = north.")
+        .def_property_readonly(
+            "compass", [](const PyReverseHit& h) { return str(compass_point(h.hit.bearing_deg)); })
+        .def(
+            "to_dict", [](const PyReverseHit& h) { return to_python(reverse_hit_json(h)); },
+            "One entry of the 'results' list of `reverse --format json`.")
         .def("__repr__", [](const PyReverseHit& h) {
             return "<ReverseHit " + std::to_string(h.rank) + " " + h.hit.postcode + " " +
                    fixed(h.hit.distance_m, 1) + " m>";
@@ -290,7 +365,8 @@ void bind_results(py::module_& m) {
                                [](const PyReverse& r) {
                                    py::list out;
                                    std::uint32_t rank = 0;
-                                   for (const auto& h : r.hits) out.append(PyReverseHit{r.point, ++rank, h});
+                                   for (const auto& h : r.hits)
+                                       out.append(PyReverseHit{r.point, ++rank, h});
                                    return out;
                                })
         .def("__len__", [](const PyReverse& r) { return r.hits.size(); })
@@ -299,12 +375,16 @@ void bind_results(py::module_& m) {
                  const auto n = static_cast<long long>(r.hits.size());
                  if (i < 0) i += n;
                  if (i < 0 || i >= n) throw py::index_error("result index out of range");
-                 return PyReverseHit{r.point, static_cast<std::uint32_t>(i + 1), r.hits[static_cast<std::size_t>(i)]};
+                 return PyReverseHit{r.point, static_cast<std::uint32_t>(i + 1),
+                                     r.hits[static_cast<std::size_t>(i)]};
              })
-        .def("to_dict", [](const PyReverse& r) { return to_python(api::reverse_json(r.point, r.hits)); },
-             "The same dict as json.loads of `hospital-locator reverse --format json`.")
+        .def(
+            "to_dict",
+            [](const PyReverse& r) { return to_python(api::reverse_json(r.point, r.hits)); },
+            "The same dict as json.loads of `hospital-locator reverse --format json`.")
         .def("__repr__", [](const PyReverse& r) {
-            std::string s = "<Reverse " + fixed(r.point.lat_deg, 6) + ", " + fixed(r.point.lon_deg, 6) + ":";
+            std::string s =
+                "<Reverse " + fixed(r.point.lat_deg, 6) + ", " + fixed(r.point.lon_deg, 6) + ":";
             std::uint32_t rank = 0;
             const char* separator = " ";  // appended piece by piece: see Nearest.__repr__
             for (const auto& h : r.hits) {
@@ -315,43 +395,53 @@ void bind_results(py::module_& m) {
             return s + ">";
         });
 
-    py::class_<PyIndexInfo>(m, "IndexInfo", "What an index holds: sources, dates, counts, checksum.")
-        .def_property_readonly("format_version", [](const PyIndexInfo& i) { return i.info.format_version; })
-        .def_property_readonly("checksum", [](const PyIndexInfo& i) { return i.info.checksum; },
-                               "Payload XXH3-64, 16 hex digits.")
+    py::class_<PyIndexInfo>(m, "IndexInfo",
+                            "What an index holds: sources, dates, counts, checksum.")
+        .def_property_readonly("format_version",
+                               [](const PyIndexInfo& i) { return i.info.format_version; })
+        .def_property_readonly(
+            "checksum", [](const PyIndexInfo& i) { return i.info.checksum; },
+            "Payload XXH3-64, 16 hex digits.")
         .def_property_readonly("file_bytes", [](const PyIndexInfo& i) { return i.info.file_bytes; })
         .def_property_readonly("built_at", [](const PyIndexInfo& i) { return i.info.built_at; })
         .def_property_readonly("builder", [](const PyIndexInfo& i) { return i.info.builder; })
-        .def_property_readonly("transform", [](const PyIndexInfo& i) { return i.info.transform; },
-                               "The PROJ pipeline used for EPSG:27700 -> WGS84.")
-        .def_property_readonly("sources", [](const PyIndexInfo& i) { return to_python(api::info_json(i.info)["sources"]); },
-                               "One dict per source file: role, file, bytes, modified, xxh3.")
+        .def_property_readonly(
+            "transform", [](const PyIndexInfo& i) { return i.info.transform; },
+            "The PROJ pipeline used for EPSG:27700 -> WGS84.")
+        .def_property_readonly(
+            "sources",
+            [](const PyIndexInfo& i) { return to_python(api::info_json(i.info)["sources"]); },
+            "One dict per source file: role, file, bytes, modified, xxh3.")
         .def_property_readonly("postcodes", [](const PyIndexInfo& i) { return i.info.postcodes; })
         .def_property_readonly("located", [](const PyIndexInfo& i) { return i.info.located; })
-        .def_property_readonly("unlocated", [](const PyIndexInfo& i) { return i.info.unlocated; },
-                               "Quality-90 postcodes: lookup only.")
+        .def_property_readonly(
+            "unlocated", [](const PyIndexInfo& i) { return i.info.unlocated; },
+            "Quality-90 postcodes: lookup only.")
         .def_property_readonly("sectors", [](const PyIndexInfo& i) { return i.info.sectors; })
         .def_property_readonly("districts", [](const PyIndexInfo& i) { return i.info.districts; })
         .def_property_readonly("sites", [](const PyIndexInfo& i) { return i.info.sites; })
         .def_property_readonly("treatments",
                                [](const PyIndexInfo& i) {
                                    std::vector<PyTreatment> out;
-                                   for (const auto& t : i.info.treatments) out.push_back({str(t.name), t.site_count});
+                                   for (const auto& t : i.info.treatments)
+                                       out.push_back({str(t.name), t.site_count});
                                    return out;
                                })
-        .def_property_readonly("metadata",
-                               [](const PyIndexInfo& i) {
-                                   py::dict out;
-                                   for (const auto& [k, v] : i.info.metadata) out[py::str(k)] = v;
-                                   return out;
-                               },
-                               "Every key/value of the index's metadata, as stored.")
-        .def("to_dict", [](const PyIndexInfo& i) { return to_python(api::info_json(i.info)); },
-             "The same dict as json.loads of `hospital-locator info --format json`.")
+        .def_property_readonly(
+            "metadata",
+            [](const PyIndexInfo& i) {
+                py::dict out;
+                for (const auto& [k, v] : i.info.metadata) out[py::str(k)] = v;
+                return out;
+            },
+            "Every key/value of the index's metadata, as stored.")
+        .def(
+            "to_dict", [](const PyIndexInfo& i) { return to_python(api::info_json(i.info)); },
+            "The same dict as json.loads of `hospital-locator info --format json`.")
         .def("__repr__", [](const PyIndexInfo& i) {
             return "<IndexInfo format " + std::to_string(i.info.format_version) + ", " +
-                   std::to_string(i.info.located) + " located postcodes, " + std::to_string(i.info.sites) +
-                   " sites, checksum " + i.info.checksum + ">";
+                   std::to_string(i.info.located) + " located postcodes, " +
+                   std::to_string(i.info.sites) + " sites, checksum " + i.info.checksum + ">";
         });
 }
 
