@@ -53,7 +53,7 @@ class Worker {
 public:
     Worker(const Engine& engine, const BatchOptions& options, const std::vector<std::string>& columns,
            std::size_t input_columns)
-        : engine_(engine), options_(options), columns_(columns), input_columns_(input_columns) {}
+        : engine_(engine), options_(options), columns_(columns), input_columns_(input_columns), appender_(engine) {}
 
     void process(const InputRow& row, RowStat& stat, std::string& text, std::vector<std::string>& cells) const {
         stat = RowStat{};
@@ -105,9 +105,11 @@ public:
                     stat.northings_m = record->northings_m;
                 }
             }
-            result = api::nearest_csv_row(engine_, *answer, options_.k);
-            result.emplace_back();
-            result.emplace_back();
+            if (options_.format != OutputFormat::csv) {
+                result = api::nearest_csv_row(engine_, *answer, options_.k);
+                result.emplace_back();
+                result.emplace_back();
+            }
         } else {
             stat.status = status_for(error->code());
             stat.error = error->code();
@@ -123,11 +125,16 @@ public:
                 if (i) text += ',';
                 api::csv_append(text, row.fields[i]);
             }
-            for (const auto& f : result) {
-                text += ',';
-                api::csv_append(text, f);
+            if (answer) {
+                appender_.append(text, *answer, options_.k);
+                text += ",,\n";  // error_code, error_message
+            } else {
+                for (const auto& f : result) {
+                    text += ',';
+                    api::csv_append(text, f);
+                }
+                text += '\n';
             }
-            text += '\n';
         } else if (options_.format == OutputFormat::jsonl) {
             api::Json j;
             j["row"] = row.number;
@@ -155,6 +162,7 @@ private:
     const BatchOptions& options_;
     const std::vector<std::string>& columns_;
     std::size_t input_columns_;
+    api::NearestCsvAppender appender_;
 };
 
 // Runs body(i) for i in [0, n) on `threads` threads (the caller's among them).

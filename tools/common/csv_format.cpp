@@ -85,4 +85,55 @@ std::string csv_line(const std::vector<std::string>& fields) {
     return line;
 }
 
+namespace {
+
+void append_fixed(std::string& out, double value, int decimals) {
+    char text[64];
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, round_to(value, decimals),
+                                         std::chars_format::fixed, decimals);
+    if (ec != std::errc()) {
+        out += format_fixed(value, decimals);
+        return;
+    }
+    out.append(text, end);
+}
+
+}  // namespace
+
+NearestCsvAppender::NearestCsvAppender(const Engine& engine) : engine_(engine) {
+    for (std::uint32_t i = 0; i < engine.site_count(); ++i) {
+        const auto site = engine.site(i);
+        std::string fields = ",";
+        csv_append(fields, site.id);
+        fields += ',';
+        csv_append(fields, site.name);
+        site_fields_.push_back(std::move(fields));
+    }
+}
+
+void NearestCsvAppender::append(std::string& out, const NearestAnswer& answer, std::uint32_t k) const {
+    // Field for field as nearest_csv_row; numbers and the two words never need quotes.
+    const bool exact = answer.origin.match == MatchLevel::unit || answer.origin.match == MatchLevel::point;
+    out += exact ? ",ok," : ",approximate,";
+    out += match_level_name(answer.origin.match);
+    out += ',';
+    append_fixed(out, answer.origin.position.lat_deg, 7);
+    out += ',';
+    append_fixed(out, answer.origin.position.lon_deg, 7);
+    for (std::uint32_t n = 0; n < k; ++n) {
+        if (n < answer.results.size()) {
+            const auto& r = answer.results[n];
+            out += site_fields_[r.site_index];
+            out += ',';
+            csv_append(out, engine_.phone(r.offer_index).display);
+            out += ',';
+            append_fixed(out, r.distance_m, 1);
+            out += ',';
+            append_fixed(out, r.distance_m / kMetresPerMile, 3);
+        } else {
+            out += ",,,,,";
+        }
+    }
+}
+
 }  // namespace hloc::api

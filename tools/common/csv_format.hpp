@@ -22,4 +22,17 @@ void csv_append(std::string& out, std::string_view value);
 std::string csv_line(const std::vector<std::string>& fields);
 std::string format_fixed(double value, int decimals);
 
+// nearest_csv_row's fields appended to `out` as CSV text, each after a comma: the same bytes
+// as csv_append of each field, without building the row. Each site's id and name are quoted
+// once per index rather than once per row (a batch report writes millions of rows).
+class NearestCsvAppender {
+public:
+    explicit NearestCsvAppender(const Engine& engine);
+    void append(std::string& out, const NearestAnswer& answer, std::uint32_t k) const;
+
+private:
+    const Engine& engine_;
+    std::vector<std::string> site_fields_;  // ",id,name", quoted, by site index
+};
+
 }  // namespace hloc::api
