@@ -349,6 +349,15 @@ def main(directory):
     if made:
         md += "\n## Charts\n\n" + "\n".join(f"![{c}](charts/{c}.svg)" for c in made) + "\n"
     (d / "report.md").write_text(md)
+    # The headline alone, for the project README.
+    start = md.index("## Headline")
+    end = md.index("\n## ", start + 1)
+    m = results["meta"]
+    (d / "headline.md").write_text(
+        f"{m.get('mode', '?')} run of `benchmarks/run`, {m.get('started_utc', '?')}, commit {m.get('commit', '?')}, "
+        f"{m.get('machine', {}).get('cpu', '?')} with {m.get('machine', {}).get('cores', '?')} cores "
+        f"(full report: benchmarks/results/report.md).\n\n" + md[start:end].replace("charts/", "benchmarks/results/charts/")
+        + "\n")
     results.pop("_dir")
     (d / "report.json").write_text(json.dumps(results, indent=1))
     print(f"report: {d / 'report.md'}")

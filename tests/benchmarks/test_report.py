@@ -105,6 +105,14 @@ class Report(unittest.TestCase):
         self.assertIn("| pandas + SciPy (peak 1000 MiB) | 33 s | 30 s – 36 s | 16.50x | "
                       "agrees on all 4 (max distance difference 0.20 mm, tolerance 1 mm) |", self.md)
 
+    def test_the_headline_is_also_written_alone_for_the_readme(self):
+        headline = (self.dir / "headline.md").read_text()
+        self.assertTrue(headline.startswith("full run of `benchmarks/run`, 2026-11-25T20:00:00Z, commit abc1234, "
+                                            "Test CPU with 2 cores"))
+        self.assertIn("| build the index vs PostGIS COPY + ST_Transform (OSTN15) + GiST + btree | 5 s | 20 s | "
+                      "4.0x | ≥ 2.5x | met |", headline)
+        self.assertNotIn("## Build the index", headline)
+
     def test_the_machine_and_the_method_are_stated(self):
         self.assertIn("Machine: Test CPU, 2 cores, 8.0 GiB, Debian, Linux 6.1", self.md)
         self.assertIn("Figures: median of 5 timed runs", self.md)
