@@ -1,4 +1,5 @@
-// The access log: one JSON line per request (time, method, path, status, bytes, microseconds).
+// The access log: one JSON line per request (time, method, path, status, bytes, and the
+// microseconds from the whole request read to its answer ready to send).
 // The query string is left out on purpose: it holds callers' postcodes, which are personal
 // data in a referral service, and a path is enough to count and time the traffic.
 #pragma once

@@ -108,8 +108,8 @@ std::string render_metrics(std::span<const WorkerMetrics* const> workers, const 
                    std::to_string(n) + "\n";
         }
     }
-    out += "# HELP hloc_http_request_duration_seconds Time from a request's last header byte to its "
-           "answer written.\n# TYPE hloc_http_request_duration_seconds histogram\n";
+    out += "# HELP hloc_http_request_duration_seconds Time from a request read whole to its answer "
+           "handed to the socket.\n# TYPE hloc_http_request_duration_seconds histogram\n";
     for (std::size_t r = 0; r < kRouteCount; ++r) {
         std::uint64_t total = 0, sum_us = 0;
         std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> b{};
@@ -135,7 +135,7 @@ std::string render_metrics(std::span<const WorkerMetrics* const> workers, const 
         in_flight += load(w->in_flight_);
         connections += load(w->connections_);
     }
-    out += "# HELP hloc_http_requests_in_flight Requests being read, answered or written.\n"
+    out += "# HELP hloc_http_requests_in_flight Requests read and being answered.\n"
            "# TYPE hloc_http_requests_in_flight gauge\nhloc_http_requests_in_flight " +
            std::to_string(in_flight) + "\n";
     out += "# HELP hloc_http_connections Open client connections.\n"

@@ -307,20 +307,24 @@ private:
         head_ += "\r\n";
 
         phase_ = Phase::writing;
-        deadline_ = Clock::now() + config().write_timeout;
+        const auto now = Clock::now();
+        deadline_ = now + config().write_timeout;
         bytes_ = send_body ? body_.size() : 0;
+        // Counted and logged as the answer is handed to the socket, not when the write
+        // completes: a client may read it and send its next request (to another worker, say
+        // GET /metrics) before this one resumes, and must find it counted.
+        const auto micros = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(now - request_start_).count());
+        worker_.metrics.count(route_, status_, micros);
+        worker_.metrics.request_finished();
+        in_request_ = false;
+        if (auto* log = worker_.server.access_log()) log->write(method_, target_, status_, bytes_, micros, remote_);
         const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), asio::buffer(body_.data(), bytes_)};
         asio::async_write(socket_, buffers,
                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
     }
 
     void on_write(error_code ec) {
-        const auto micros = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_).count());
-        worker_.metrics.count(route_, status_, micros);
-        worker_.metrics.request_finished();
-        in_request_ = false;
-        if (auto* log = worker_.server.access_log()) log->write(method_, target_, status_, bytes_, micros, remote_);
         method_ = {};
         target_ = {};
         if (ec) return close();
