@@ -13,16 +13,16 @@
 namespace hloc::serve {
 
 class AccessLog {
-public:
+  public:
     explicit AccessLog(const std::filesystem::path& file);  // appends; throws Error{io_error}
     ~AccessLog();
     AccessLog(const AccessLog&) = delete;
     AccessLog& operator=(const AccessLog&) = delete;
 
-    void write(std::string_view method, std::string_view target, unsigned status, std::uint64_t bytes,
-               std::uint64_t micros, std::string_view remote);
+    void write(std::string_view method, std::string_view target, unsigned status,
+               std::uint64_t bytes, std::uint64_t micros, std::string_view remote);
 
-private:
+  private:
     std::mutex mutex_;
     std::FILE* file_ = nullptr;
 };

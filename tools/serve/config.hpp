@@ -29,9 +29,9 @@ struct ServerConfig {
     std::chrono::milliseconds write_timeout{10'000};  // a client that does not read its answer
     std::chrono::milliseconds shutdown_timeout{30'000};  // SIGTERM: longest wait for in-flight work
 
-    int cache_max_age_s = 300;  // data changes only on reload
-    std::string cors_origin;    // empty = no CORS headers
-    bool admin_reload = false;  // POST /admin/reload, from loopback clients only
+    int cache_max_age_s = 300;    // data changes only on reload
+    std::string cors_origin;      // empty = no CORS headers
+    bool admin_reload = false;    // POST /admin/reload, from loopback clients only
     bool wait_for_index = false;  // start unready if the index cannot be opened; SIGHUP retries
     bool resident = false;        // read the index into private huge pages instead of mapping it
 };

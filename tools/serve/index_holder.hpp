@@ -22,16 +22,16 @@ struct LoadedIndex {
     Engine engine;
     IndexInfo info;
     std::filesystem::path file;
-    std::string sites_body;       // GET /v1/sites
+    std::string sites_body;                // GET /v1/sites
     std::vector<std::string> site_bodies;  // GET /v1/sites/{id}, by site index
-    std::string treatments_body;  // GET /v1/treatments
-    std::string info_body;        // GET /v1/info
-    std::string ready_body;       // GET /readyz
-    NearestText nearest;          // GET and POST /v1/nearest
+    std::string treatments_body;           // GET /v1/treatments
+    std::string info_body;                 // GET /v1/info
+    std::string ready_body;                // GET /readyz
+    NearestText nearest;                   // GET and POST /v1/nearest
 };
 
 class IndexHolder {
-public:
+  public:
     IndexHolder(std::filesystem::path file, bool resident);
 
     // Opens `file_`, verifies its checksum and every structural check, and only then swaps it in.
@@ -40,13 +40,15 @@ public:
     std::shared_ptr<const LoadedIndex> reload();
 
     // The current index, or null before the first successful load.
-    std::shared_ptr<const LoadedIndex> current() const { return current_.load(std::memory_order_acquire); }
+    std::shared_ptr<const LoadedIndex> current() const {
+        return current_.load(std::memory_order_acquire);
+    }
     // Bumped by every successful reload: workers compare it to refresh a cached pointer cheaply.
     std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
     std::uint64_t reloads_failed() const { return failed_.load(std::memory_order_relaxed); }
     const std::filesystem::path& file() const { return file_; }
 
-private:
+  private:
     std::filesystem::path file_;
     bool resident_;
     std::mutex reload_mutex_;

@@ -4,7 +4,6 @@
 // Exit codes: 0 stopped by SIGTERM/SIGINT after finishing in-flight requests, 1 usage,
 // 2 the index was refused at start or the address could not be bound.
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -26,7 +25,8 @@ void parse_listen(const std::string& text, hloc::serve::ServerConfig& config) {
         throw CLI::ValidationError("--listen", "expected HOST:PORT, got '" + text + "'");
     }
     std::string host = text.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
     const std::string port = text.substr(colon + 1);
     unsigned long value = 0;
     try {
@@ -46,9 +46,10 @@ void log_index(const hloc::serve::LoadedIndex& index) {
         if (!treatments.empty()) treatments += ", ";
         treatments += std::string(t.name) + " (" + std::to_string(t.site_count) + " sites)";
     }
-    std::cerr << "index " << index.file.string() << ": checksum " << index.info.checksum << ", built "
-              << index.info.built_at << ", " << index.info.postcodes << " postcodes (" << index.info.located
-              << " located), " << index.info.sites << " sites; treatments: " << treatments << "\n";
+    std::cerr << "index " << index.file.string() << ": checksum " << index.info.checksum
+              << ", built " << index.info.built_at << ", " << index.info.postcodes << " postcodes ("
+              << index.info.located << " located), " << index.info.sites
+              << " sites; treatments: " << treatments << "\n";
 }
 
 }  // namespace
@@ -61,37 +62,60 @@ int main(int argc, char** argv) {
     std::string listen = "127.0.0.1:8080";
     std::string access_log;
     long long read_ms = config.read_timeout.count(), idle_ms = config.idle_timeout.count(),
-              write_ms = config.write_timeout.count(), shutdown_ms = config.shutdown_timeout.count();
-    app.add_option("--index", index_file, "the index file (.hlx); SIGHUP reloads it")->capture_default_str();
-    app.add_option("--listen", listen, "address and port (port 0: any free port, logged)")->capture_default_str();
-    app.add_option("--threads", config.threads, "worker threads (0: one per core)")->capture_default_str();
-    app.add_option("--access-log", access_log, "append one JSON line per request to this file (off by default)");
+              write_ms = config.write_timeout.count(),
+              shutdown_ms = config.shutdown_timeout.count();
+    app.add_option("--index", index_file, "the index file (.hlx); SIGHUP reloads it")
+        ->capture_default_str();
+    app.add_option("--listen", listen, "address and port (port 0: any free port, logged)")
+        ->capture_default_str();
+    app.add_option("--threads", config.threads, "worker threads (0: one per core)")
+        ->capture_default_str();
+    app.add_option("--access-log", access_log,
+                   "append one JSON line per request to this file (off by default)");
     app.add_option("--max-body-bytes", config.max_body_bytes, "largest request body (413 beyond)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--max-url-bytes", config.max_url_bytes, "longest request target (414 beyond)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--max-header-bytes", config.max_header_bytes, "largest header block (431 beyond)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--max-bulk-items", config.max_bulk_items, "most items in a bulk POST (413 beyond)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-header-bytes", config.max_header_bytes,
+                   "largest header block (431 beyond)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-bulk-items", config.max_bulk_items,
+                   "most items in a bulk POST (413 beyond)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--max-connections", config.max_connections, "open connections (more get 503)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--read-timeout-ms", read_ms, "time to receive a whole request (408 beyond)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--idle-timeout-ms", idle_ms, "keep-alive wait for the next request")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--write-timeout-ms", write_ms, "time for a client to take its answer")
-        ->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--shutdown-timeout-ms", shutdown_ms, "SIGTERM: longest wait for in-flight requests")
-        ->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--cache-max-age", config.cache_max_age_s, "Cache-Control max-age of data answers, seconds")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--cors-origin", config.cors_origin, "send CORS headers allowing this origin (e.g. '*')");
-    app.add_flag("--admin-reload", config.admin_reload, "enable POST /admin/reload (loopback clients only)");
-    app.add_flag("--wait-for-index", config.wait_for_index,
-                 "start even if the index cannot be opened: not ready (503) until a SIGHUP loads it");
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--shutdown-timeout-ms", shutdown_ms,
+                   "SIGTERM: longest wait for in-flight requests")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--cache-max-age", config.cache_max_age_s,
+                   "Cache-Control max-age of data answers, seconds")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--cors-origin", config.cors_origin,
+                   "send CORS headers allowing this origin (e.g. '*')");
+    app.add_flag("--admin-reload", config.admin_reload,
+                 "enable POST /admin/reload (loopback clients only)");
+    app.add_flag(
+        "--wait-for-index", config.wait_for_index,
+        "start even if the index cannot be opened: not ready (503) until a SIGHUP loads it");
     app.add_flag("--resident", config.resident,
-                 "read the index into private huge pages (~45 MB per process, faster) instead of sharing the mapping");
+                 "read the index into private huge pages (~45 MB per process, faster) instead of "
+                 "sharing the mapping");
     try {
         app.parse(argc, argv);
         parse_listen(listen, config);
@@ -114,7 +138,8 @@ int main(int argc, char** argv) {
         } catch (const Error& e) {
             std::cerr << hloc::api::error_json(e).dump() << "\n";
             if (!config.wait_for_index) return 2;
-            std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string() << "\n";
+            std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string()
+                      << "\n";
         }
         std::unique_ptr<hloc::serve::AccessLog> log;
         if (!access_log.empty()) log = std::make_unique<hloc::serve::AccessLog>(access_log);
@@ -123,17 +148,22 @@ int main(int argc, char** argv) {
         try {
             bound = server.listen();
         } catch (const boost::system::system_error& e) {
-            std::cerr << hloc::api::error_json(Error(ErrorCode::io_error, "cannot listen on " + listen + ": " + e.what()))
+            std::cerr << hloc::api::error_json(
+                             Error(ErrorCode::io_error,
+                                   "cannot listen on " + listen + ": " + e.what()))
                              .dump()
                       << "\n";
             return 2;
         }
-        const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+        const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                     : bound.address().to_string();
         std::cerr << "listening on http://" << address << ":" << bound.port() << " with "
-                  << (config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency()))
+                  << (config.threads != 0 ? config.threads
+                                          : std::max(1u, std::thread::hardware_concurrency()))
                   << " threads" << std::endl;
         const bool drained = server.run();
-        std::cerr << (drained ? "stopped: every request answered" : "stopped: the shutdown timeout cut requests off")
+        std::cerr << (drained ? "stopped: every request answered"
+                              : "stopped: the shutdown timeout cut requests off")
                   << std::endl;
         return drained ? 0 : 1;
     } catch (const Error& e) {

@@ -9,7 +9,9 @@ namespace hloc::serve {
 
 namespace {
 
-std::string dump(const api::Json& json) { return json.dump(-1, ' ', false, api::Json::error_handler_t::replace); }
+std::string dump(const api::Json& json) {
+    return json.dump(-1, ' ', false, api::Json::error_handler_t::replace);
+}
 
 // Numbers through nlohmann's own formatter, so they read exactly as in api::nearest_json.
 void append_number(std::string& out, double value) { out += api::Json(value).dump(); }
@@ -23,11 +25,13 @@ void append_count(std::string& out, std::uint32_t value) {
 }  // namespace
 
 NearestText::NearestText(const Engine& engine) {
-    for (std::uint32_t i = 0; i < engine.site_count(); ++i) site_text_.push_back(dump(api::site_json(engine.site(i))));
+    for (std::uint32_t i = 0; i < engine.site_count(); ++i)
+        site_text_.push_back(dump(api::site_json(engine.site(i))));
     // Offers (a site's phone for one treatment) are numbered treatment by treatment.
     std::uint32_t offers = 0;
     for (const auto& t : engine.treatments()) offers += t.site_count;
-    for (std::uint32_t o = 0; o < offers; ++o) phone_text_.push_back(dump(api::phone_json(engine.phone(o))));
+    for (std::uint32_t o = 0; o < offers; ++o)
+        phone_text_.push_back(dump(api::phone_json(engine.phone(o))));
     enabled_ = true;
 }
 
@@ -89,15 +93,16 @@ std::string NearestText::verify(const Engine& engine) {
             const auto shared = dump(api::nearest_json(engine, *answer));
             if (fast != shared) {
                 enabled_ = false;
-                return "for site " + std::string(site.id) + " and " + std::string(t.name) + ": " + fast.substr(0, 300) +
-                       " vs " + shared.substr(0, 300);
+                return "for site " + std::string(site.id) + " and " + std::string(t.name) + ": " +
+                       fast.substr(0, 300) + " vs " + shared.substr(0, 300);
             }
         }
     }
     return {};
 }
 
-std::string nearest_text(const NearestText& fast, const Engine& engine, const NearestAnswer& answer) {
+std::string nearest_text(const NearestText& fast, const Engine& engine,
+                         const NearestAnswer& answer) {
     auto text = fast.render(engine, answer);
     if (text.empty()) text = dump(api::nearest_json(engine, answer));
     return text;

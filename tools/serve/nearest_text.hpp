@@ -18,7 +18,7 @@
 namespace hloc::serve {
 
 class NearestText {
-public:
+  public:
     NearestText() = default;
     explicit NearestText(const Engine& engine);
 
@@ -30,7 +30,7 @@ public:
     std::string verify(const Engine& engine);
     bool enabled() const { return enabled_; }
 
-private:
+  private:
     std::vector<std::string> site_text_;   // by site index
     std::vector<std::string> phone_text_;  // by offer index
     bool enabled_ = false;
@@ -38,6 +38,7 @@ private:
 
 // The nearest answer's JSON text: the fast rendering when it covers the answer, else the
 // shared api::nearest_json.
-std::string nearest_text(const NearestText& fast, const Engine& engine, const NearestAnswer& answer);
+std::string nearest_text(const NearestText& fast, const Engine& engine,
+                         const NearestAnswer& answer);
 
 }  // namespace hloc::serve

@@ -29,7 +29,9 @@ Response json_response(unsigned status, std::string body, Route route, bool cach
 }
 
 Response engine_error(const Error& e, Route route) {
-    return json_response(static_cast<unsigned>(http_status(e.code())), api::error_json(e).dump(-1, ' ', false, Json::error_handler_t::replace), route, false);
+    return json_response(static_cast<unsigned>(http_status(e.code())),
+                         api::error_json(e).dump(-1, ' ', false, Json::error_handler_t::replace),
+                         route, false);
 }
 
 Response invalid_parameter(std::string message, Route route) {
@@ -85,7 +87,8 @@ Result<std::vector<Param>> parse_query(std::string_view query) {
         }
         for (const auto& q : params) {
             if (q.name == p.name) {
-                return Error(ErrorCode::invalid_parameter, "parameter '" + p.name + "' is given more than once");
+                return Error(ErrorCode::invalid_parameter,
+                             "parameter '" + p.name + "' is given more than once");
             }
         }
         params.push_back(std::move(p));
@@ -143,7 +146,8 @@ constexpr std::string_view kNearestParams = "postcode, lat, lon, k, treatment, m
 Result<NearestQuery> build_query(const Engine& engine, const NearestParams& p) {
     NearestQuery q;
     if (p.postcode) {
-        if (p.lat || p.lon) return Error(ErrorCode::invalid_parameter, "give a postcode or lat and lon, not both");
+        if (p.lat || p.lon)
+            return Error(ErrorCode::invalid_parameter, "give a postcode or lat and lon, not both");
         auto loc = engine.resolve(*p.postcode);
         if (!loc) return loc.error();
         q.origin = std::move(loc).value();
@@ -152,11 +156,13 @@ Result<NearestQuery> build_query(const Engine& engine, const NearestParams& p) {
         if (!loc) return loc.error();
         q.origin = std::move(loc).value();
     } else if (p.lat || p.lon) {
-        return Error(ErrorCode::invalid_parameter, p.lat ? "lat is given without lon" : "lon is given without lat");
+        return Error(ErrorCode::invalid_parameter,
+                     p.lat ? "lat is given without lon" : "lon is given without lat");
     } else {
         return Error(ErrorCode::invalid_parameter, "give a postcode, or lat and lon");
     }
-    if (p.max_miles && p.max_km) return Error(ErrorCode::invalid_parameter, "give max_miles or max_km, not both");
+    if (p.max_miles && p.max_km)
+        return Error(ErrorCode::invalid_parameter, "give max_miles or max_km, not both");
     if (p.k) q.k = *p.k;
     q.treatment = p.treatment;
     if (p.max_miles) q.max_distance_m = *p.max_miles * kMetresPerMile;
@@ -167,8 +173,10 @@ Result<NearestQuery> build_query(const Engine& engine, const NearestParams& p) {
 Result<NearestParams> nearest_params_from_query(const std::vector<Param>& params) {
     NearestParams p;
     for (const auto& [name, value] : params) {
-        if (name == "postcode") p.postcode = value;
-        else if (name == "treatment") p.treatment = value;
+        if (name == "postcode")
+            p.postcode = value;
+        else if (name == "treatment")
+            p.treatment = value;
         else if (name == "k") {
             auto k = parse_count("k", value);
             if (!k) return k.error();
@@ -176,10 +184,14 @@ Result<NearestParams> nearest_params_from_query(const std::vector<Param>& params
         } else if (name == "lat" || name == "lon" || name == "max_miles" || name == "max_km") {
             auto v = parse_number(name, value);
             if (!v) return v.error();
-            (name == "lat" ? p.lat : name == "lon" ? p.lon : name == "max_miles" ? p.max_miles : p.max_km) = *v;
+            (name == "lat"         ? p.lat
+             : name == "lon"       ? p.lon
+             : name == "max_miles" ? p.max_miles
+                                   : p.max_km) = *v;
         } else {
-            return Error(ErrorCode::invalid_parameter,
-                         "unknown parameter " + shown(name) + " (expected " + std::string(kNearestParams) + ")");
+            return Error(ErrorCode::invalid_parameter, "unknown parameter " + shown(name) +
+                                                           " (expected " +
+                                                           std::string(kNearestParams) + ")");
         }
     }
     return p;
@@ -188,25 +200,35 @@ Result<NearestParams> nearest_params_from_query(const std::vector<Param>& params
 Result<NearestParams> nearest_params_from_json(const nlohmann::json& item, std::size_t at) {
     const std::string where = "item " + std::to_string(at);
     if (!item.is_object()) {
-        return Error(ErrorCode::invalid_parameter, where + " must be an object with a postcode, or lat and lon");
+        return Error(ErrorCode::invalid_parameter,
+                     where + " must be an object with a postcode, or lat and lon");
     }
     NearestParams p;
     for (const auto& [name, value] : item.items()) {
         if (name == "postcode" || name == "treatment") {
-            if (!value.is_string()) return Error(ErrorCode::invalid_parameter, where + ": " + name + " must be a string");
+            if (!value.is_string())
+                return Error(ErrorCode::invalid_parameter,
+                             where + ": " + name + " must be a string");
             (name == "postcode" ? p.postcode.emplace() : p.treatment) = value.get<std::string>();
         } else if (name == "k") {
             if (!value.is_number_unsigned()) {
-                return Error(ErrorCode::invalid_parameter,
-                             where + ": k must be a whole number between 1 and " + std::to_string(kMaxK));
+                return Error(
+                    ErrorCode::invalid_parameter,
+                    where + ": k must be a whole number between 1 and " + std::to_string(kMaxK));
             }
-            p.k = static_cast<std::uint32_t>(std::min<std::uint64_t>(value.get<std::uint64_t>(), 0xFFFFFFFFu));
+            p.k = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(value.get<std::uint64_t>(), 0xFFFFFFFFu));
         } else if (name == "lat" || name == "lon" || name == "max_miles" || name == "max_km") {
-            if (!value.is_number()) return Error(ErrorCode::invalid_parameter, where + ": " + name + " must be a number");
-            (name == "lat" ? p.lat : name == "lon" ? p.lon : name == "max_miles" ? p.max_miles : p.max_km) =
-                value.get<double>();
+            if (!value.is_number())
+                return Error(ErrorCode::invalid_parameter,
+                             where + ": " + name + " must be a number");
+            (name == "lat"         ? p.lat
+             : name == "lon"       ? p.lon
+             : name == "max_miles" ? p.max_miles
+                                   : p.max_km) = value.get<double>();
         } else {
-            return Error(ErrorCode::invalid_parameter, where + ": unknown field " + shown(name) + " (expected " +
+            return Error(ErrorCode::invalid_parameter, where + ": unknown field " + shown(name) +
+                                                           " (expected " +
                                                            std::string(kNearestParams) + ")");
         }
     }
@@ -221,8 +243,9 @@ bool is_json_media_type(std::string_view content_type) {
     while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
     constexpr std::string_view want = "application/json";
     return type.size() == want.size() &&
-           std::equal(type.begin(), type.end(), want.begin(),
-                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+           std::equal(type.begin(), type.end(), want.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
 }
 
 struct RouteMatch {
@@ -240,22 +263,36 @@ RouteMatch match_route(std::string_view method, std::string_view path, bool admi
     const bool post = method == "POST";
     auto pick = [&](std::string_view allow, Route on_get, Route on_post) {
         m.allow = allow;
-        if (get && on_get != Route::not_found) m.route = on_get;
-        else if (post && on_post != Route::not_found) m.route = on_post;
-        else if (method == "OPTIONS") m.route = Route::options;
-        else m.route = Route::unrouted;  // the path exists; the method does not: 405
+        if (get && on_get != Route::not_found)
+            m.route = on_get;
+        else if (post && on_post != Route::not_found)
+            m.route = on_post;
+        else if (method == "OPTIONS")
+            m.route = Route::options;
+        else
+            m.route = Route::unrouted;  // the path exists; the method does not: 405
     };
     constexpr auto none = Route::not_found;
-    if (path == "/v1/nearest") pick("GET, HEAD, POST, OPTIONS", Route::nearest_get, Route::nearest_post);
-    else if (path == "/v1/postcodes") pick("GET, HEAD, POST, OPTIONS", Route::postcodes_reverse, Route::postcodes_post);
-    else if (path == "/v1/sites") pick("GET, HEAD, OPTIONS", Route::sites, none);
-    else if (path == "/v1/treatments") pick("GET, HEAD, OPTIONS", Route::treatments, none);
-    else if (path == "/v1/info") pick("GET, HEAD, OPTIONS", Route::info, none);
-    else if (path == "/healthz") pick("GET, HEAD, OPTIONS", Route::healthz, none);
-    else if (path == "/readyz") pick("GET, HEAD, OPTIONS", Route::readyz, none);
-    else if (path == "/metrics") pick("GET, HEAD, OPTIONS", Route::metrics, none);
-    else if (path == "/openapi.json") pick("GET, HEAD, OPTIONS", Route::openapi, none);
-    else if (path == "/admin/reload" && admin_enabled) pick("POST", none, Route::admin_reload);
+    if (path == "/v1/nearest")
+        pick("GET, HEAD, POST, OPTIONS", Route::nearest_get, Route::nearest_post);
+    else if (path == "/v1/postcodes")
+        pick("GET, HEAD, POST, OPTIONS", Route::postcodes_reverse, Route::postcodes_post);
+    else if (path == "/v1/sites")
+        pick("GET, HEAD, OPTIONS", Route::sites, none);
+    else if (path == "/v1/treatments")
+        pick("GET, HEAD, OPTIONS", Route::treatments, none);
+    else if (path == "/v1/info")
+        pick("GET, HEAD, OPTIONS", Route::info, none);
+    else if (path == "/healthz")
+        pick("GET, HEAD, OPTIONS", Route::healthz, none);
+    else if (path == "/readyz")
+        pick("GET, HEAD, OPTIONS", Route::readyz, none);
+    else if (path == "/metrics")
+        pick("GET, HEAD, OPTIONS", Route::metrics, none);
+    else if (path == "/openapi.json")
+        pick("GET, HEAD, OPTIONS", Route::openapi, none);
+    else if (path == "/admin/reload" && admin_enabled)
+        pick("POST", none, Route::admin_reload);
     else {
         constexpr std::string_view postcodes = "/v1/postcodes/", sites = "/v1/sites/";
         const bool is_postcode = path.starts_with(postcodes) && path.size() > postcodes.size();
@@ -279,8 +316,10 @@ bool needs_index(Route r) {
         case Route::admin_reload:
         case Route::options:
         case Route::not_found:
-        case Route::unrouted: return false;
-        default: return true;
+        case Route::unrouted:
+            return false;
+        default:
+            return true;
     }
 }
 
@@ -288,21 +327,26 @@ bool needs_index(Route r) {
 
 Response http_error(unsigned status, std::string_view code, std::string_view message, Route route) {
     const Json body = {{"error", {{"code", code}, {"message", message}, {"status", status}}}};
-    return json_response(status, body.dump(-1, ' ', false, Json::error_handler_t::replace), route, false);
+    return json_response(status, body.dump(-1, ' ', false, Json::error_handler_t::replace), route,
+                         false);
 }
 
 Router::Router(const ServerConfig& config, IndexHolder& holder, MetricsRenderer render_metrics)
-    : config_(config), holder_(holder), render_metrics_(std::move(render_metrics)),
+    : config_(config),
+      holder_(holder),
+      render_metrics_(std::move(render_metrics)),
       openapi_body_(openapi_document()) {}
 
 Response Router::handle(const Request& request, const LoadedIndex* index) const {
     const auto query_at = request.target.find('?');
     const auto path = request.target.substr(0, query_at);
-    const auto query = query_at == std::string_view::npos ? std::string_view{} : request.target.substr(query_at + 1);
+    const auto query = query_at == std::string_view::npos ? std::string_view{}
+                                                          : request.target.substr(query_at + 1);
 
     auto m = match_route(request.method, path, config_.admin_reload);
     if (m.route == Route::not_found) {
-        return http_error(404, "not_found", "no route " + std::string(path.substr(0, 200)) + "; see /openapi.json",
+        return http_error(404, "not_found",
+                          "no route " + std::string(path.substr(0, 200)) + "; see /openapi.json",
                           Route::not_found);
     }
     if (m.route == Route::unrouted) {
@@ -331,10 +375,12 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
     }
     const bool is_post = m.route == Route::nearest_post || m.route == Route::postcodes_post;
     if (is_post && !is_json_media_type(request.content_type)) {
-        return http_error(415, "unsupported_media_type",
-                          "the body must be application/json (got " +
-                              shown(request.content_type.empty() ? "no Content-Type" : request.content_type) + ")",
-                          m.route);
+        return http_error(
+            415, "unsupported_media_type",
+            "the body must be application/json (got " +
+                shown(request.content_type.empty() ? "no Content-Type" : request.content_type) +
+                ")",
+            m.route);
     }
 
     try {
@@ -348,7 +394,8 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                 if (!q) return engine_error(q.error(), m.route);
                 auto answer = index->engine.nearest(*q);
                 if (!answer) return engine_error(answer.error(), m.route);
-                return finish(json_response(200, nearest_text(index->nearest, index->engine, *answer), m.route, true));
+                return finish(json_response(
+                    200, nearest_text(index->nearest, index->engine, *answer), m.route, true));
             }
             case Route::postcodes_reverse: {
                 auto params = parse_query(query);
@@ -365,25 +412,35 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                         if (!v) return engine_error(v.error(), m.route);
                         limit = *v;
                     } else {
-                        return invalid_parameter("unknown parameter " + shown(name) + " (expected lat, lon, limit)",
-                                                 m.route);
+                        return invalid_parameter(
+                            "unknown parameter " + shown(name) + " (expected lat, lon, limit)",
+                            m.route);
                     }
                 }
                 if (!lat || !lon) return invalid_parameter("give lat and lon", m.route);
                 if (limit < 1 || limit > kMaxK) {
-                    return invalid_parameter("limit must be between 1 and " + std::to_string(kMaxK) + " (got " +
+                    return invalid_parameter("limit must be between 1 and " +
+                                                 std::to_string(kMaxK) + " (got " +
                                                  std::to_string(limit) + ")",
                                              m.route);
                 }
                 const LatLon point{*lat, *lon};
                 auto hits = index->engine.reverse({point, limit});
                 if (!hits) return engine_error(hits.error(), m.route);
-                return finish(json_response(200, api::reverse_json(point, *hits).dump(-1, ' ', false, Json::error_handler_t::replace), m.route, true));
+                return finish(
+                    json_response(200,
+                                  api::reverse_json(point, *hits)
+                                      .dump(-1, ' ', false, Json::error_handler_t::replace),
+                                  m.route, true));
             }
             case Route::postcode_get: {
                 auto record = index->engine.lookup(m.segment);
                 if (!record) return engine_error(record.error(), m.route);
-                return finish(json_response(200, api::lookup_json(*record, m.segment).dump(-1, ' ', false, Json::error_handler_t::replace), m.route, true));
+                return finish(
+                    json_response(200,
+                                  api::lookup_json(*record, m.segment)
+                                      .dump(-1, ' ', false, Json::error_handler_t::replace),
+                                  m.route, true));
             }
             case Route::nearest_post:
             case Route::postcodes_post: {
@@ -392,7 +449,8 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                     items = nlohmann::json::parse(request.body);
                 } catch (const nlohmann::json::parse_error& e) {
                     std::string why = e.what();
-                    if (const auto at = why.find("] "); at != std::string::npos) why = why.substr(at + 2);
+                    if (const auto at = why.find("] "); at != std::string::npos)
+                        why = why.substr(at + 2);
                     return http_error(400, "invalid_json", "the body is not JSON: " + why, m.route);
                 }
                 if (!items.is_array()) {
@@ -404,7 +462,8 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                 }
                 if (items.size() > config_.max_bulk_items) {
                     return http_error(413, "too_many_items",
-                                      "at most " + std::to_string(config_.max_bulk_items) + " items per request (got " +
+                                      "at most " + std::to_string(config_.max_bulk_items) +
+                                          " items per request (got " +
                                           std::to_string(items.size()) + ")",
                                       m.route);
                 }
@@ -415,64 +474,84 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                     if (m.route == Route::nearest_post) {
                         auto p = nearest_params_from_json(items[i], i);
                         if (!p) {
-                            body += api::error_json(p.error()).dump(-1, ' ', false, Json::error_handler_t::replace);
+                            body += api::error_json(p.error()).dump(-1, ' ', false,
+                                                                    Json::error_handler_t::replace);
                             continue;
                         }
                         auto q = build_query(index->engine, *p);
                         if (!q) {
-                            body += api::error_json(q.error()).dump(-1, ' ', false, Json::error_handler_t::replace);
+                            body += api::error_json(q.error()).dump(-1, ' ', false,
+                                                                    Json::error_handler_t::replace);
                             continue;
                         }
                         auto answer = index->engine.nearest(*q);
                         body += answer ? nearest_text(index->nearest, index->engine, *answer)
-                                       : api::error_json(answer.error()).dump(-1, ' ', false, Json::error_handler_t::replace);
+                                       : api::error_json(answer.error())
+                                             .dump(-1, ' ', false, Json::error_handler_t::replace);
                     } else {
                         if (!items[i].is_string()) {
                             body += api::error_json(Error(ErrorCode::invalid_parameter,
-                                                          "item " + std::to_string(i) + " must be a postcode string"))
+                                                          "item " + std::to_string(i) +
+                                                              " must be a postcode string"))
                                         .dump(-1, ' ', false, Json::error_handler_t::replace);
                             continue;
                         }
                         const auto& text = items[i].get_ref<const std::string&>();
                         auto record = index->engine.lookup(text);
-                        body += record ? api::lookup_json(*record, text).dump(-1, ' ', false, Json::error_handler_t::replace) : api::error_json(record.error()).dump(-1, ' ', false, Json::error_handler_t::replace);
+                        body += record ? api::lookup_json(*record, text)
+                                             .dump(-1, ' ', false, Json::error_handler_t::replace)
+                                       : api::error_json(record.error())
+                                             .dump(-1, ' ', false, Json::error_handler_t::replace);
                     }
                 }
                 body += ']';
                 return json_response(200, std::move(body), m.route, false);
             }
-            case Route::sites: return finish(json_response(200, index->sites_body, m.route, true));
+            case Route::sites:
+                return finish(json_response(200, index->sites_body, m.route, true));
             case Route::site: {
                 auto site = index->engine.find_site(m.segment);
                 if (!site) return engine_error(site.error(), m.route);
-                return finish(json_response(200, index->site_bodies.at(site->index), m.route, true));
+                return finish(
+                    json_response(200, index->site_bodies.at(site->index), m.route, true));
             }
-            case Route::treatments: return finish(json_response(200, index->treatments_body, m.route, true));
-            case Route::info: return finish(json_response(200, index->info_body, m.route, true));
-            case Route::healthz: return finish(json_response(200, R"({"status":"ok"})", m.route, false));
+            case Route::treatments:
+                return finish(json_response(200, index->treatments_body, m.route, true));
+            case Route::info:
+                return finish(json_response(200, index->info_body, m.route, true));
+            case Route::healthz:
+                return finish(json_response(200, R"({"status":"ok"})", m.route, false));
             case Route::readyz:
-                if (index == nullptr) return finish(http_error(503, "not_ready", "no index is loaded yet", m.route));
+                if (index == nullptr)
+                    return finish(http_error(503, "not_ready", "no index is loaded yet", m.route));
                 return finish(json_response(200, index->ready_body, m.route, false));
             case Route::metrics: {
                 auto r = json_response(200, render_metrics_(), m.route, false);
                 r.kind = BodyKind::prometheus_text;
                 return finish(std::move(r));
             }
-            case Route::openapi: return finish(json_response(200, openapi_body_, m.route, true));
+            case Route::openapi:
+                return finish(json_response(200, openapi_body_, m.route, true));
             case Route::admin_reload: {
                 if (!request.from_loopback) {
-                    return http_error(403, "forbidden", "index reload is allowed from loopback clients only", m.route);
+                    return http_error(403, "forbidden",
+                                      "index reload is allowed from loopback clients only",
+                                      m.route);
                 }
                 try {
                     const auto loaded = holder_.reload();
-                    const Json body = {{"status", "reloaded"}, {"checksum", loaded->info.checksum},
+                    const Json body = {{"status", "reloaded"},
+                                       {"checksum", loaded->info.checksum},
                                        {"file", loaded->file.string()}};
-                    return json_response(200, body.dump(-1, ' ', false, Json::error_handler_t::replace), m.route, false);
+                    return json_response(200,
+                                         body.dump(-1, ' ', false, Json::error_handler_t::replace),
+                                         m.route, false);
                 } catch (const Error& e) {
                     return engine_error(e, m.route);
                 }
             }
-            default: break;
+            default:
+                break;
         }
     } catch (const Error& e) {
         return engine_error(e, m.route);

@@ -27,19 +27,20 @@ struct Response {
     unsigned status = 200;
     std::string body;
     BodyKind kind = BodyKind::json;
-    bool cacheable = false;     // data that changes only on reload: Cache-Control max-age
-    std::string_view allow;     // 405 and OPTIONS: the methods the route accepts
-    bool head_only = false;     // HEAD: headers (with the GET body's length), no body
-    bool close = false;         // the connection cannot continue (a protocol error)
+    bool cacheable = false;  // data that changes only on reload: Cache-Control max-age
+    std::string_view allow;  // 405 and OPTIONS: the methods the route accepts
+    bool head_only = false;  // HEAD: headers (with the GET body's length), no body
+    bool close = false;      // the connection cannot continue (a protocol error)
     Route route = Route::unrouted;
 };
 
 // The error object of DESIGN.md for failures the engine has no code for (HTTP-level ones:
 // not_found, method_not_allowed, payload_too_large ...). Engine errors use api::error_json.
-Response http_error(unsigned status, std::string_view code, std::string_view message, Route route = Route::unrouted);
+Response http_error(unsigned status, std::string_view code, std::string_view message,
+                    Route route = Route::unrouted);
 
 class Router {
-public:
+  public:
     using MetricsRenderer = std::function<std::string()>;
     Router(const ServerConfig& config, IndexHolder& holder, MetricsRenderer render_metrics);
 
@@ -47,7 +48,7 @@ public:
     // one request sees one index from start to end, whatever a reload does meanwhile.
     Response handle(const Request& request, const LoadedIndex* index) const;
 
-private:
+  private:
     const ServerConfig& config_;
     IndexHolder& holder_;
     MetricsRenderer render_metrics_;

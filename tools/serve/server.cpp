@@ -42,20 +42,34 @@ constexpr std::size_t kLingerBytes = 1 << 20;
 
 std::string_view status_line(unsigned status) {
     switch (status) {
-        case 200: return "HTTP/1.1 200 OK\r\n";
-        case 204: return "HTTP/1.1 204 No Content\r\n";
-        case 400: return "HTTP/1.1 400 Bad Request\r\n";
-        case 403: return "HTTP/1.1 403 Forbidden\r\n";
-        case 404: return "HTTP/1.1 404 Not Found\r\n";
-        case 405: return "HTTP/1.1 405 Method Not Allowed\r\n";
-        case 408: return "HTTP/1.1 408 Request Timeout\r\n";
-        case 413: return "HTTP/1.1 413 Content Too Large\r\n";
-        case 414: return "HTTP/1.1 414 URI Too Long\r\n";
-        case 415: return "HTTP/1.1 415 Unsupported Media Type\r\n";
-        case 422: return "HTTP/1.1 422 Unprocessable Content\r\n";
-        case 431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
-        case 503: return "HTTP/1.1 503 Service Unavailable\r\n";
-        default: return "HTTP/1.1 500 Internal Server Error\r\n";
+        case 200:
+            return "HTTP/1.1 200 OK\r\n";
+        case 204:
+            return "HTTP/1.1 204 No Content\r\n";
+        case 400:
+            return "HTTP/1.1 400 Bad Request\r\n";
+        case 403:
+            return "HTTP/1.1 403 Forbidden\r\n";
+        case 404:
+            return "HTTP/1.1 404 Not Found\r\n";
+        case 405:
+            return "HTTP/1.1 405 Method Not Allowed\r\n";
+        case 408:
+            return "HTTP/1.1 408 Request Timeout\r\n";
+        case 413:
+            return "HTTP/1.1 413 Content Too Large\r\n";
+        case 414:
+            return "HTTP/1.1 414 URI Too Long\r\n";
+        case 415:
+            return "HTTP/1.1 415 Unsupported Media Type\r\n";
+        case 422:
+            return "HTTP/1.1 422 Unprocessable Content\r\n";
+        case 431:
+            return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
+        case 503:
+            return "HTTP/1.1 503 Service Unavailable\r\n";
+        default:
+            return "HTTP/1.1 500 Internal Server Error\r\n";
     }
 }
 
@@ -67,12 +81,15 @@ void log_line(const std::string& text) {
 }  // namespace
 
 struct Worker {
-    Worker(Server& s, unsigned n) : server(s), id(n), ioc(1), guard(asio::make_work_guard(ioc)), sweep(ioc) {
-        cache_control = "Cache-Control: public, max-age=" + std::to_string(s.config().cache_max_age_s) + "\r\n";
+    Worker(Server& s, unsigned n)
+        : server(s), id(n), ioc(1), guard(asio::make_work_guard(ioc)), sweep(ioc) {
+        cache_control =
+            "Cache-Control: public, max-age=" + std::to_string(s.config().cache_max_age_s) + "\r\n";
         if (!s.config().cors_origin.empty()) {
             cors = "Access-Control-Allow-Origin: " + s.config().cors_origin +
                    "\r\nAccess-Control-Allow-Methods: GET, HEAD, POST, OPTIONS"
-                   "\r\nAccess-Control-Allow-Headers: Content-Type\r\nAccess-Control-Max-Age: 86400\r\nVary: Origin\r\n";
+                   "\r\nAccess-Control-Allow-Headers: Content-Type\r\nAccess-Control-Max-Age: "
+                   "86400\r\nVary: Origin\r\n";
         }
     }
 
@@ -119,9 +136,11 @@ struct Worker {
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
-public:
+  public:
     Connection(Worker& worker, tcp::socket socket, bool reject)
-        : worker_(worker), socket_(std::move(socket)), reject_(reject),
+        : worker_(worker),
+          socket_(std::move(socket)),
+          reject_(reject),
           buffer_(worker.server.config().max_url_bytes + worker.server.config().max_header_bytes +
                   worker.server.config().max_body_bytes + 4096) {
         worker_.server.open_connections().fetch_add(1, std::memory_order_relaxed);
@@ -166,7 +185,7 @@ public:
         }
     }
 
-private:
+  private:
     enum class Phase : std::uint8_t { idle, reading, writing, lingering, closed };
 
     const ServerConfig& config() const { return worker_.server.config(); }
@@ -176,11 +195,12 @@ private:
         if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
         phase_ = Phase::idle;
         deadline_ = Clock::now() + config().idle_timeout;
-        socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
-            self->buffer_.commit(n);
-            if (ec || self->phase_ == Phase::closed) return self->close();
-            self->read_request();
-        });
+        socket_.async_read_some(buffer_.prepare(4096),
+                                [self = shared_from_this()](error_code ec, std::size_t n) {
+                                    self->buffer_.commit(n);
+                                    if (ec || self->phase_ == Phase::closed) return self->close();
+                                    self->read_request();
+                                });
     }
 
     void read_request() {
@@ -188,10 +208,12 @@ private:
         deadline_ = Clock::now() + config().read_timeout;
         parser_.emplace();
         // The request line and headers together; on_read tells 414 from 431 by the line's length.
-        parser_->header_limit(static_cast<std::uint32_t>(config().max_url_bytes + config().max_header_bytes));
+        parser_->header_limit(
+            static_cast<std::uint32_t>(config().max_url_bytes + config().max_header_bytes));
         parser_->body_limit(config().max_body_bytes);
-        http::async_read(socket_, buffer_, *parser_,
-                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+        http::async_read(
+            socket_, buffer_, *parser_,
+            [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(error_code ec) {
@@ -205,23 +227,26 @@ private:
         if (ec) {
             if (ec == http::error::body_limit) {
                 return respond(http_error(413, "payload_too_large",
-                                          "the body is larger than " + std::to_string(config().max_body_bytes) +
-                                              " bytes"),
+                                          "the body is larger than " +
+                                              std::to_string(config().max_body_bytes) + " bytes"),
                                true);
             }
             if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-                return respond(request_line_too_long()
-                                   ? http_error(414, "uri_too_long",
-                                                "the request target is longer than " +
-                                                    std::to_string(config().max_url_bytes) + " bytes")
-                                   : http_error(431, "headers_too_large",
-                                                "the request headers are larger than " +
-                                                    std::to_string(config().max_header_bytes) + " bytes"),
-                               true);
+                return respond(
+                    request_line_too_long()
+                        ? http_error(414, "uri_too_long",
+                                     "the request target is longer than " +
+                                         std::to_string(config().max_url_bytes) + " bytes")
+                        : http_error(431, "headers_too_large",
+                                     "the request headers are larger than " +
+                                         std::to_string(config().max_header_bytes) + " bytes"),
+                    true);
             }
             if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
-                return respond(http_error(400, "bad_request", "malformed HTTP request: " + ec.message()), true);
+                return respond(
+                    http_error(400, "bad_request", "malformed HTTP request: " + ec.message()),
+                    true);
             }
             return close();  // the client went away
         }
@@ -234,8 +259,8 @@ private:
         target_ = {msg.target().data(), msg.target().size()};
         if (target_.size() > config().max_url_bytes) {
             return respond(http_error(414, "uri_too_long",
-                                      "the request target is longer than " + std::to_string(config().max_url_bytes) +
-                                          " bytes"),
+                                      "the request target is longer than " +
+                                          std::to_string(config().max_url_bytes) + " bytes"),
                            true);
         }
         if (reject_) {
@@ -291,8 +316,10 @@ private:
         }
         head_ += worker_.cors;
         if (response.status != 204) {
-            head_ += response.kind == BodyKind::json ? std::string_view("Content-Type: application/json\r\n")
-                                                     : std::string_view("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
+            head_ += response.kind == BodyKind::json
+                         ? std::string_view("Content-Type: application/json\r\n")
+                         : std::string_view(
+                               "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n");
             head_ += response.cacheable ? std::string_view(worker_.cache_control)
                                         : std::string_view("Cache-Control: no-store\r\n");
             head_ += "Content-Length: ";
@@ -318,10 +345,13 @@ private:
         worker_.metrics.count(route_, status_, micros);
         worker_.metrics.request_finished();
         in_request_ = false;
-        if (auto* log = worker_.server.access_log()) log->write(method_, target_, status_, bytes_, micros, remote_);
-        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), asio::buffer(body_.data(), bytes_)};
-        asio::async_write(socket_, buffers,
-                          [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+        if (auto* log = worker_.server.access_log())
+            log->write(method_, target_, status_, bytes_, micros, remote_);
+        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
+                                                           asio::buffer(body_.data(), bytes_)};
+        asio::async_write(
+            socket_, buffers,
+            [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
     }
 
     void on_write(error_code ec) {
@@ -346,11 +376,12 @@ private:
     }
 
     void linger() {
-        socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
-            self->lingered_ += n;
-            if (ec || self->lingered_ > kLingerBytes) return self->close();
-            self->linger();
-        });
+        socket_.async_read_some(buffer_.prepare(4096),
+                                [self = shared_from_this()](error_code ec, std::size_t n) {
+                                    self->lingered_ += n;
+                                    if (ec || self->lingered_ > kLingerBytes) return self->close();
+                                    self->linger();
+                                });
     }
 
     void close() {
@@ -417,9 +448,13 @@ struct Server::Control {
 };
 
 Server::Server(const ServerConfig& config, IndexHolder& holder, AccessLog* access_log)
-    : config_(config), holder_(holder), access_log_(access_log),
-      router_(config, holder, [this] { return render_metrics(); }), control_(std::make_unique<Control>()) {
-    const unsigned n = config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    : config_(config),
+      holder_(holder),
+      access_log_(access_log),
+      router_(config, holder, [this] { return render_metrics(); }),
+      control_(std::make_unique<Control>()) {
+    const unsigned n =
+        config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
 
@@ -440,14 +475,16 @@ std::string Server::render_metrics() const {
         gauge.treatments = index->info.treatments.size();
         gauge.file_bytes = index->info.file_bytes;
     }
-    return serve::render_metrics(metrics, gauge, reloads_.load(), holder_.reloads_failed(), started_);
+    return serve::render_metrics(metrics, gauge, reloads_.load(), holder_.reloads_failed(),
+                                 started_);
 }
 
 tcp::endpoint Server::listen() {
     auto& acceptor = control_->acceptor;
     asio::ip::tcp::resolver resolver(control_->ioc);
-    const auto endpoints = resolver.resolve(config_.listen_host, std::to_string(config_.listen_port),
-                                            asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
+    const auto endpoints = resolver.resolve(
+        config_.listen_host, std::to_string(config_.listen_port),
+        asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service);
     const tcp::endpoint endpoint = *endpoints.begin();
     acceptor.open(endpoint.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -473,7 +510,8 @@ bool Server::run() {
             }
             error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            const bool reject = open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
+            const bool reject =
+                open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
             auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
             asio::post(worker.ioc, [conn] { conn->start(); });
             accept();
@@ -488,12 +526,13 @@ bool Server::run() {
                 try {
                     const auto loaded = holder_.reload();
                     reloads_.fetch_add(1);
-                    log_line("reloaded " + loaded->file.string() + ": checksum " + loaded->info.checksum + ", " +
-                             std::to_string(loaded->info.postcodes) + " postcodes, " +
-                             std::to_string(loaded->info.sites) + " sites");
+                    log_line("reloaded " + loaded->file.string() + ": checksum " +
+                             loaded->info.checksum + ", " + std::to_string(loaded->info.postcodes) +
+                             " postcodes, " + std::to_string(loaded->info.sites) + " sites");
                 } catch (const Error& e) {
                     log_line("reload refused, the previous index keeps serving: " +
-                             api::error_json(e).dump(-1, ' ', false, api::Json::error_handler_t::replace));
+                             api::error_json(e).dump(-1, ' ', false,
+                                                     api::Json::error_handler_t::replace));
                 }
                 return wait_signal();
             }

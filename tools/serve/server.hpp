@@ -24,7 +24,7 @@ namespace hloc::serve {
 struct Worker;
 
 class Server {
-public:
+  public:
     Server(const ServerConfig& config, IndexHolder& holder, AccessLog* access_log);
     ~Server();
 
@@ -41,7 +41,7 @@ public:
     bool stopping() const { return stopping_.load(std::memory_order_acquire); }
     std::atomic<std::size_t>& open_connections() { return open_connections_; }
 
-private:
+  private:
     struct Control;
     std::string render_metrics() const;
 
