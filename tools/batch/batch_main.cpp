@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
                             b::with_commas(placed) + " of " + b::with_commas(summary.rows()) +
                                 " rows placed (the rest are invalid or not found: see the summary)");
             map->write(map_file->temp_path(), map_kind);
+            hloc::batch::release_drawing_caches();
         }
         // All or nothing: the outputs appear together, once everything is written.
         if (out_file) out_file->commit();

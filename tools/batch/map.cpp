@@ -2,6 +2,7 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <ogr_srs_api.h>
 
 #include <algorithm>
@@ -349,6 +350,11 @@ void CatchmentMap::write(const std::string& path, const std::string& format) con
     if (status != CAIRO_STATUS_SUCCESS) {
         throw Error(ErrorCode::io_error, "cannot write the map " + path + ": " + cairo_status_to_string(status));
     }
+}
+
+void release_drawing_caches() {
+    cairo_debug_reset_static_data();
+    FcFini();
 }
 
 }  // namespace hloc::batch

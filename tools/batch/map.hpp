@@ -76,4 +76,8 @@ private:
     void* to_grid_ = nullptr;  // OGRCoordinateTransformationH, WGS84 -> EPSG:27700
 };
 
+// Frees cairo's and fontconfig's process-wide caches (fonts, patterns): call once, at the end
+// of a process that drew a map, so leak checkers see only our own allocations.
+void release_drawing_caches();
+
 }  // namespace hloc::batch

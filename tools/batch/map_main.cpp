@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
                                          "WGS84 geodesic");
         map.write(out.temp_path(), kind);
         out.commit();
+        hloc::batch::release_drawing_caches();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::cerr << "map: " << hloc::batch::with_commas(located) << " postcodes in " << seconds << " s -> " << out_path << " ("
                   << map.width_px() << " x " << map.height_px() << " px)\n";
