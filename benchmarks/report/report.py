@@ -74,6 +74,13 @@ def fmt_ns(ns):
     return f"{ns / 1e9:.3g} s"
 
 
+def fmt_ratio(ratio):
+    """Enough digits to see which side of a target like 2.5x a figure falls."""
+    if ratio is None:
+        return "-"
+    return f"{ratio:,.2f}x" if ratio < 10 else f"{ratio:,.1f}x"
+
+
 def ratio_of(ours, theirs, better):
     """How many times better ours is (>1: ours wins)."""
     if not ours or not theirs or ours.get("median") in (None, 0) or theirs.get("median") in (None, 0):
@@ -171,6 +178,8 @@ def markdown(results, head):
               "better ours is (> 1: ours wins). A peer's time counts only when its answers equal ours "
               "(same sites in the same order; distances within 1 mm, or 1 cm where the peer transforms "
               "Code-Point itself); otherwise it is marked DISAGREES with examples below.", ""]
+    for note in m.get("notes", []):
+        lines += [f"Note: {note}", ""]
     ost = m.get("postgis_ostn15_check")
     if ost:
         lines += [f"PostGIS OSTN15 check: {ost['postcodes']:,} query postcodes within "
@@ -184,7 +193,7 @@ def markdown(results, head):
             lines.append(f"| {h['title']} | | | | {'≥ %gx' % h['target'] if h['target'] else ''} | {h['status']} |")
             continue
         metric = h["metric"]
-        ratio = f"{h['ratio']:,.1f}x" if h["ratio"] is not None else "-"
+        ratio = fmt_ratio(h["ratio"])
         if "memory_ratio" in h:
             ratio += f"; memory {h['memory_ratio']:.1f}x less ({h['ours_rss_kib'] / 1024:.0f} vs {h['their_rss_kib'] / 1024:.0f} MiB)"
         check = h.get("their_check")

@@ -73,7 +73,7 @@ class Report(unittest.TestCase):
         h = self.headline("build the index")
         self.assertEqual((h["ours"], h["theirs"], h["ratio"], h["status"]), (5.0, 20.0, 4.0, "met"))
         self.assertIn("| build the index vs PostGIS COPY + ST_Transform (OSTN15) + GiST + btree | 5 s | 20 s | "
-                      "4.0x | ≥ 2.5x | met |", self.md)
+                      "4.00x | ≥ 2.5x | met |", self.md)
 
     def test_throughput_ratio_is_ours_over_the_peer_and_a_short_one_is_missed(self):
         h = self.headline("single nearest query")
@@ -89,7 +89,7 @@ class Report(unittest.TestCase):
     def test_a_disagreeing_peer_is_reported_with_its_examples(self):
         h = self.headline("batch top-3 to CSV vs PostGIS CROSS")
         self.assertEqual((h["ratio"], h["status"]), (7.5, "met"))
-        self.assertIn("| 2 s | 15 s | 7.5x | ≥ 5x | met; peer disagrees on 1 of 4 |", self.md)
+        self.assertIn("| 2 s | 15 s | 7.50x | ≥ 5x | met; peer disagrees on 1 of 4 |", self.md)
         self.assertIn("- **PostGIS sphere** (Batch top-3): DISAGREES on 1 of 4, 1 in sites or order", self.md)
         self.assertIn("  - TA1 1AA: ours taunton 1000.000 m, plymouth 90000.000 m; peer plymouth 90000.000 m, "
                       "taunton 1000.000 m (different sites or order)", self.md)
@@ -110,7 +110,7 @@ class Report(unittest.TestCase):
         self.assertTrue(headline.startswith("full run of `benchmarks/run`, 2026-11-25T20:00:00Z, commit abc1234, "
                                             "Test CPU with 2 cores"))
         self.assertIn("| build the index vs PostGIS COPY + ST_Transform (OSTN15) + GiST + btree | 5 s | 20 s | "
-                      "4.0x | ≥ 2.5x | met |", headline)
+                      "4.00x | ≥ 2.5x | met |", headline)
         self.assertNotIn("## Build the index", headline)
 
     def test_the_machine_and_the_method_are_stated(self):
