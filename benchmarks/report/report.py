@@ -139,8 +139,8 @@ def add_ratios(results):
                 ours = next((o for o in rows if o["peer"] == "ours" and o.get("sites") == r.get("sites")), None)
                 if "queries" in r and ours is None:
                     ours = next((o for o in rows if o["peer"] == "ours" and o.get("label") == r["label"]), None)
-            elif w.get("metric") == "seconds" and w is results["workloads"].get("scaling_queries"):
-                ours = next((o for o in rows if o["peer"] == "ours" and o["label"] == r["label"]), None)
+            elif w is results["workloads"].get("scaling_queries"):
+                ours = next((o for o in rows if o["peer"] == "ours" and o.get("queries") == r.get("queries")), None)
             else:
                 ref = "ours-http" if r["peer"] == "nginx" else "ours"
                 ours = first(rows, ref)
