@@ -22,8 +22,11 @@ std::int32_t exact_int(double v) {
 
 template <class T>
 void append(std::vector<std::byte>& out, const T& value) {
-    const auto* p = reinterpret_cast<const std::byte*>(&value);
-    out.insert(out.end(), p, p + sizeof(T));
+    // resize + memcpy rather than insert: GCC 12 warns falsely (-Wstringop-overflow) on the
+    // inlined range insert.
+    const std::size_t at = out.size();
+    out.resize(at + sizeof(T));
+    std::memcpy(out.data() + at, &value, sizeof(T));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <limits>
+#include <stdexcept>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -134,7 +136,10 @@ void GridTransform::to_wgs84(std::span<double> eastings_lat, std::span<double> n
     if (eastings_lat.empty()) return;
     std::vector<int> ok(eastings_lat.size(), 0);
     // The overall result is false if any point failed; the per-point flags say which.
-    transform_->Transform(eastings_lat.size(), eastings_lat.data(), northings_lon.data(), nullptr,
+    if (eastings_lat.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw std::length_error("to_wgs84: too many points for one OSR transform call");
+    }
+    transform_->Transform(static_cast<int>(eastings_lat.size()), eastings_lat.data(), northings_lon.data(), nullptr,
                           ok.data());
     for (std::size_t i = 0; i < ok.size(); ++i) {
         if (!ok[i] || !std::isfinite(eastings_lat[i]) || !std::isfinite(northings_lon[i])) {
