@@ -60,13 +60,15 @@ LAST_RSS_KIB = [0]
 def run_process(cmd, env=None, stdout=subprocess.DEVNULL, stdin=None, cwd=None):
     """Runs cmd; returns its wall seconds. Its peak resident memory (KiB, the largest of the
     process and the children it waited for) is left in LAST_RSS_KIB[0]."""
-    with tempfile.TemporaryFile() as err:
+    # Peak memory through GNU time, not our own wait4: Linux starts a forked child's maxrss at
+    # the parent's resident size, and this harness holds millions of answers in memory.
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
         start = time.perf_counter()
-        p = subprocess.Popen([str(c) for c in cmd], env=env, stdout=stdout, stderr=err, stdin=stdin, cwd=cwd)
-        _, status, usage = os.wait4(p.pid, 0)
+        p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss.name, *[str(c) for c in cmd]], env=env,
+                             stdout=stdout, stderr=err, stdin=stdin, cwd=cwd)
+        p.wait()
         seconds = time.perf_counter() - start
-        p.returncode = os.waitstatus_to_exitcode(status)
-        LAST_RSS_KIB[0] = usage.ru_maxrss
+        LAST_RSS_KIB[0] = int(rss.read().strip().splitlines()[-1] or 0) if p.returncode == 0 else 0
         if p.returncode != 0:
             err.seek(0)
             raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({p.returncode}): "
