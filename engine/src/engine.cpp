@@ -16,6 +16,7 @@
 #include "hloc/geodesy.hpp"
 #include "hloc/index_format.hpp"
 #include "mapped_file.hpp"
+#include "text.hpp"
 
 namespace hloc {
 
@@ -41,15 +42,7 @@ std::vector<std::string_view> SiteView::address() const {
 
 namespace {
 
-std::string in_quotes(std::string_view s) {
-    // Appended piece by piece: "'" + std::string(s) trips GCC 12's -Wrestrict (bug 105329).
-    std::string out;
-    out.reserve(s.size() + 2);
-    out += '\'';
-    out += s;
-    out += '\'';
-    return out;
-}
+using detail::in_quotes;
 
 // A number as a person would write it: 53, -2.5, 1e+300.
 std::string num(double v) {

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <optional>
 
+#include "text.hpp"
+
 namespace hloc {
 namespace {
 
@@ -89,15 +91,7 @@ bool is_gb_area(std::string_view area) {
            (area.size() == 1 || is_alpha(area[1])) && kAreaTable[area_slot(area)];
 }
 
-std::string in_quotes(std::string_view s) {
-    // Appended piece by piece: "'" + std::string(s) trips GCC 12's -Wrestrict (bug 105329).
-    std::string out;
-    out.reserve(s.size() + 2);
-    out += '\'';
-    out += s;
-    out += '\'';
-    return out;
-}
+using detail::in_quotes;
 
 Error invalid(std::string_view input, const std::string& why) {
     return Error(ErrorCode::invalid_postcode,
