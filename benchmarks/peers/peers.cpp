@@ -46,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "../splitmix64.hpp"
 #include "hloc/engine.hpp"
 #include "hloc/geodesy.hpp"
 
@@ -60,21 +61,7 @@ using Clock = std::chrono::steady_clock;
     std::exit(2);
 }
 
-// The same generator as engine_bench.cpp (SplitMix64: identical on every standard library).
-class SplitMix64 {
-  public:
-    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next() {
-        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
-  private:
-    std::uint64_t state_;
-};
+using hloc::bench::SplitMix64;
 
 struct Args {
     std::map<std::string, std::string> values;
