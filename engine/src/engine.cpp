@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +14,8 @@
 #include "hloc/chord_tree.hpp"
 #include "hloc/geodesy.hpp"
 #include "hloc/index_format.hpp"
+#include "hloc/metadata.hpp"
+#include "hloc/unit_vector.hpp"
 #include "mapped_file.hpp"
 #include "text.hpp"
 
@@ -78,14 +79,6 @@ std::string inward_text(std::uint32_t code) {
 constexpr double kGbMinLat = 49.0, kGbMaxLat = 61.5, kGbMinLon = -9.0, kGbMaxLon = 2.5;
 bool in_gb_box(double lat, double lon) {
     return lat >= kGbMinLat && lat <= kGbMaxLat && lon >= kGbMinLon && lon <= kGbMaxLon;
-}
-
-std::array<double, 3> exact_unit_vector(LatLon p) {
-    const double lat = p.lat_deg * std::numbers::pi / 180.0;
-    const double lon = p.lon_deg * std::numbers::pi / 180.0;
-    const double c = std::cos(lat);
-    return {c * std::cos(lon) * fmt::kUnitScale, c * std::sin(lon) * fmt::kUnitScale,
-            std::sin(lat) * fmt::kUnitScale};
 }
 
 // The squared chord (UnitVector units) within which every point lies whose geodesic distance
@@ -882,39 +875,7 @@ IndexInfo Engine::info() const {
     info.districts = impl_->districts.size();
     info.sites = impl_->site_records.size();
     info.treatments = treatments();
-    std::string_view text = impl_->metadata;
-    while (!text.empty()) {
-        const auto eol = text.find('\n');
-        const auto line = text.substr(0, eol);
-        text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-        const auto tab = line.find('\t');
-        if (tab == std::string_view::npos) continue;
-        const std::string key(line.substr(0, tab));
-        const std::string value(line.substr(tab + 1));
-        info.metadata.emplace_back(key, value);
-        if (key == "built_at") info.built_at = value;
-        else if (key == "builder") info.builder = value;
-        else if (key == "transform") info.transform = value;
-        else if (key.starts_with("source.")) {
-            // source.<n>.<field>
-            const auto dot = key.find('.', 7);
-            if (dot == std::string::npos) continue;
-            std::size_t n = 0;
-            const auto digits = key.substr(7, dot - 7);
-            if (std::from_chars(digits.data(), digits.data() + digits.size(), n).ec != std::errc{} ||
-                n >= 64) {
-                continue;
-            }
-            if (info.sources.size() <= n) info.sources.resize(n + 1);
-            const auto field = key.substr(dot + 1);
-            auto& src = info.sources[n];
-            if (field == "role") src.role = value;
-            else if (field == "file") src.file = value;
-            else if (field == "bytes") std::from_chars(value.data(), value.data() + value.size(), src.bytes);
-            else if (field == "modified") src.modified = value;
-            else if (field == "xxh3") src.xxh3 = value;
-        }
-    }
+    metadata::read_provenance(metadata::decode(impl_->metadata), info);
     return info;
 }
 

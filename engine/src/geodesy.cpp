@@ -43,17 +43,4 @@ std::string_view compass_point(double bearing_deg) {
     return kPoints[static_cast<std::size_t>(sector)];
 }
 
-format::UnitVector to_unit_vector(LatLon p) {
-    const double lat = p.lat_deg * kDegToRad;
-    const double lon = p.lon_deg * kDegToRad;
-    const double c = std::cos(lat);
-    auto q = [](double v) { return static_cast<std::int32_t>(std::lround(v * format::kUnitScale)); };
-    return {q(c * std::cos(lon)), q(c * std::sin(lon)), q(std::sin(lat))};
-}
-
-LatLon from_unit_vector(const format::UnitVector& v) {
-    const double x = v.x, y = v.y, z = v.z;
-    return {std::atan2(z, std::hypot(x, y)) / kDegToRad, std::atan2(y, x) / kDegToRad};
-}
-
 }  // namespace hloc

@@ -6,6 +6,7 @@
 #include "hloc/chord_tree.hpp"
 #include "hloc/error.hpp"
 #include "hloc/geodesy.hpp"
+#include "hloc/unit_vector.hpp"
 
 using hloc::format::UnitVector;
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "hloc/geodesy.hpp"
+#include "hloc/unit_vector.hpp"
 
 using hloc::geodesic_inverse;
 using hloc::LatLon;

@@ -19,6 +19,7 @@
 #include "hloc/chord_tree.hpp"
 #include "hloc/error.hpp"
 #include "hloc/geodesy.hpp"
+#include "hloc/unit_vector.hpp"
 #include "hloc/index_format.hpp"
 #include "hloc/postcode.hpp"
 #include "listing.hpp"

@@ -1,9 +1,8 @@
-// Geodesy on the WGS84 ellipsoid, shared by the engine, the builder and the tests.
+// Geodesy on the WGS84 ellipsoid, shared by the engine, the ingest stage, the shells and the tests.
 #pragma once
 
 #include <string_view>
 
-#include "hloc/index_format.hpp"
 #include "hloc/query.hpp"
 
 namespace hloc {
@@ -30,9 +29,5 @@ Geodesic geodesic_inverse(LatLon from, LatLon to);
 
 // 16-point compass name of a bearing: "N", "NNE", ... "NNW".
 std::string_view compass_point(double bearing_deg);
-
-// Geodetic latitude/longitude <-> quantised unit vector (see format::UnitVector).
-format::UnitVector to_unit_vector(LatLon p);
-LatLon from_unit_vector(const format::UnitVector& v);
 
 }  // namespace hloc
