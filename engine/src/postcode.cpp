@@ -93,9 +93,9 @@ bool is_gb_area(std::string_view area) {
 
 using detail::in_quotes;
 
-Error invalid(std::string_view input, const std::string& why) {
-    return Error(ErrorCode::invalid_postcode,
-                 in_quotes(input) + " is not a valid UK postcode: " + why);
+Error invalid(std::string_view input, const std::string& why, std::string suggestion = {}) {
+    return Error(ErrorCode::invalid_postcode, in_quotes(input) + " is not a valid UK postcode: " + why,
+                 std::move(suggestion));
 }
 
 // The compact form (no blanks, upper case) and where the first blank was, or an error
@@ -297,8 +297,7 @@ Result<ParsedPostcode> parse_postcode(std::string_view input) {
             why = "the space must stand before the last three characters";
         }
         const auto suggestions = postcode_suggestions(input);
-        if (!suggestions.empty()) why += "; did you mean " + in_quotes(suggestions.front()) + "?";
-        return invalid(input, why);
+        return invalid(input, why, suggestions.empty() ? std::string() : suggestions.front());
     }
     if (auto e = check_area(input, p.outward)) return *e;
     return p;

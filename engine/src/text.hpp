@@ -1,6 +1,7 @@
 // Small text helpers shared by the engine's error and note messages (not public API).
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,13 @@ inline std::string in_quotes(std::string_view s) {
     out += s;
     out += '\'';
     return out;
+}
+
+// A number as a person would write it: 53, -2.5, 4294967297, 1e+30.
+inline std::string number_text(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", v);
+    return text;
 }
 
 }  // namespace hloc::detail

@@ -1,4 +1,5 @@
-// hospital-locator: the command line over the engine. Parse, call the engine, format.
+// hospital-locator: the command line over the engine. Each query command reads as: parse the
+// arguments into the contract's request -> contract validation -> engine -> contract writer.
 //
 // Exit codes: 0 ok, 1 usage, 2 input or data error (the DESIGN.md error object on stderr).
 #include <CLI/CLI.hpp>
@@ -8,20 +9,21 @@
 #include <cstring>
 #include <iostream>
 
-#include "../common/csv_format.hpp"
-#include "../common/json_format.hpp"
 #include "../common/paths.hpp"
+#include "hloc/contract/csv_writer.hpp"
+#include "hloc/contract/json_writer.hpp"
+#include "hloc/contract/request.hpp"
 #include "hloc/engine.hpp"
-#include "hloc/geodesy.hpp"
 #include "table.hpp"
 
 namespace {
 
 using hloc::Error;
 using hloc::ErrorCode;
+namespace contract = hloc::contract;
 
 // `build`, `batch`, `map` and `serve` live in their own executables beside this one
-// (tools/build, tools/batch, tools/serve): they link GDAL, cairo or Beast, which a one-shot
+// (tools/ingest, tools/batch, tools/serve): they link GDAL, cairo or Beast, which a one-shot
 // query should not have to load. The command word is dropped; every other argument passes on.
 int run_tool(int argc, char** argv, int command_at) {
     const std::string command = argv[command_at];
@@ -48,22 +50,106 @@ int run_tool(int argc, char** argv, int command_at) {
 }
 
 int fail(const Error& e) {
-    std::cerr << hloc::api::error_json(e).dump() << "\n";
+    std::cerr << contract::to_text(contract::error_json(e)) << "\n";
     return 2;
-}
-
-std::uint32_t checked_k(int k) {
-    if (k < 1 || k > static_cast<int>(hloc::kMaxK)) {
-        throw Error(ErrorCode::invalid_parameter, "k must be between 1 and " + std::to_string(hloc::kMaxK) +
-                                                      " (got " + std::to_string(k) + ")");
-    }
-    return static_cast<std::uint32_t>(k);
 }
 
 template <class T>
 T unwrap(hloc::Result<T> r) {
     if (!r) throw r.error();
     return std::move(r).value();
+}
+
+// Numbers stay text until the contract reads them, so `-k 2.5` and `-k 1e30` get the
+// contract's message, as in every other shell, not the argument parser's.
+std::optional<double> number(std::string_view name, const std::optional<std::string>& text) {
+    if (!text) return std::nullopt;
+    return unwrap(contract::parse_number(name, *text));
+}
+
+std::string join(const std::vector<std::string>& words) {
+    std::string s;
+    for (const auto& w : words) {
+        if (!s.empty()) s += ' ';
+        s += w;
+    }
+    return s;
+}
+
+struct Args {
+    std::string index_file = hloc::paths::default_index().string();
+    std::string format = "table";
+    // nearest
+    std::vector<std::string> query_words;  // "CH4 7QP" may come as two words
+    std::optional<std::string> lat, lon, k, max_miles, max_km;
+    std::string treatment;
+    // lookup
+    std::vector<std::string> lookup_words;
+    // reverse
+    std::optional<std::string> rlat, rlon, limit;
+    bool verify = false;
+};
+
+void print(const std::string& format, const std::string& json_text, const std::string& csv_text,
+           const std::string& table_text) {
+    if (format == "json") std::cout << json_text << "\n";
+    else if (format == "csv" && !csv_text.empty()) std::cout << csv_text;
+    else std::cout << table_text;
+}
+
+int run_nearest(const hloc::Engine& engine, const Args& a, bool postcode_given) {
+    contract::NearestRequest request;
+    if (postcode_given) request.postcode = join(a.query_words);
+    request.lat = number("lat", a.lat);
+    request.lon = number("lon", a.lon);
+    request.k = number("k", a.k);
+    request.max_miles = number("max_miles", a.max_miles);
+    request.max_km = number("max_km", a.max_km);
+    request.treatment = a.treatment;
+    const auto query = unwrap(contract::validate(engine, request));
+    const auto answer = unwrap(engine.nearest(query));
+    if (a.format == "json") {
+        std::cout << contract::pretty(contract::JsonWriter(engine).nearest(answer)) << "\n";
+    } else if (a.format == "csv") {
+        const contract::NearestRow row(engine, query.k);
+        std::string line;
+        row.append_csv(line, answer);
+        std::cout << contract::csv_line(row.columns()) << line.substr(1) << "\n";
+    } else {
+        std::cout << hloc::cli::nearest_table(engine, answer);
+    }
+    return 0;
+}
+
+int run_reverse(const hloc::Engine& engine, const Args& a) {
+    contract::ReverseRequest request;
+    request.lat = number("lat", a.rlat);
+    request.lon = number("lon", a.rlon);
+    request.limit = number("limit", a.limit);
+    const auto query = unwrap(contract::validate(engine, request));
+    const auto hits = unwrap(engine.reverse(query));
+    print(a.format, contract::to_pretty_text(contract::reverse_json(query.point, hits)),
+          contract::reverse_csv(hits), hloc::cli::reverse_table(query.point, hits));
+    return 0;
+}
+
+int run_listing(const hloc::Engine& engine, const Args& a, CLI::App* info, CLI::App* sites) {
+    if (*info) {
+        const auto index_info = engine.info();
+        print(a.format, contract::to_pretty_text(contract::info_json(index_info)), "",
+              hloc::cli::info_table(index_info) + (a.verify ? "checksum verified\n" : ""));
+    } else if (*sites) {
+        print(a.format, contract::pretty(contract::JsonWriter(engine).sites()), "",
+              hloc::cli::sites_table(engine.sites()));
+    } else {
+        std::string table;
+        for (const auto& t : engine.treatments()) {
+            table += std::string(t.name) + "\t" + std::to_string(t.site_count) + " sites\n";
+        }
+        print(a.format, contract::to_pretty_text(contract::treatments_json(engine.treatments())), "",
+              table);
+    }
+    return 0;
 }
 
 }  // namespace
@@ -80,12 +166,11 @@ int main(int argc, char** argv) {
                  "what number to ring.",
                  "hospital-locator"};
     app.require_subcommand(1);
-    std::string index_file = hloc::paths::default_index().string();
-    std::string format = "table";
+    Args a;
     // The common options, accepted before or after the subcommand.
-    auto common = [&](CLI::App* a) {
-        a->add_option("--index", index_file, "the index file (.hlx)")->capture_default_str();
-        a->add_option("--format", format, "output: table (for people), json or csv (for programs)")
+    auto common = [&](CLI::App* sub) {
+        sub->add_option("--index", a.index_file, "the index file (.hlx)")->capture_default_str();
+        sub->add_option("--format", a.format, "output: table (for people), json or csv (for programs)")
             ->check(CLI::IsMember({"table", "json", "csv"}))
             ->capture_default_str();
     };
@@ -96,33 +181,26 @@ int main(int argc, char** argv) {
     app.add_subcommand("serve", "answer queries over HTTP (see serve --help)");
 
     auto* nearest = app.add_subcommand("nearest", "the nearest sites offering a treatment");
-    std::vector<std::string> query_words;  // "CH4 7QP" may come as two words
-    std::optional<double> lat, lon, max_miles, max_km;
-    int k = 3;
-    std::string treatment;
-    nearest->add_option("query", query_words, "postcode, sector (\"CM15 8\") or outward code (\"CM15\")");
-    nearest->add_option("--lat", lat, "latitude, WGS84 degrees (with --lon, instead of a postcode)");
-    nearest->add_option("--lon", lon, "longitude, WGS84 degrees");
-    nearest->add_option("-k,--k", k, "how many sites")->capture_default_str();
-    nearest->add_option("--treatment", treatment, "treatment (default: the index's only one)");
-    auto* miles_opt = nearest->add_option("--max-miles", max_miles, "leave out sites farther than this");
-    nearest->add_option("--max-km", max_km, "leave out sites farther than this")->excludes(miles_opt);
+    auto* query_opt =
+        nearest->add_option("query", a.query_words, "postcode, sector (\"CM15 8\") or outward code (\"CM15\")");
+    nearest->add_option("--lat", a.lat, "latitude, WGS84 degrees (with --lon, instead of a postcode)");
+    nearest->add_option("--lon", a.lon, "longitude, WGS84 degrees");
+    nearest->add_option("-k,--k", a.k, "how many sites (default 3)");
+    nearest->add_option("--treatment", a.treatment, "treatment (default: the index's only one)");
+    nearest->add_option("--max-miles", a.max_miles, "leave out sites farther than this");
+    nearest->add_option("--max-km", a.max_km, "leave out sites farther than this");
 
     auto* lookup = app.add_subcommand("lookup", "a postcode's position, grid reference and quality");
-    std::vector<std::string> lookup_words;
-    lookup->add_option("postcode", lookup_words, "postcode, sector or outward code")->required();
+    lookup->add_option("postcode", a.lookup_words, "postcode, sector or outward code")->required();
 
     auto* reverse = app.add_subcommand("reverse", "the nearest postcodes to a point");
-    double rlat = 0, rlon = 0;
-    int rk = 1;
-    reverse->add_option("--lat", rlat, "latitude, WGS84 degrees")->required();
-    reverse->add_option("--lon", rlon, "longitude, WGS84 degrees")->required();
-    reverse->add_option("-k,--k", rk, "how many postcodes")->capture_default_str();
+    reverse->add_option("--lat", a.rlat, "latitude, WGS84 degrees")->required();
+    reverse->add_option("--lon", a.rlon, "longitude, WGS84 degrees")->required();
+    reverse->add_option("-k,--k,--limit", a.limit, "how many postcodes (default 1)");
 
     auto* info = app.add_subcommand("info", "what an index holds: sources, counts, checksum");
-    bool verify = false;
-    info->add_flag("--verify", verify, "also recompute the payload checksum");
-    auto* sites = app.add_subcommand("sites", "the sites in the index");
+    info->add_flag("--verify", a.verify, "also recompute the payload checksum");
+    auto* sites = app.add_subcommand("sites", "the sites in the index, with their phones");
     auto* treatments = app.add_subcommand("treatments", "the treatments in the index");
     for (auto* sub : {nearest, lookup, reverse, info, sites, treatments}) common(sub);
 
@@ -133,81 +211,18 @@ int main(int argc, char** argv) {
         return e.get_exit_code() == 0 ? 0 : 1;
     }
 
-    auto join = [](const std::vector<std::string>& words) {
-        std::string s;
-        for (const auto& w : words) {
-            if (!s.empty()) s += ' ';
-            s += w;
-        }
-        return s;
-    };
-    const std::string query = join(query_words);
-    const std::string lookup_query = join(lookup_words);
-
     try {
-        const auto engine = hloc::Engine::open(index_file, {.verify_checksum = verify});
-        if (*nearest) {
-            hloc::NearestQuery q;
-            if (!query.empty()) {
-                if (lat || lon) throw Error(ErrorCode::invalid_parameter, "give a postcode or --lat/--lon, not both");
-                q.origin = unwrap(engine.resolve(query));
-            } else if (lat && lon) {
-                q.origin = unwrap(engine.locate_point({*lat, *lon}));
-            } else {
-                std::cerr << "nearest needs a postcode, or --lat and --lon\n" << nearest->help();
-                return 1;
-            }
-            q.k = checked_k(k);
-            q.treatment = treatment;
-            if (max_miles) q.max_distance_m = *max_miles * hloc::kMetresPerMile;
-            if (max_km) q.max_distance_m = *max_km * 1000.0;
-            const auto answer = unwrap(engine.nearest(q));
-            if (format == "json") std::cout << hloc::api::nearest_json(engine, answer).dump(2) << "\n";
-            else if (format == "csv") {
-                std::cout << hloc::api::csv_line(hloc::api::nearest_csv_columns(q.k))
-                          << hloc::api::csv_line(hloc::api::nearest_csv_row(engine, answer, q.k));
-            } else std::cout << hloc::cli::nearest_table(engine, answer);
-        } else if (*lookup) {
-            const auto record = unwrap(engine.lookup(lookup_query));
-            if (format == "json") std::cout << hloc::api::lookup_json(record, lookup_query).dump(2) << "\n";
-            else if (format == "csv") {
-                std::cout << "postcode,match,lat,lon,eastings,northings,quality,country\n"
-                          << hloc::api::csv_line(
-                                 {record.postcode, std::string(hloc::match_level_name(record.match)),
-                                  record.located ? hloc::api::format_fixed(record.position.lat_deg, 7) : "",
-                                  record.located ? hloc::api::format_fixed(record.position.lon_deg, 7) : "",
-                                  record.located ? hloc::api::format_fixed(record.eastings_m, 1) : "",
-                                  record.located ? hloc::api::format_fixed(record.northings_m, 1) : "",
-                                  std::to_string(record.quality), record.country});
-            } else std::cout << hloc::cli::lookup_table(record);
-        } else if (*reverse) {
-            const hloc::LatLon point{rlat, rlon};
-            const auto hits = unwrap(engine.reverse({point, checked_k(rk)}));
-            if (format == "json") std::cout << hloc::api::reverse_json(point, hits).dump(2) << "\n";
-            else if (format == "csv") {
-                std::cout << "rank,postcode,lat,lon,metres\n";
-                int rank = 0;
-                for (const auto& h : hits) {
-                    std::cout << hloc::api::csv_line({std::to_string(++rank), h.postcode,
-                                                      hloc::api::format_fixed(h.position.lat_deg, 7),
-                                                      hloc::api::format_fixed(h.position.lon_deg, 7),
-                                                      hloc::api::format_fixed(h.distance_m, 3)});
-                }
-            } else std::cout << hloc::cli::reverse_table(point, hits);
-        } else if (*info) {
-            if (format == "json") std::cout << hloc::api::info_json(engine.info()).dump(2) << "\n";
-            else std::cout << hloc::cli::info_table(engine.info()) << (verify ? "checksum verified\n" : "");
-        } else if (*sites) {
-            if (format == "json") {
-                auto out = hloc::api::Json::array();
-                for (const auto& s : engine.sites()) out.push_back(hloc::api::site_json(s));
-                std::cout << out.dump(2) << "\n";
-            } else std::cout << hloc::cli::sites_table(engine.sites());
-        } else if (*treatments) {
-            if (format == "json") std::cout << hloc::api::treatments_json(engine.treatments()).dump(2) << "\n";
-            else for (const auto& t : engine.treatments()) std::cout << t.name << "\t" << t.site_count << " sites\n";
+        const auto engine = hloc::Engine::open(a.index_file, {.verify_checksum = a.verify});
+        if (*nearest) return run_nearest(engine, a, query_opt->count() > 0);
+        if (*reverse) return run_reverse(engine, a);
+        if (*lookup) {
+            const auto text = join(a.lookup_words);
+            const auto record = unwrap(engine.lookup(text));
+            print(a.format, contract::to_pretty_text(contract::lookup_json(record, text)),
+                  contract::lookup_csv(record), hloc::cli::lookup_table(record));
+            return 0;
         }
-        return 0;
+        return run_listing(engine, a, info, sites);
     } catch (const Error& e) {
         return fail(e);
     } catch (const std::exception& e) {

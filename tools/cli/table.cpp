@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <sstream>
 
-#include "../common/csv_format.hpp"
+#include "hloc/contract/csv_writer.hpp"
 #include "hloc/geodesy.hpp"
 
 namespace hloc::cli {
 namespace {
 
-using api::format_fixed;
+using contract::format_fixed;
 
 // Columns padded to their widest cell; UTF-8 is counted by code points.
 std::string render(const std::vector<std::vector<std::string>>& rows) {

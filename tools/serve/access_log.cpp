@@ -6,7 +6,7 @@
 #include <ctime>
 
 #include "hloc/error.hpp"
-#include "json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
 
 namespace hloc::serve {
 
@@ -35,10 +35,10 @@ void AccessLog::write(std::string_view method, std::string_view target, unsigned
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms));
     const auto path = target.substr(0, target.find('?'));
-    const api::Json line = {{"time", when},     {"method", method}, {"path", path},
+    const contract::Json line = {{"time", when},     {"method", method}, {"path", path},
                             {"status", status}, {"bytes", bytes},   {"us", micros},
                             {"remote", remote}};
-    const auto text = line.dump(-1, ' ', false, api::Json::error_handler_t::replace);
+    const auto text = contract::to_text(line);
     std::lock_guard lock(mutex_);
     std::fwrite(text.data(), 1, text.size(), file_);
     std::fputc('\n', file_);

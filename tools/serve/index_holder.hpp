@@ -14,20 +14,20 @@
 #include <vector>
 
 #include "hloc/engine.hpp"
-#include "nearest_text.hpp"
+#include "hloc/contract/json_writer.hpp"
 
 namespace hloc::serve {
 
 struct LoadedIndex {
+    explicit LoadedIndex(Engine opened, std::filesystem::path path);
+
     Engine engine;
     IndexInfo info;
     std::filesystem::path file;
-    std::string sites_body;                // GET /v1/sites
-    std::vector<std::string> site_bodies;  // GET /v1/sites/{id}, by site index
-    std::string treatments_body;           // GET /v1/treatments
-    std::string info_body;                 // GET /v1/info
-    std::string ready_body;                // GET /readyz
-    NearestText nearest;                   // GET and POST /v1/nearest
+    contract::JsonWriter json;    // nearest answers; GET /v1/sites and /v1/sites/{id}
+    std::string treatments_body;  // GET /v1/treatments
+    std::string info_body;        // GET /v1/info
+    std::string ready_body;       // GET /readyz
 };
 
 class IndexHolder {

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "access_log.hpp"
-#include "json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
 #include "paths.hpp"
 #include "server.hpp"
 
@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
         try {
             log_index(*holder.reload());
         } catch (const Error& e) {
-            std::cerr << hloc::api::error_json(e).dump() << "\n";
+            std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
             if (!config.wait_for_index) return 2;
             std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string()
                       << "\n";
@@ -148,10 +148,8 @@ int main(int argc, char** argv) {
         try {
             bound = server.listen();
         } catch (const boost::system::system_error& e) {
-            std::cerr << hloc::api::error_json(
-                             Error(ErrorCode::io_error,
-                                   "cannot listen on " + listen + ": " + e.what()))
-                             .dump()
+            std::cerr << hloc::contract::to_text(hloc::contract::error_json(Error(
+                             ErrorCode::io_error, "cannot listen on " + listen + ": " + e.what())))
                       << "\n";
             return 2;
         }
@@ -167,7 +165,7 @@ int main(int argc, char** argv) {
                   << std::endl;
         return drained ? 0 : 1;
     } catch (const Error& e) {
-        std::cerr << hloc::api::error_json(e).dump() << "\n";
+        std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
         return 2;
     }
 }

@@ -6,18 +6,15 @@
 #include <optional>
 #include <vector>
 
-#include "hloc/geodesy.hpp"
-#include "json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
+#include "hloc/contract/request.hpp"
 #include "openapi.hpp"
 
 namespace hloc::serve {
 
 namespace {
 
-using api::Json;
-
-// Every dump replaces rather than throws on invalid UTF-8: a caller's bytes echoed in an answer
-// or an error message ("%FF" as a postcode) must not turn a 400 into a 500.
+using contract::Json;
 
 Response json_response(unsigned status, std::string body, Route route, bool cacheable) {
     Response r;
@@ -30,8 +27,7 @@ Response json_response(unsigned status, std::string body, Route route, bool cach
 
 Response engine_error(const Error& e, Route route) {
     return json_response(static_cast<unsigned>(http_status(e.code())),
-                         api::error_json(e).dump(-1, ' ', false, Json::error_handler_t::replace),
-                         route, false);
+                         contract::to_text(contract::error_json(e)), route, false);
 }
 
 Response invalid_parameter(std::string message, Route route) {
@@ -104,135 +100,83 @@ std::string shown(std::string_view text) {
     return s;
 }
 
-Result<double> parse_number(std::string_view name, std::string_view text) {
-    double value = 0;
-    const char* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc{} || ptr != end || !std::isfinite(value)) {
-        std::string m(name);
-        m += " must be a number (got ";
-        m += shown(text);
-        m += ")";
-        return Error(ErrorCode::invalid_parameter, std::move(m));
-    }
-    return value;
-}
-
-// k and limit: whole numbers; the engine checks the range 1..kMaxK and says so.
-Result<std::uint32_t> parse_count(std::string_view name, std::string_view text) {
-    std::uint64_t value = 0;
-    const char* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc{} || ptr != end) {
-        std::string m(name);
-        m += " must be a whole number between 1 and " + std::to_string(kMaxK) + " (got ";
-        m += shown(text);
-        m += ")";
-        return Error(ErrorCode::invalid_parameter, std::move(m));
-    }
-    return static_cast<std::uint32_t>(std::min<std::uint64_t>(value, 0xFFFFFFFFu));
-}
-
-// The inputs of one nearest query, from a query string or a bulk item's JSON object.
-struct NearestParams {
-    std::optional<std::string> postcode;
-    std::optional<double> lat, lon, max_miles, max_km;
-    std::optional<std::uint32_t> k;
-    std::string treatment;
-};
-
+// The parameters a nearest request takes, by name: the text ones, then the numbers.
+using NR = contract::NearestRequest;
 constexpr std::string_view kNearestParams = "postcode, lat, lon, k, treatment, max_miles, max_km";
+constexpr std::pair<std::string_view, std::optional<double> NR::*> kNearestNumbers[] = {
+    {"lat", &NR::lat}, {"lon", &NR::lon}, {"k", &NR::k}, {"max_miles", &NR::max_miles},
+    {"max_km", &NR::max_km}};
 
-Result<NearestQuery> build_query(const Engine& engine, const NearestParams& p) {
-    NearestQuery q;
-    if (p.postcode) {
-        if (p.lat || p.lon)
-            return Error(ErrorCode::invalid_parameter, "give a postcode or lat and lon, not both");
-        auto loc = engine.resolve(*p.postcode);
-        if (!loc) return loc.error();
-        q.origin = std::move(loc).value();
-    } else if (p.lat && p.lon) {
-        auto loc = engine.locate_point({*p.lat, *p.lon});
-        if (!loc) return loc.error();
-        q.origin = std::move(loc).value();
-    } else if (p.lat || p.lon) {
-        return Error(ErrorCode::invalid_parameter,
-                     p.lat ? "lat is given without lon" : "lon is given without lat");
-    } else {
-        return Error(ErrorCode::invalid_parameter, "give a postcode, or lat and lon");
+std::optional<double> NR::* nearest_number(std::string_view name) {
+    for (const auto& [known, field] : kNearestNumbers) {
+        if (known == name) return field;
     }
-    if (p.max_miles && p.max_km)
-        return Error(ErrorCode::invalid_parameter, "give max_miles or max_km, not both");
-    if (p.k) q.k = *p.k;
-    q.treatment = p.treatment;
-    if (p.max_miles) q.max_distance_m = *p.max_miles * kMetresPerMile;
-    if (p.max_km) q.max_distance_m = *p.max_km * 1000.0;
-    return q;
+    return nullptr;
 }
 
-Result<NearestParams> nearest_params_from_query(const std::vector<Param>& params) {
-    NearestParams p;
+// A query string into the contract's request: names checked, numbers read, nothing validated.
+Result<NR> nearest_request(const std::vector<Param>& params) {
+    NR request;
     for (const auto& [name, value] : params) {
-        if (name == "postcode")
-            p.postcode = value;
-        else if (name == "treatment")
-            p.treatment = value;
-        else if (name == "k") {
-            auto k = parse_count("k", value);
-            if (!k) return k.error();
-            p.k = *k;
-        } else if (name == "lat" || name == "lon" || name == "max_miles" || name == "max_km") {
-            auto v = parse_number(name, value);
-            if (!v) return v.error();
-            (name == "lat"         ? p.lat
-             : name == "lon"       ? p.lon
-             : name == "max_miles" ? p.max_miles
-                                   : p.max_km) = *v;
+        if (name == "postcode") {
+            request.postcode = value;
+        } else if (name == "treatment") {
+            request.treatment = value;
+        } else if (const auto field = nearest_number(name)) {
+            auto number = contract::parse_number(name, value);
+            if (!number) return number.error();
+            request.*field = *number;
         } else {
             return Error(ErrorCode::invalid_parameter, "unknown parameter " + shown(name) +
                                                            " (expected " +
                                                            std::string(kNearestParams) + ")");
         }
     }
-    return p;
+    return request;
 }
 
-Result<NearestParams> nearest_params_from_json(const nlohmann::json& item, std::size_t at) {
-    const std::string where = "item " + std::to_string(at);
+// One item of a bulk body into the contract's request.
+Result<NR> nearest_request(const nlohmann::json& item) {
     if (!item.is_object()) {
         return Error(ErrorCode::invalid_parameter,
-                     where + " must be an object with a postcode, or lat and lon");
+                     "an item must be an object with a postcode, or lat and lon");
     }
-    NearestParams p;
+    NR request;
     for (const auto& [name, value] : item.items()) {
         if (name == "postcode" || name == "treatment") {
             if (!value.is_string())
-                return Error(ErrorCode::invalid_parameter,
-                             where + ": " + name + " must be a string");
-            (name == "postcode" ? p.postcode.emplace() : p.treatment) = value.get<std::string>();
-        } else if (name == "k") {
-            if (!value.is_number_unsigned()) {
-                return Error(
-                    ErrorCode::invalid_parameter,
-                    where + ": k must be a whole number between 1 and " + std::to_string(kMaxK));
-            }
-            p.k = static_cast<std::uint32_t>(
-                std::min<std::uint64_t>(value.get<std::uint64_t>(), 0xFFFFFFFFu));
-        } else if (name == "lat" || name == "lon" || name == "max_miles" || name == "max_km") {
+                return Error(ErrorCode::invalid_parameter, name + " must be a string");
+            (name == "postcode" ? request.postcode.emplace() : request.treatment) =
+                value.get<std::string>();
+        } else if (const auto field = nearest_number(name)) {
             if (!value.is_number())
-                return Error(ErrorCode::invalid_parameter,
-                             where + ": " + name + " must be a number");
-            (name == "lat"         ? p.lat
-             : name == "lon"       ? p.lon
-             : name == "max_miles" ? p.max_miles
-                                   : p.max_km) = value.get<double>();
+                return Error(ErrorCode::invalid_parameter, name + " must be a number");
+            request.*field = value.get<double>();
         } else {
-            return Error(ErrorCode::invalid_parameter, where + ": unknown field " + shown(name) +
+            return Error(ErrorCode::invalid_parameter, "unknown field " + shown(name) +
                                                            " (expected " +
                                                            std::string(kNearestParams) + ")");
         }
     }
-    return p;
+    return request;
+}
+
+Result<contract::ReverseRequest> reverse_request(const std::vector<Param>& params) {
+    contract::ReverseRequest request;
+    for (const auto& [name, value] : params) {
+        auto* field = name == "lat"     ? &request.lat
+                      : name == "lon"   ? &request.lon
+                      : name == "limit" ? &request.limit
+                                        : nullptr;
+        if (field == nullptr) {
+            return Error(ErrorCode::invalid_parameter,
+                         "unknown parameter " + shown(name) + " (expected lat, lon, limit)");
+        }
+        auto number = contract::parse_number(name, value);
+        if (!number) return number.error();
+        *field = *number;
+    }
+    return request;
 }
 
 // Media type without parameters, compared case-insensitively: "Application/JSON; charset=utf-8".
@@ -323,12 +267,107 @@ bool needs_index(Route r) {
     }
 }
 
+// ---- the routes that answer from the index: parse -> contract -> engine -> writer ----------
+
+Response ok(std::string body, Route route, bool cacheable) {
+    return json_response(200, std::move(body), route, cacheable);
+}
+
+Response nearest_get(std::string_view query, const LoadedIndex& index, Route route) {
+    auto params = parse_query(query);
+    if (!params) return engine_error(params.error(), route);
+    auto request = nearest_request(*params);
+    if (!request) return engine_error(request.error(), route);
+    auto q = contract::validate(index.engine, *request);
+    if (!q) return engine_error(q.error(), route);
+    auto answer = index.engine.nearest(*q);
+    if (!answer) return engine_error(answer.error(), route);
+    return ok(index.json.nearest(*answer), route, true);
+}
+
+Response postcodes_reverse(std::string_view query, const LoadedIndex& index, Route route) {
+    auto params = parse_query(query);
+    if (!params) return engine_error(params.error(), route);
+    auto request = reverse_request(*params);
+    if (!request) return engine_error(request.error(), route);
+    auto q = contract::validate(index.engine, *request);
+    if (!q) return engine_error(q.error(), route);
+    auto hits = index.engine.reverse(*q);
+    if (!hits) return engine_error(hits.error(), route);
+    return ok(contract::to_text(contract::reverse_json(q->point, *hits)), route, true);
+}
+
+Response postcode_get(const std::string& postcode, const LoadedIndex& index, Route route) {
+    auto record = index.engine.lookup(postcode);
+    if (!record) return engine_error(record.error(), route);
+    return ok(contract::to_text(contract::lookup_json(*record, postcode)), route, true);
+}
+
+Response site_get(const std::string& id, const LoadedIndex& index, Route route) {
+    auto site = index.engine.find_site(id);
+    if (!site) return engine_error(site.error(), route);
+    return ok(index.json.site(site->index), route, true);
+}
+
+// Each item of a bulk body answered on its own: one bad item never fails the others.
+std::string nearest_item(const nlohmann::json& item, const LoadedIndex& index) {
+    auto request = nearest_request(item);
+    if (!request) return contract::to_text(contract::error_json(request.error()));
+    auto q = contract::validate(index.engine, *request);
+    if (!q) return contract::to_text(contract::error_json(q.error()));
+    auto answer = index.engine.nearest(*q);
+    if (!answer) return contract::to_text(contract::error_json(answer.error()));
+    return index.json.nearest(*answer);
+}
+
+std::string lookup_item(const nlohmann::json& item, const LoadedIndex& index) {
+    if (!item.is_string()) {
+        return contract::to_text(contract::error_json(
+            Error(ErrorCode::invalid_parameter, "an item must be a postcode string")));
+    }
+    const auto& text = item.get_ref<const std::string&>();
+    auto record = index.engine.lookup(text);
+    if (!record) return contract::to_text(contract::error_json(record.error()));
+    return contract::to_text(contract::lookup_json(*record, text));
+}
+
+Response bulk_post(std::string_view body, const LoadedIndex& index, std::size_t max_items,
+                   Route route) {
+    nlohmann::json items;
+    try {
+        items = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::exception& e) {  // syntax, and numbers out of range
+        std::string why = e.what();
+        if (const auto at = why.find("] "); at != std::string::npos) why = why.substr(at + 2);
+        return http_error(400, "invalid_json", "the body is not JSON: " + why, route);
+    }
+    const bool nearest = route == Route::nearest_post;
+    if (!items.is_array()) {
+        return http_error(400, "invalid_json",
+                          nearest ? "the body must be a JSON array of query objects"
+                                  : "the body must be a JSON array of postcode strings",
+                          route);
+    }
+    if (items.size() > max_items) {
+        return http_error(413, "too_many_items",
+                          "at most " + std::to_string(max_items) + " items per request (got " +
+                              std::to_string(items.size()) + ")",
+                          route);
+    }
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out += ',';
+        out += nearest ? nearest_item(items[i], index) : lookup_item(items[i], index);
+    }
+    out += ']';
+    return ok(std::move(out), route, false);
+}
+
 }  // namespace
 
 Response http_error(unsigned status, std::string_view code, std::string_view message, Route route) {
-    const Json body = {{"error", {{"code", code}, {"message", message}, {"status", status}}}};
-    return json_response(status, body.dump(-1, ' ', false, Json::error_handler_t::replace), route,
-                         false);
+    return json_response(status, contract::to_text(contract::error_json(status, code, message)),
+                         route, false);
 }
 
 Router::Router(const ServerConfig& config, IndexHolder& holder, MetricsRenderer render_metrics)
@@ -338,12 +377,19 @@ Router::Router(const ServerConfig& config, IndexHolder& holder, MetricsRenderer 
       openapi_body_(openapi_document()) {}
 
 Response Router::handle(const Request& request, const LoadedIndex* index) const {
+    auto r = checked_answer(request, index);
+    r.head_only = request.method == "HEAD";  // errors too: a HEAD answer never has a body
+    return r;
+}
+
+// The checks every route shares (route found, method allowed, index loaded, body type), then
+// the route itself.
+Response Router::checked_answer(const Request& request, const LoadedIndex* index) const {
     const auto query_at = request.target.find('?');
     const auto path = request.target.substr(0, query_at);
     const auto query = query_at == std::string_view::npos ? std::string_view{}
                                                           : request.target.substr(query_at + 1);
-
-    auto m = match_route(request.method, path, config_.admin_reload);
+    const auto m = match_route(request.method, path, config_.admin_reload);
     if (m.route == Route::not_found) {
         return http_error(404, "not_found",
                           "no route " + std::string(path.substr(0, 200)) + "; see /openapi.json",
@@ -365,11 +411,6 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
         return r;
     }
     if (m.bad_escape) return invalid_parameter("the path has a malformed %-escape", m.route);
-    const bool head = request.method == "HEAD";
-    auto finish = [head](Response r) {
-        r.head_only = head;
-        return r;
-    };
     if (needs_index(m.route) && index == nullptr) {
         return http_error(503, "not_ready", "no index is loaded yet", m.route);
     }
@@ -382,183 +423,58 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
                 ")",
             m.route);
     }
-
     try {
-        switch (m.route) {
-            case Route::nearest_get: {
-                auto params = parse_query(query);
-                if (!params) return engine_error(params.error(), m.route);
-                auto p = nearest_params_from_query(*params);
-                if (!p) return engine_error(p.error(), m.route);
-                auto q = build_query(index->engine, *p);
-                if (!q) return engine_error(q.error(), m.route);
-                auto answer = index->engine.nearest(*q);
-                if (!answer) return engine_error(answer.error(), m.route);
-                return finish(json_response(
-                    200, nearest_text(index->nearest, index->engine, *answer), m.route, true));
-            }
-            case Route::postcodes_reverse: {
-                auto params = parse_query(query);
-                if (!params) return engine_error(params.error(), m.route);
-                std::optional<double> lat, lon;
-                std::uint32_t limit = 1;
-                for (const auto& [name, value] : *params) {
-                    if (name == "lat" || name == "lon") {
-                        auto v = parse_number(name, value);
-                        if (!v) return engine_error(v.error(), m.route);
-                        (name == "lat" ? lat : lon) = *v;
-                    } else if (name == "limit") {
-                        auto v = parse_count("limit", value);
-                        if (!v) return engine_error(v.error(), m.route);
-                        limit = *v;
-                    } else {
-                        return invalid_parameter(
-                            "unknown parameter " + shown(name) + " (expected lat, lon, limit)",
-                            m.route);
-                    }
-                }
-                if (!lat || !lon) return invalid_parameter("give lat and lon", m.route);
-                if (limit < 1 || limit > kMaxK) {
-                    return invalid_parameter("limit must be between 1 and " +
-                                                 std::to_string(kMaxK) + " (got " +
-                                                 std::to_string(limit) + ")",
-                                             m.route);
-                }
-                const LatLon point{*lat, *lon};
-                auto hits = index->engine.reverse({point, limit});
-                if (!hits) return engine_error(hits.error(), m.route);
-                return finish(
-                    json_response(200,
-                                  api::reverse_json(point, *hits)
-                                      .dump(-1, ' ', false, Json::error_handler_t::replace),
-                                  m.route, true));
-            }
-            case Route::postcode_get: {
-                auto record = index->engine.lookup(m.segment);
-                if (!record) return engine_error(record.error(), m.route);
-                return finish(
-                    json_response(200,
-                                  api::lookup_json(*record, m.segment)
-                                      .dump(-1, ' ', false, Json::error_handler_t::replace),
-                                  m.route, true));
-            }
-            case Route::nearest_post:
-            case Route::postcodes_post: {
-                nlohmann::json items;
-                try {
-                    items = nlohmann::json::parse(request.body);
-                } catch (const nlohmann::json::parse_error& e) {
-                    std::string why = e.what();
-                    if (const auto at = why.find("] "); at != std::string::npos)
-                        why = why.substr(at + 2);
-                    return http_error(400, "invalid_json", "the body is not JSON: " + why, m.route);
-                }
-                if (!items.is_array()) {
-                    return http_error(400, "invalid_json",
-                                      m.route == Route::nearest_post
-                                          ? "the body must be a JSON array of query objects"
-                                          : "the body must be a JSON array of postcode strings",
-                                      m.route);
-                }
-                if (items.size() > config_.max_bulk_items) {
-                    return http_error(413, "too_many_items",
-                                      "at most " + std::to_string(config_.max_bulk_items) +
-                                          " items per request (got " +
-                                          std::to_string(items.size()) + ")",
-                                      m.route);
-                }
-                // Each item is answered on its own: one bad item never fails the others.
-                std::string body = "[";
-                for (std::size_t i = 0; i < items.size(); ++i) {
-                    if (i > 0) body += ',';
-                    if (m.route == Route::nearest_post) {
-                        auto p = nearest_params_from_json(items[i], i);
-                        if (!p) {
-                            body += api::error_json(p.error()).dump(-1, ' ', false,
-                                                                    Json::error_handler_t::replace);
-                            continue;
-                        }
-                        auto q = build_query(index->engine, *p);
-                        if (!q) {
-                            body += api::error_json(q.error()).dump(-1, ' ', false,
-                                                                    Json::error_handler_t::replace);
-                            continue;
-                        }
-                        auto answer = index->engine.nearest(*q);
-                        body += answer ? nearest_text(index->nearest, index->engine, *answer)
-                                       : api::error_json(answer.error())
-                                             .dump(-1, ' ', false, Json::error_handler_t::replace);
-                    } else {
-                        if (!items[i].is_string()) {
-                            body += api::error_json(Error(ErrorCode::invalid_parameter,
-                                                          "item " + std::to_string(i) +
-                                                              " must be a postcode string"))
-                                        .dump(-1, ' ', false, Json::error_handler_t::replace);
-                            continue;
-                        }
-                        const auto& text = items[i].get_ref<const std::string&>();
-                        auto record = index->engine.lookup(text);
-                        body += record ? api::lookup_json(*record, text)
-                                             .dump(-1, ' ', false, Json::error_handler_t::replace)
-                                       : api::error_json(record.error())
-                                             .dump(-1, ' ', false, Json::error_handler_t::replace);
-                    }
-                }
-                body += ']';
-                return json_response(200, std::move(body), m.route, false);
-            }
-            case Route::sites:
-                return finish(json_response(200, index->sites_body, m.route, true));
-            case Route::site: {
-                auto site = index->engine.find_site(m.segment);
-                if (!site) return engine_error(site.error(), m.route);
-                return finish(
-                    json_response(200, index->site_bodies.at(site->index), m.route, true));
-            }
-            case Route::treatments:
-                return finish(json_response(200, index->treatments_body, m.route, true));
-            case Route::info:
-                return finish(json_response(200, index->info_body, m.route, true));
-            case Route::healthz:
-                return finish(json_response(200, R"({"status":"ok"})", m.route, false));
-            case Route::readyz:
-                if (index == nullptr)
-                    return finish(http_error(503, "not_ready", "no index is loaded yet", m.route));
-                return finish(json_response(200, index->ready_body, m.route, false));
-            case Route::metrics: {
-                auto r = json_response(200, render_metrics_(), m.route, false);
-                r.kind = BodyKind::prometheus_text;
-                return finish(std::move(r));
-            }
-            case Route::openapi:
-                return finish(json_response(200, openapi_body_, m.route, true));
-            case Route::admin_reload: {
-                if (!request.from_loopback) {
-                    return http_error(403, "forbidden",
-                                      "index reload is allowed from loopback clients only",
-                                      m.route);
-                }
-                try {
-                    const auto loaded = holder_.reload();
-                    const Json body = {{"status", "reloaded"},
-                                       {"checksum", loaded->info.checksum},
-                                       {"file", loaded->file.string()}};
-                    return json_response(200,
-                                         body.dump(-1, ' ', false, Json::error_handler_t::replace),
-                                         m.route, false);
-                } catch (const Error& e) {
-                    return engine_error(e, m.route);
-                }
-            }
-            default:
-                break;
-        }
+        return answer(m.route, m.segment, query, request, index);
     } catch (const Error& e) {
         return engine_error(e, m.route);
     } catch (const std::exception& e) {
         return engine_error(Error(ErrorCode::internal, e.what()), m.route);
     }
-    return engine_error(Error(ErrorCode::internal, "unhandled route"), m.route);
+}
+
+Response Router::answer(Route route, const std::string& segment, std::string_view query,
+                        const Request& request, const LoadedIndex* index) const {
+    switch (route) {
+        case Route::nearest_get: return nearest_get(query, *index, route);
+        case Route::postcodes_reverse: return postcodes_reverse(query, *index, route);
+        case Route::postcode_get: return postcode_get(segment, *index, route);
+        case Route::nearest_post:
+        case Route::postcodes_post:
+            return bulk_post(request.body, *index, config_.max_bulk_items, route);
+        case Route::sites: return ok(index->json.sites(), route, true);
+        case Route::site: return site_get(segment, *index, route);
+        case Route::treatments: return ok(index->treatments_body, route, true);
+        case Route::info: return ok(index->info_body, route, true);
+        case Route::healthz: return ok(R"({"status":"ok"})", route, false);
+        case Route::readyz:
+            if (index == nullptr) return http_error(503, "not_ready", "no index is loaded yet", route);
+            return ok(index->ready_body, route, false);
+        case Route::metrics: {
+            auto r = ok(render_metrics_(), route, false);
+            r.kind = BodyKind::prometheus_text;
+            return r;
+        }
+        case Route::openapi: return ok(openapi_body_, route, true);
+        case Route::admin_reload: return admin_reload(request, route);
+        default: break;
+    }
+    return engine_error(Error(ErrorCode::internal, "unhandled route"), route);
+}
+
+Response Router::admin_reload(const Request& request, Route route) const {
+    if (!request.from_loopback) {
+        return http_error(403, "forbidden", "index reload is allowed from loopback clients only",
+                          route);
+    }
+    try {
+        const auto loaded = holder_.reload();
+        const Json body = {{"status", "reloaded"},
+                           {"checksum", loaded->info.checksum},
+                           {"file", loaded->file.string()}};
+        return ok(contract::to_text(body), route, false);
+    } catch (const Error& e) {
+        return engine_error(e, route);
+    }
 }
 
 }  // namespace hloc::serve

@@ -35,7 +35,7 @@ struct Response {
 };
 
 // The error object of DESIGN.md for failures the engine has no code for (HTTP-level ones:
-// not_found, method_not_allowed, payload_too_large ...). Engine errors use api::error_json.
+// not_found, method_not_allowed, payload_too_large ...). Engine errors use contract::error_json.
 Response http_error(unsigned status, std::string_view code, std::string_view message,
                     Route route = Route::unrouted);
 
@@ -49,6 +49,11 @@ class Router {
     Response handle(const Request& request, const LoadedIndex* index) const;
 
   private:
+    Response checked_answer(const Request& request, const LoadedIndex* index) const;
+    Response answer(Route route, const std::string& segment, std::string_view query,
+                    const Request& request, const LoadedIndex* index) const;
+    Response admin_reload(const Request& request, Route route) const;
+
     const ServerConfig& config_;
     IndexHolder& holder_;
     MetricsRenderer render_metrics_;

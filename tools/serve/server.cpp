@@ -17,7 +17,7 @@
 #include <thread>
 #include <unordered_set>
 
-#include "json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
 
 namespace hloc::serve {
 
@@ -531,8 +531,7 @@ bool Server::run() {
                              " postcodes, " + std::to_string(loaded->info.sites) + " sites");
                 } catch (const Error& e) {
                     log_line("reload refused, the previous index keeps serving: " +
-                             api::error_json(e).dump(-1, ' ', false,
-                                                     api::Json::error_handler_t::replace));
+                             contract::to_text(contract::error_json(e)));
                 }
                 return wait_signal();
             }

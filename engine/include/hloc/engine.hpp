@@ -8,7 +8,7 @@
 // Exactness: nearest() returns the same top-k, in the same order, as computing the WGS84
 // geodesic distance to every site and sorting by (distance, site id). The KD-tree proposes
 // candidates by chord length between unit vectors; the bound that makes re-ranking exact is
-// stated in engine/src/engine.cpp (candidate_radius).
+// stated in engine/src/exact_nearest.hpp (candidate_radius_sq).
 //
 // Distances: Vincenty's inverse formula (Boost.Geometry), within 0.1 mm of Karney's geodesic
 // for all pairs that are not nearly antipodal. Degenerate case: a point within about a degree
@@ -53,8 +53,13 @@ public:
 
     // Postcode, sector or outward code -> position, falling back unit -> sector -> district.
     Result<Location> resolve(std::string_view postcode_text) const;
-    // A caller's point, checked: finite, in range, and not latitude/longitude swapped.
+    // A caller's point, checked: finite, in range, not latitude/longitude swapped
+    // (invalid_parameter), and inside the area the index covers (not_covered).
     Result<Location> locate_point(LatLon point) const;
+
+    // The treatment a query names: "" picks the index's only one (invalid_parameter when it
+    // has several); a name it does not offer is unknown_treatment.
+    Result<TreatmentInfo> treatment(std::string_view name) const;
 
     Result<PostcodeRecord> lookup(std::string_view postcode_text) const;
 
@@ -66,7 +71,7 @@ public:
     Result<std::vector<ReverseHit>> reverse(const ReverseQuery& query) const;
 
     // The same answers as nearest() for each input, spread over `threads` threads
-    // (0 = all cores). out.size() must equal in.size().
+    // (0 = all cores, at most kMaxThreads). out.size() must equal in.size().
     void nearest_batch(std::span<const NearestQuery> in, std::span<Result<NearestAnswer>> out,
                        unsigned threads = 0) const;
 
@@ -81,9 +86,8 @@ public:
     // Recomputes the payload checksum; throws Error{bad_index} on a mismatch.
     void verify() const;
 
-    struct Impl;
-
 private:
+    struct Impl;
     explicit Engine(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -38,12 +38,33 @@ int http_status(ErrorCode code);
 class Error : public std::exception {
 public:
     Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+    // An error that proposes a correction of what the caller gave (a postcode with an O/0 slip):
+    // the message ends "; did you mean '<suggestion>'?".
+    Error(ErrorCode code, std::string message, std::string suggestion)
+        : code_(code), base_(std::move(message)), suggestion_(std::move(suggestion)) {
+        compose();
+    }
+
     ErrorCode code() const { return code_; }
+    // The whole message, the suggestion included when there is one.
     const std::string& message() const { return message_; }
+    // The proposed correction, or "" (also in the error's JSON, as "suggestion").
+    const std::string& suggestion() const { return suggestion_; }
+    // The same error proposing `suggestion` instead.
+    Error with_suggestion(std::string suggestion) const {
+        return Error(code_, suggestion_.empty() ? message_ : base_, std::move(suggestion));
+    }
     const char* what() const noexcept override { return message_.c_str(); }
 
 private:
+    void compose() {
+        message_ = base_;
+        if (!suggestion_.empty()) message_ += "; did you mean '" + suggestion_ + "'?";
+    }
+
     ErrorCode code_;
+    std::string base_;        // without the suggestion (set only when there is one)
+    std::string suggestion_;
     std::string message_;
 };
 

@@ -7,9 +7,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "hloc/error.hpp"
 
 namespace hloc {
 
@@ -43,6 +46,14 @@ struct NearestQuery {
     std::optional<double> max_distance_m;  // > 0; sites farther away are left out
 };
 inline constexpr std::uint32_t kMaxK = 1000;
+
+// The one rule for a count of results (nearest's k, reverse's limit): a whole number from 1
+// to kMaxK. Every shell applies it through the contract; the engine applies it again as a
+// guard. The message names the parameter and echoes the value ("k must be a whole number
+// between 1 and 1000 (got 4294967297)").
+std::optional<Error> check_count(std::string_view name, double value);
+// The one rule for a distance limit (max_miles, max_km, or metres): finite and at least 0.
+std::optional<Error> check_distance_limit(std::string_view name, double value);
 
 struct Neighbour {
     std::uint32_t rank = 0;         // 1-based

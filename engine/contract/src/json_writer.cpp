@@ -1,10 +1,23 @@
-#include "json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
 
+#include <charconv>
 #include <cmath>
 
 #include "hloc/geodesy.hpp"
 
-namespace hloc::api {
+namespace hloc::contract {
+
+std::string to_text(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string to_pretty_text(const Json& value) {
+    return value.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string pretty(std::string_view compact_text) {
+    return to_pretty_text(Json::parse(compact_text));
+}
 
 double round_to(double value, int decimals) {
     // Exact powers of ten from a table: the same values std::pow gives, without its cost.
@@ -35,6 +48,21 @@ void add_distance_and_bearing(Json& out, double distance_m, double bearing_deg) 
     out["bearing"] = {{"degrees", round_to(bearing_deg, 1)}, {"compass", compass_point(bearing_deg)}};
 }
 
+// A number as nlohmann's own formatter writes it (shortest round-trip form), without a tree.
+void append_number(std::string& out, double value) {
+    if (!std::isfinite(value)) {
+        out += "null";  // as nlohmann writes NaN and infinities
+        return;
+    }
+    out += to_text(Json(value));
+}
+
+void append_count(std::string& out, std::uint32_t value) {
+    char digits[16];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+    out.append(digits, end);
+}
+
 }  // namespace
 
 Json phone_json(const PhoneView& phone) {
@@ -55,21 +83,14 @@ Json site_json(const SiteView& site) {
     return s;
 }
 
-Json nearest_json(const Engine& engine, const NearestAnswer& answer) {
-    Json out;
-    out["query"] = location_json(answer.origin);
-    out["treatment"] = answer.treatment;
-    Json results = Json::array();
-    for (const auto& n : answer.results) {
-        Json r;
-        r["rank"] = n.rank;
-        r["site"] = site_json(engine.site(n.site_index));
-        r["phone"] = phone_json(engine.phone(n.offer_index));
-        add_distance_and_bearing(r, n.distance_m, n.bearing_deg);
-        results.push_back(std::move(r));
+Json site_listing_json(const SiteView& site) {
+    Json s = site_json(site);
+    Json phones = Json::object();
+    for (std::size_t i = 0; i < site.treatments.size() && i < site.phones.size(); ++i) {
+        phones[std::string(site.treatments[i])] = phone_json(site.phones[i]);
     }
-    out["results"] = std::move(results);
-    return out;
+    s["phones"] = std::move(phones);
+    return s;
 }
 
 Json lookup_json(const PostcodeRecord& r, std::string_view input) {
@@ -147,11 +168,81 @@ Json info_json(const IndexInfo& info) {
     return out;
 }
 
-Json error_json(const Error& error) {
-    return {{"error",
-             {{"code", error_code_name(error.code())},
-              {"message", error.message()},
-              {"status", http_status(error.code())}}}};
+Json error_json(unsigned status, std::string_view code, std::string_view message) {
+    return {{"error", {{"code", code}, {"message", message}, {"status", status}}}};
 }
 
-}  // namespace hloc::api
+Json error_json(const Error& error) {
+    auto out = error_json(static_cast<unsigned>(http_status(error.code())),
+                          error_code_name(error.code()), error.message());
+    if (!error.suggestion().empty()) out["error"]["suggestion"] = error.suggestion();
+    return out;
+}
+
+JsonWriter::JsonWriter(const Engine& engine) {
+    Json listing = Json::array();
+    for (std::uint32_t i = 0; i < engine.site_count(); ++i) {
+        const auto site = engine.site(i);
+        site_text_.push_back(to_text(site_json(site)));
+        auto one = site_listing_json(site);
+        site_listing_text_.push_back(to_text(one));
+        listing.push_back(std::move(one));
+    }
+    sites_text_ = to_text(listing);
+    // Offers (a site's phone for one treatment) are numbered treatment by treatment.
+    std::uint32_t offers = 0;
+    for (const auto& t : engine.treatments()) offers += t.site_count;
+    for (std::uint32_t o = 0; o < offers; ++o) phone_text_.push_back(to_text(phone_json(engine.phone(o))));
+}
+
+std::string JsonWriter::query(const Location& origin) { return to_text(location_json(origin)); }
+
+void JsonWriter::append_result(std::string& out, const Neighbour& n) const {
+    out += "{\"rank\":";
+    append_count(out, n.rank);
+    out += ",\"site\":";
+    out += site_text_.at(n.site_index);
+    out += ",\"phone\":";
+    out += phone_text_.at(n.offer_index);
+    // As add_distance_and_bearing: metres, km and miles to the millimetre; bearing to 0.1 degree.
+    out += ",\"distance\":{\"metres\":";
+    append_number(out, round_to(n.distance_m, 3));
+    out += ",\"km\":";
+    append_number(out, round_to(n.distance_m / 1000.0, 3));
+    out += ",\"miles\":";
+    append_number(out, round_to(n.distance_m / kMetresPerMile, 3));
+    out += "},\"bearing\":{\"degrees\":";
+    append_number(out, round_to(n.bearing_deg, 1));
+    out += ",\"compass\":\"";
+    out += compass_point(n.bearing_deg);  // "N" .. "NNW": nothing to escape
+    out += "\"}}";
+}
+
+std::string JsonWriter::result(const Neighbour& neighbour) const {
+    std::string out;
+    append_result(out, neighbour);
+    return out;
+}
+
+void JsonWriter::append_nearest_members(std::string& out, const NearestAnswer& answer) const {
+    out += "\"query\":";
+    out += query(answer.origin);
+    out += ",\"treatment\":";
+    out += to_text(Json(answer.treatment));
+    out += ",\"results\":[";
+    for (std::size_t i = 0; i < answer.results.size(); ++i) {
+        if (i > 0) out += ',';
+        append_result(out, answer.results[i]);
+    }
+    out += ']';
+}
+
+std::string JsonWriter::nearest(const NearestAnswer& answer) const {
+    std::string out = "{";
+    out.reserve(256 + answer.results.size() * 720);
+    append_nearest_members(out, answer);
+    out += '}';
+    return out;
+}
+
+}  // namespace hloc::contract

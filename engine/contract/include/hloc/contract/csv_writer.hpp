@@ -1,0 +1,51 @@
+// The CSV shapes of DESIGN.md. A nearest row is status, match, lat, lon, then for n = 1..k
+// site_n_id, site_n_name, site_n_phone, site_n_metres, site_n_miles: `nearest --format csv`,
+// batch CSV and the attribute columns of batch GeoJSON/GeoPackage all come from NearestRow,
+// so every output of a row reads the same. RFC 4180 quoting where a field needs it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hloc/contract/status.hpp"
+#include "hloc/engine.hpp"
+
+namespace hloc::contract {
+
+// RFC 4180: quoted (and quotes doubled) when the field holds a comma, quote, CR or LF.
+void csv_append(std::string& out, std::string_view field);
+std::string csv_line(const std::vector<std::string>& fields);  // with "\n"
+// Fixed decimals, exactly rounded ("%.*f" without printf's locale work).
+std::string format_fixed(double value, int decimals);
+void append_fixed(std::string& out, double value, int decimals);
+
+class NearestRow {
+public:
+    NearestRow(const Engine& engine, std::uint32_t k);
+
+    const std::vector<std::string>& columns() const { return columns_; }
+
+    // The row's fields as CSV text, each after a comma (the caller writes what comes first).
+    void append_csv(std::string& out, const NearestAnswer& answer) const;
+    // A row with no answer: its status, then empty fields.
+    void append_csv(std::string& out, RowStatus status) const;
+    // The same fields as separate cells (GeoJSON / GeoPackage attributes).
+    void cells(std::vector<std::string>& out, const NearestAnswer& answer) const;
+    void cells(std::vector<std::string>& out, RowStatus status) const;
+
+private:
+    template <class Sink>
+    void write(Sink& sink, const NearestAnswer& answer) const;
+
+    const Engine& engine_;
+    std::uint32_t k_;
+    std::vector<std::string> columns_;
+};
+
+// `lookup --format csv` and `reverse --format csv`.
+std::string lookup_csv(const PostcodeRecord& record);
+std::string reverse_csv(const std::vector<ReverseHit>& hits);
+
+}  // namespace hloc::contract

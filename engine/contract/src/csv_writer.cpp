@@ -1,0 +1,165 @@
+#include "hloc/contract/csv_writer.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+#include "hloc/contract/json_writer.hpp"
+#include "hloc/geodesy.hpp"
+
+namespace hloc::contract {
+
+void csv_append(std::string& out, std::string_view value) {
+    // One pass over the bytes (find_first_of runs memchr per byte).
+    bool needs_quotes = false;
+    for (char c : value) needs_quotes = needs_quotes || c == ',' || c == '"' || c == '\r' || c == '\n';
+    if (!needs_quotes) {
+        out.append(value);
+        return;
+    }
+    out += '"';
+    for (char c : value) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+std::string csv_line(const std::vector<std::string>& fields) {
+    std::string line;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) line += ',';
+        csv_append(line, fields[i]);
+    }
+    line += '\n';
+    return line;
+}
+
+void append_fixed(std::string& out, double value, int decimals) {
+    // std::to_chars prints the exact decimal rounding, as "%.*f" does, without printf's
+    // parsing and locale work: batch reports format ~15 numbers per row.
+    char text[64];
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, round_to(value, decimals),
+                                         std::chars_format::fixed, decimals);
+    if (ec == std::errc()) {
+        out.append(text, end);
+        return;
+    }
+    std::snprintf(text, sizeof text, "%.*f", decimals, round_to(value, decimals));
+    out += text;
+}
+
+std::string format_fixed(double value, int decimals) {
+    std::string out;
+    append_fixed(out, value, decimals);
+    return out;
+}
+
+namespace {
+
+// Fields as CSV text, each after a comma.
+struct CsvSink {
+    std::string& out;
+    void text(std::string_view field) {
+        out += ',';
+        csv_append(out, field);
+    }
+    void fixed(double value, int decimals) {
+        out += ',';
+        append_fixed(out, value, decimals);
+    }
+};
+
+// Fields as cells.
+struct CellSink {
+    std::vector<std::string>& out;
+    void text(std::string_view field) { out.emplace_back(field); }
+    void fixed(double value, int decimals) { out.push_back(format_fixed(value, decimals)); }
+};
+
+constexpr int kFieldsPerSite = 5;
+
+}  // namespace
+
+NearestRow::NearestRow(const Engine& engine, std::uint32_t k) : engine_(engine), k_(k) {
+    columns_ = {"status", "match", "lat", "lon"};
+    for (std::uint32_t n = 1; n <= k; ++n) {
+        const std::string p = "site_" + std::to_string(n) + "_";
+        for (auto f : {"id", "name", "phone", "metres", "miles"}) columns_.push_back(p + f);
+    }
+}
+
+template <class Sink>
+void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
+    sink.text(status_name(status_of(answer.origin.match)));
+    sink.text(match_level_name(answer.origin.match));
+    sink.fixed(answer.origin.position.lat_deg, 7);
+    sink.fixed(answer.origin.position.lon_deg, 7);
+    for (std::uint32_t n = 0; n < k_; ++n) {
+        if (n >= answer.results.size()) {
+            for (int i = 0; i < kFieldsPerSite; ++i) sink.text("");
+            continue;
+        }
+        const auto& r = answer.results[n];
+        const auto site = engine_.site(r.site_index);
+        sink.text(site.id);
+        sink.text(site.name);
+        sink.text(engine_.phone(r.offer_index).display);
+        sink.fixed(r.distance_m, 1);
+        sink.fixed(r.distance_m / kMetresPerMile, 3);
+    }
+}
+
+void NearestRow::append_csv(std::string& out, const NearestAnswer& answer) const {
+    CsvSink sink{out};
+    write(sink, answer);
+}
+
+void NearestRow::cells(std::vector<std::string>& out, const NearestAnswer& answer) const {
+    CellSink sink{out};
+    write(sink, answer);
+}
+
+void NearestRow::append_csv(std::string& out, RowStatus status) const {
+    out += ',';
+    out += status_name(status);
+    out.append(columns_.size() - 1, ',');
+}
+
+void NearestRow::cells(std::vector<std::string>& out, RowStatus status) const {
+    out.emplace_back(status_name(status));
+    out.resize(out.size() + columns_.size() - 1);
+}
+
+std::string lookup_csv(const PostcodeRecord& record) {
+    std::string out = "postcode,match,lat,lon,eastings,northings,quality,country\n";
+    csv_append(out, record.postcode);
+    out += ',';
+    out += match_level_name(record.match);
+    for (auto [value, decimals] : {std::pair{record.position.lat_deg, 7}, {record.position.lon_deg, 7},
+                                   {record.eastings_m, 1}, {record.northings_m, 1}}) {
+        out += ',';
+        if (record.located) append_fixed(out, value, decimals);
+    }
+    out += ',' + std::to_string(record.quality) + ',';
+    csv_append(out, record.country);
+    out += '\n';
+    return out;
+}
+
+std::string reverse_csv(const std::vector<ReverseHit>& hits) {
+    std::string out = "rank,postcode,lat,lon,metres\n";
+    int rank = 0;
+    for (const auto& h : hits) {
+        out += std::to_string(++rank) + ',';
+        csv_append(out, h.postcode);
+        for (auto [value, decimals] :
+             {std::pair{h.position.lat_deg, 7}, {h.position.lon_deg, 7}, {h.distance_m, 3}}) {
+            out += ',';
+            append_fixed(out, value, decimals);
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+}  // namespace hloc::contract

@@ -1,0 +1,248 @@
+#include "postcode_table.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "hloc/unit_vector.hpp"
+#include "text.hpp"
+
+namespace hloc::detail {
+
+namespace fmt = format;
+
+namespace {
+
+std::string_view country_name(std::uint8_t country) {
+    switch (static_cast<fmt::Country>(country)) {
+        case fmt::Country::england: return "England";
+        case fmt::Country::scotland: return "Scotland";
+        case fmt::Country::wales: return "Wales";
+        case fmt::Country::unknown: break;
+    }
+    return "";
+}
+
+std::string outward_text(const fmt::DistrictRecord& d) {
+    return std::string(d.outward.data(), strnlen(d.outward.data(), d.outward.size()));
+}
+
+std::string inward_text(std::uint32_t code) {
+    std::string s(3, ' ');
+    s[0] = static_cast<char>('0' + code / 676);
+    s[1] = static_cast<char>('A' + (code / 26) % 26);
+    s[2] = static_cast<char>('A' + code % 26);
+    return s;
+}
+
+std::uint32_t district_key(const std::array<char, 4>& outward) {
+    return (std::uint32_t{static_cast<std::uint8_t>(outward[0])} << 24) |
+           (std::uint32_t{static_cast<std::uint8_t>(outward[1])} << 16) |
+           (std::uint32_t{static_cast<std::uint8_t>(outward[2])} << 8) |
+           std::uint32_t{static_cast<std::uint8_t>(outward[3])};
+}
+
+PostcodeRecord centroid_record(std::string text, MatchLevel level, const fmt::Centroid& c,
+                               std::uint8_t country) {
+    PostcodeRecord r;
+    r.postcode = std::move(text);
+    r.match = level;
+    r.located = c.located_count > 0;
+    r.position = {c.lat_deg, c.lon_deg};
+    r.eastings_m = c.eastings_m;
+    r.northings_m = c.northings_m;
+    r.quality = 0;
+    r.country = country_name(country);
+    r.postcode_count = c.located_count;
+    return r;
+}
+
+std::string no_coordinates(const std::string& text) {
+    return in_quotes(text) + " has no coordinates in Code-Point Open (positional quality 90)";
+}
+
+}  // namespace
+
+PostcodeTable::PostcodeTable(const IndexReader& index)
+    : districts_(index.districts),
+      sectors_(index.sectors),
+      rows_(index.rows),
+      row_samples_(index.row_samples),
+      vectors_(index.vectors),
+      unlocated_(index.unlocated) {
+    district_keys_.reserve(districts_.size());
+    for (const auto& d : districts_) district_keys_.push_back(district_key(d.outward));
+}
+
+const fmt::DistrictRecord* PostcodeTable::find_district(std::string_view outward) const {
+    std::array<char, 4> text{};
+    if (outward.size() > text.size()) return nullptr;
+    std::memcpy(text.data(), outward.data(), outward.size());
+    const auto key = district_key(text);
+    auto it = std::lower_bound(district_keys_.begin(), district_keys_.end(), key);
+    if (it == district_keys_.end() || *it != key) return nullptr;
+    return &districts_[static_cast<std::size_t>(it - district_keys_.begin())];
+}
+
+std::optional<std::uint32_t> PostcodeTable::find_row(const fmt::DistrictRecord& d,
+                                                     std::uint32_t inward) const {
+    // The last sampled row at or before the answer, among the district's samples (in
+    // cache), then one block of kRowSampleStride rows: one or two cache misses, not ten.
+    const std::size_t first = d.first_row, end = first + d.row_count;
+    constexpr std::size_t stride = fmt::kRowSampleStride;
+    // Samples of rows inside the district: rows s*stride for s in [s_lo, s_hi).
+    const std::size_t s_lo = (first + stride - 1) / stride, s_hi = (end + stride - 1) / stride;
+    std::size_t lo = first, hi = std::min(end, s_lo * stride);  // the rows before its first sample
+    if (s_lo < s_hi) {
+        const auto begin = row_samples_.begin() + static_cast<long>(s_lo);
+        const auto it =
+            std::upper_bound(begin, row_samples_.begin() + static_cast<long>(s_hi), inward);
+        if (it != begin) {  // the last sample <= inward starts the block that holds it
+            lo = static_cast<std::size_t>(it - row_samples_.begin() - 1) * stride;
+            hi = std::min(end, lo + stride);
+        }
+    }
+    // The caller will read the row's unit vector next: fetch its block now, so that the
+    // two cache misses overlap instead of following one another.
+    __builtin_prefetch(&vectors_[lo]);
+    __builtin_prefetch(&vectors_[std::min(hi, lo + 8)]);
+    for (std::size_t i = lo; i < hi; ++i) {
+        const auto c = fmt::PackedRow::inward_code(rows_[i]);
+        if (c == inward) return static_cast<std::uint32_t>(i);
+        if (c > inward) return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::uint32_t> PostcodeTable::find_unit(const ParsedPostcode& p) const {
+    const auto* d = find_district(p.outward);
+    if (d == nullptr) return std::nullopt;
+    return find_row(*d, fmt::inward_code(p.sector_digit, p.unit_letters[0], p.unit_letters[1]));
+}
+
+const fmt::SectorRecord* PostcodeTable::find_sector(const fmt::DistrictRecord& d, char digit) const {
+    for (std::uint32_t s = d.first_sector; s < d.first_sector + d.sector_count; ++s) {
+        if (sectors_[s].digit == static_cast<std::uint8_t>(digit)) return &sectors_[s];
+    }
+    return nullptr;
+}
+
+const fmt::UnlocatedRecord* PostcodeTable::find_unlocated(std::string_view text) const {
+    std::array<char, 8> key{};
+    if (text.size() > key.size()) return nullptr;
+    std::memcpy(key.data(), text.data(), text.size());
+    auto it = std::lower_bound(
+        unlocated_.begin(), unlocated_.end(), key,
+        [](const fmt::UnlocatedRecord& r, const std::array<char, 8>& k) { return r.text < k; });
+    if (it == unlocated_.end() || it->text != key) return nullptr;
+    return &*it;
+}
+
+std::string PostcodeTable::row_postcode(std::uint32_t row) const {
+    auto it = std::upper_bound(
+        districts_.begin(), districts_.end(), row,
+        [](std::uint32_t r, const fmt::DistrictRecord& d) { return r < d.first_row; });
+    const auto& d = *(it - 1);  // districts cover every row (checked at open)
+    return outward_text(d) + ' ' + inward_text(fmt::PackedRow::inward_code(rows_[row]));
+}
+
+LatLon PostcodeTable::row_position(std::uint32_t row) const {
+    return from_unit_vector(vectors_[row]);
+}
+
+std::uint8_t PostcodeTable::row_quality(std::uint32_t row) const {
+    return fmt::kQualityCodes[fmt::PackedRow::quality_index(rows_[row])];
+}
+
+PostcodeRecord PostcodeTable::unit_record(std::uint32_t row, std::string text) const {
+    const auto packed = rows_[row];
+    PostcodeRecord r;
+    r.postcode = std::move(text);
+    r.match = MatchLevel::unit;
+    r.located = true;
+    r.position = row_position(row);
+    r.eastings_m = fmt::PackedRow::eastings_m(packed);
+    r.northings_m = fmt::PackedRow::northings_m(packed);
+    r.quality = row_quality(row);
+    r.country = country_name(static_cast<std::uint8_t>(fmt::PackedRow::country(packed)));
+    return r;
+}
+
+Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_position) const {
+    auto parsed = parse_postcode(input);
+    if (!parsed) return with_existing_suggestion(input, parsed.error());
+    const auto& p = *parsed;
+    if (p.level != PostcodeLevel::unit) return fall_back(p, find_district(p.outward), "");
+    const std::string text = p.text();
+    if (auto row = find_unit(p)) return unit_record(*row, text);
+    const auto* u = find_unlocated(text);
+    if (u != nullptr && !need_position) {
+        PostcodeRecord r;
+        r.postcode = text;
+        r.match = MatchLevel::unit;
+        r.located = false;
+        r.quality = u->quality;
+        r.country = country_name(u->country);
+        r.postcode_count = 0;
+        r.note = no_coordinates(text);
+        return r;
+    }
+    const std::string note =
+        u != nullptr ? no_coordinates(text) : in_quotes(text) + " is not in Code-Point Open";
+    return fall_back(p, find_district(p.outward), note);
+}
+
+// The sector's centroid, else the district's, with `note` (why the unit was not used) extended
+// to say which centroid stands in for it; or postcode_not_found saying what was looked for.
+Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
+                                                const fmt::DistrictRecord* district,
+                                                std::string note) const {
+    if (p.level != PostcodeLevel::district && district != nullptr) {
+        if (const auto* s = find_sector(*district, p.sector_digit);
+            s != nullptr && s->centroid.located_count > 0) {
+            auto r = centroid_record(p.sector_text(), MatchLevel::sector, s->centroid, s->country);
+            if (!note.empty()) {
+                r.note = note + "; the centroid of its sector " + in_quotes(r.postcode) + " is used";
+            }
+            return r;
+        }
+        if (note.empty()) note = "sector " + in_quotes(p.sector_text()) + " is not in Code-Point Open";
+    }
+    if (district != nullptr && district->centroid.located_count > 0) {
+        auto r = centroid_record(p.outward, MatchLevel::district, district->centroid,
+                                 district->country);
+        if (!note.empty()) {
+            r.note = note + "; the centroid of its district " + in_quotes(p.outward) + " is used";
+        }
+        return r;
+    }
+    const auto district_text = in_quotes(p.outward);
+    if (p.level == PostcodeLevel::district) {
+        return Error(ErrorCode::postcode_not_found,
+                     district == nullptr
+                         ? "postcode district " + district_text + " is not in Code-Point Open"
+                         : "postcode district " + district_text + " has no located postcode");
+    }
+    if (district == nullptr) {
+        return Error(ErrorCode::postcode_not_found,
+                     in_quotes(p.text()) + " is not in Code-Point Open, and neither is its district " +
+                         district_text);
+    }
+    return Error(ErrorCode::postcode_not_found,
+                 note + ", and neither its sector nor its district " + district_text +
+                     " has a located postcode");
+}
+
+// For an O/0 or I/1 slip with several possible corrections, suggest one that exists in the
+// data (the parser, which has no data, suggests the first well-formed one).
+Error PostcodeTable::with_existing_suggestion(std::string_view input, Error error) const {
+    if (error.code() != ErrorCode::invalid_postcode) return error;
+    const auto suggestions = postcode_suggestions(input);
+    if (suggestions.size() < 2) return error;
+    for (const auto& s : suggestions) {
+        auto p = parse_postcode(s);
+        if (p && p->level == PostcodeLevel::unit && find_unit(*p)) return error.with_suggestion(s);
+    }
+    return error;
+}
+
+}  // namespace hloc::detail

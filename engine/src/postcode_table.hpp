@@ -1,0 +1,58 @@
+// The postcode tables of a mapped index: units (packed rows in district order), sectors and
+// districts with their centroids, and the quality-90 units that have no coordinates.
+//
+// find() resolves postcode text unit -> sector -> district, as far as needed to reach a
+// located record, and words the note that says which fallback was used and why.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hloc/error.hpp"
+#include "hloc/index_format.hpp"
+#include "hloc/postcode.hpp"
+#include "hloc/query.hpp"
+#include "index_reader.hpp"
+
+namespace hloc::detail {
+
+class PostcodeTable {
+public:
+    explicit PostcodeTable(const IndexReader& index);
+
+    // With `need_position` false a unit with no coordinates (quality 90) is itself the answer;
+    // with it true, such a unit falls back to its sector or district.
+    Result<PostcodeRecord> find(std::string_view input, bool need_position) const;
+
+    std::uint32_t located_count() const { return static_cast<std::uint32_t>(rows_.size()); }
+    std::string row_postcode(std::uint32_t row) const;  // "CM15 8EH"
+    LatLon row_position(std::uint32_t row) const;
+    std::uint8_t row_quality(std::uint32_t row) const;
+    PostcodeRecord unit_record(std::uint32_t row, std::string text) const;
+
+private:
+    const format::DistrictRecord* find_district(std::string_view outward) const;
+    std::optional<std::uint32_t> find_row(const format::DistrictRecord& d, std::uint32_t inward) const;
+    std::optional<std::uint32_t> find_unit(const ParsedPostcode& p) const;
+    const format::SectorRecord* find_sector(const format::DistrictRecord& d, char digit) const;
+    const format::UnlocatedRecord* find_unlocated(std::string_view text) const;
+    Result<PostcodeRecord> fall_back(const ParsedPostcode& p, const format::DistrictRecord* district,
+                                     std::string note) const;
+    Error with_existing_suggestion(std::string_view input, Error error) const;
+
+    std::span<const format::DistrictRecord> districts_;
+    std::span<const format::SectorRecord> sectors_;
+    std::span<const std::uint64_t> rows_;
+    std::span<const std::uint16_t> row_samples_;
+    std::span<const format::UnitVector> vectors_;
+    std::span<const format::UnlocatedRecord> unlocated_;
+    // District outward codes as big-endian integers (11 KB for GB): the binary search stays
+    // in cache instead of striding through 64-byte records.
+    std::vector<std::uint32_t> district_keys_;
+};
+
+}  // namespace hloc::detail
