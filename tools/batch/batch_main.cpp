@@ -13,7 +13,8 @@
 #include <thread>
 
 #include "../common/paths.hpp"
-#include "hloc/geodesy.hpp"
+#include "hloc/contract/request.hpp"
+#include "hloc/parallel.hpp"
 #include "input.hpp"
 #include "map.hpp"
 #include "options.hpp"
@@ -26,7 +27,7 @@ namespace {
 using hloc::Error;
 using hloc::ErrorCode;
 namespace b = hloc::batch;
-
+namespace contract = hloc::contract;
 
 void write_text_file(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
@@ -35,143 +36,174 @@ void write_text_file(const std::string& path, const std::string& text) {
     if (!out) throw Error(ErrorCode::io_error, "cannot write " + path);
 }
 
+struct Args {
+    std::string index_file = hloc::paths::default_index().string();
+    std::string data_dir;
+    b::InputOptions in;
+    std::string out_path, format, summary_path, map_path, treatment;
+    // Numbers stay text until the contract reads them, as in every other shell.
+    std::optional<std::string> k, max_miles, max_km;
+    int map_width = 800;
+    long long threads = 0;
+    bool force = false, quiet = false;
+};
+
+void add_options(CLI::App& app, Args& a) {
+    app.add_option("--index", a.index_file, "the index file (.hlx)")->capture_default_str();
+    app.add_option("--data", a.data_dir, "accepted for symmetry with the other commands; unused");
+    app.add_option("--in", a.in.path, "input: .csv (or - for standard input), or any vector layer GDAL opens")->required();
+    app.add_option("--out", a.out_path, "output: .csv, .jsonl, .geojson or .gpkg (- = CSV on standard output)")->required();
+    app.add_option("--format", a.format, "output format when the extension does not say: csv, jsonl, geojson, gpkg");
+    app.add_option("-k,--k", a.k, "how many sites per row (default 3)");
+    app.add_option("--treatment", a.treatment, "treatment (default: the index's only one)");
+    app.add_option("--postcode-column", a.in.postcode_column, "postcode column, by name or 1-based position");
+    app.add_option("--header", a.in.header, "CSV: does line 1 name the columns?")
+        ->check(CLI::IsMember({"auto", "yes", "no"}))
+        ->capture_default_str();
+    app.add_option("--layer", a.in.layer, "layer to read from a multi-layer input (default: the first)");
+    app.add_flag("--use-geometry", a.in.use_geometry, "query by each feature's point, even if it has a postcode field");
+    app.add_option("--max-miles", a.max_miles, "leave out sites farther than this");
+    app.add_option("--max-km", a.max_km, "leave out sites farther than this");
+    app.add_option("--summary", a.summary_path, "also write a summary: .json or .md");
+    app.add_option("--map", a.map_path, "also draw a map of the rows coloured by nearest site: .svg or .png");
+    app.add_option("--map-width", a.map_width, "map width in pixels")->capture_default_str();
+    app.add_option("--threads", a.threads, "worker threads (0 = all cores, at most 256)")->capture_default_str();
+    app.add_flag("--force", a.force, "replace existing output files");
+    app.add_flag("--quiet", a.quiet, "no progress line");
+}
+
+std::optional<double> number(std::string_view name, const std::optional<std::string>& text) {
+    if (!text) return std::nullopt;
+    return contract::parse_number(name, *text).value();
+}
+
+// k, the distance limit and the treatment, through the contract like every other shell.
+contract::NearestOptions nearest_options(const hloc::Engine& engine, const Args& a) {
+    contract::NearestRequest request;
+    request.k = number("k", a.k);
+    request.max_miles = number("max_miles", a.max_miles);
+    request.max_km = number("max_km", a.max_km);
+    request.treatment = a.treatment;
+    return contract::validate_options(engine, request).value();
+}
+
+std::string summary_format(const std::string& path) {
+    if (path.empty()) return "";
+    const auto ext = std::filesystem::path(path).extension().string();
+    if (ext == ".json") return "json";
+    if (ext == ".md" || ext == ".markdown") return "md";
+    throw Error(ErrorCode::invalid_parameter, "--summary " + path + ": use .json or .md");
+}
+
+// The outputs of a run, each checked (directory, existing file, not an input) before any work
+// and renamed into place together once everything is written.
+class Outputs {
+public:
+    Outputs(const Args& a) : a_(a), taken_{a.in.path} {
+        report = claim(a.out_path);
+        summary = claim(a.summary_path);
+        map = claim(a.map_path);
+    }
+    void commit() {
+        for (auto* f : {report.get(), summary.get(), map.get()}) {
+            if (f) f->commit();
+        }
+    }
+    std::unique_ptr<b::SafeOutput> report, summary, map;
+
+private:
+    std::unique_ptr<b::SafeOutput> claim(const std::string& path) {
+        if (path.empty() || path == "-") return nullptr;
+        for (const auto& t : taken_) {
+            std::error_code ec;
+            if (t == path || (std::filesystem::exists(path, ec) && std::filesystem::equivalent(t, path, ec))) {
+                throw Error(ErrorCode::invalid_parameter, "the same file " + path + " is given twice (input and output, or two outputs)");
+            }
+        }
+        auto out = std::make_unique<b::SafeOutput>(path, a_.force, std::vector<std::string>{a_.in.path});
+        taken_.push_back(path);
+        return out;
+    }
+    const Args& a_;
+    std::vector<std::string> taken_;
+};
+
+void draw_map(b::CatchmentMap& map, const b::Summary& summary, const Args& a,
+              const std::string& treatment, const std::string& path) {
+    const auto placed = summary.status_count(b::RowStatus::ok) + summary.status_count(b::RowStatus::approximate);
+    const auto name = a.in.path == "-" ? std::string("standard input") : std::filesystem::path(a.in.path).filename().string();
+    map.set_titles("Nearest " + treatment + " site for each row of " + name,
+                   b::with_commas(placed) + " of " + b::with_commas(summary.rows()) +
+                       " rows placed (the rest are invalid or not found: see the summary)");
+    map.write(path, b::map_format(a.map_path));
+    hloc::batch::release_drawing_caches();
+}
+
+int run(const Args& a) {
+    b::init_process();
+    b::BatchOptions options;
+    options.format = b::output_format(a.out_path, a.format);
+    if (a.out_path == "-" && options.format != b::OutputFormat::csv && options.format != b::OutputFormat::jsonl) {
+        throw Error(ErrorCode::invalid_parameter, "standard output takes csv or jsonl, not a GeoJSON/GeoPackage file");
+    }
+    const auto summary_kind = summary_format(a.summary_path);
+    if (!a.map_path.empty()) (void)b::map_format(a.map_path);
+    if (a.map_width < 320 || a.map_width > 8000) {
+        throw Error(ErrorCode::invalid_parameter, "--map-width must be between 320 and 8000 pixels");
+    }
+    options.threads = hloc::worker_count(b::checked_threads(a.threads));
+    options.want_grid = !a.map_path.empty();
+    options.progress = !a.quiet;
+    Outputs outputs(a);
+
+    const auto engine = hloc::Engine::open(a.index_file);
+    options.nearest = nearest_options(engine, a);
+    auto input = b::open_input(a.in);
+    std::unique_ptr<b::CatchmentMap> map;
+    if (outputs.map) map = std::make_unique<b::CatchmentMap>(engine, options.nearest.treatment, b::map_options(a.map_width));
+    b::Summary summary(engine);
+    const auto start = std::chrono::steady_clock::now();
+    b::run_batch(engine, *input, options, outputs.report ? outputs.report->temp_path() : "-", [&](const b::RowStat& row) {
+        summary.add(row);
+        if (map && row.has_position) {
+            if (!std::isnan(row.eastings_m)) map->add_grid(row.eastings_m, row.northings_m, row.site);
+            else map->add_wgs84(row.position, row.site);
+        }
+    });
+    b::RunInfo run;
+    run.input = a.in.path;
+    run.output = a.out_path;
+    run.treatment = options.nearest.treatment;
+    run.query_by = input->query_by();
+    run.k = options.nearest.k;
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    run.threads = options.threads;
+    if (outputs.summary) {
+        write_text_file(outputs.summary->temp_path(), summary_kind == "json" ? contract::to_pretty_text(summary.to_json(run)) + "\n"
+                                                                             : summary.to_markdown(run));
+    }
+    if (map) draw_map(*map, summary, a, options.nearest.treatment, outputs.map->temp_path());
+    outputs.commit();  // all or nothing: the outputs appear together
+    std::cerr << summary.short_text(run);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"The nearest sites offering a treatment for every row of a file (CSV, or any vector "
                  "layer GDAL reads), with a summary and a map.",
                  "hospital-locator batch"};
-    std::string index_file = hloc::paths::default_index().string();
-    std::string data_dir;
-    b::InputOptions in;
-    std::string out_path, format, summary_path, map_path, treatment;
-    int k = 3;
-    int map_width = 800;
-    unsigned threads = 0;
-    std::optional<double> max_miles, max_km;
-    bool force = false, quiet = false;
-    app.add_option("--index", index_file, "the index file (.hlx)")->capture_default_str();
-    app.add_option("--data", data_dir, "accepted for symmetry with the other commands; unused");
-    app.add_option("--in", in.path, "input: .csv (or - for standard input), or any vector layer GDAL opens")->required();
-    app.add_option("--out", out_path, "output: .csv, .jsonl, .geojson or .gpkg (- = CSV on standard output)")->required();
-    app.add_option("--format", format, "output format when the extension does not say: csv, jsonl, geojson, gpkg");
-    app.add_option("-k,--k", k, "how many sites per row")->capture_default_str();
-    app.add_option("--treatment", treatment, "treatment (default: the index's only one)");
-    app.add_option("--postcode-column", in.postcode_column, "postcode column, by name or 1-based position");
-    app.add_option("--header", in.header, "CSV: does line 1 name the columns?")
-        ->check(CLI::IsMember({"auto", "yes", "no"}))
-        ->capture_default_str();
-    app.add_option("--layer", in.layer, "layer to read from a multi-layer input (default: the first)");
-    app.add_flag("--use-geometry", in.use_geometry, "query by each feature's point, even if it has a postcode field");
-    auto* miles = app.add_option("--max-miles", max_miles, "leave out sites farther than this");
-    app.add_option("--max-km", max_km, "leave out sites farther than this")->excludes(miles);
-    app.add_option("--summary", summary_path, "also write a summary: .json or .md");
-    app.add_option("--map", map_path, "also draw a map of the rows coloured by nearest site: .svg or .png");
-    app.add_option("--map-width", map_width, "map width in pixels")->capture_default_str();
-    app.add_option("--threads", threads, "worker threads (0 = all cores)")->capture_default_str();
-    app.add_flag("--force", force, "replace existing output files");
-    app.add_flag("--quiet", quiet, "no progress line");
+    Args a;
+    add_options(app, a);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
         return e.get_exit_code() == 0 ? 0 : 1;
     }
-
     try {
-        b::init_process();
-        if (k < 1 || k > static_cast<int>(hloc::kMaxK)) {
-            throw Error(ErrorCode::invalid_parameter,
-                        "k must be between 1 and " + std::to_string(hloc::kMaxK) + " (got " + std::to_string(k) + ")");
-        }
-        b::BatchOptions options;
-        options.k = static_cast<std::uint32_t>(k);
-        if (max_miles) options.max_distance_m = *max_miles * hloc::kMetresPerMile;
-        if (max_km) options.max_distance_m = *max_km * 1000.0;
-        if (options.max_distance_m && !(*options.max_distance_m > 0)) {
-            throw Error(ErrorCode::invalid_parameter, "the maximum distance must be more than 0");
-        }
-        options.format = b::output_format(out_path, format);
-        if (out_path == "-" && options.format != b::OutputFormat::csv && options.format != b::OutputFormat::jsonl) {
-            throw Error(ErrorCode::invalid_parameter, "standard output takes csv or jsonl, not a GeoJSON/GeoPackage file");
-        }
-        std::string summary_format;
-        if (!summary_path.empty()) {
-            const auto ext = std::filesystem::path(summary_path).extension().string();
-            if (ext == ".json") summary_format = "json";
-            else if (ext == ".md" || ext == ".markdown") summary_format = "md";
-            else throw Error(ErrorCode::invalid_parameter, "--summary " + summary_path + ": use .json or .md");
-        }
-        const std::string map_kind = map_path.empty() ? "" : b::map_format(map_path);
-        if (map_width < 320 || map_width > 8000) {
-            throw Error(ErrorCode::invalid_parameter, "--map-width must be between 320 and 8000 pixels");
-        }
-        options.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
-        options.want_grid = !map_path.empty();
-        options.progress = !quiet;
-
-        // Every output is checked (directory, existing file, not an input) before any work.
-        std::vector<std::string> taken = {in.path};
-        auto claim = [&](const std::string& path) -> std::unique_ptr<b::SafeOutput> {
-            if (path.empty() || path == "-") return nullptr;
-            for (const auto& t : taken) {
-                std::error_code ec;
-                if (t == path || (std::filesystem::exists(path, ec) && std::filesystem::equivalent(t, path, ec))) {
-                    throw Error(ErrorCode::invalid_parameter, "the same file " + path + " is given twice (input and output, or two outputs)");
-                }
-            }
-            auto out = std::make_unique<b::SafeOutput>(path, force, std::vector<std::string>{in.path});
-            taken.push_back(path);
-            return out;
-        };
-        auto out_file = claim(out_path);
-        auto summary_file = claim(summary_path);
-        auto map_file = claim(map_path);
-
-        const auto engine = hloc::Engine::open(index_file);
-        options.treatment = b::pick_treatment(engine, treatment);
-        auto input = b::open_input(in);
-
-        std::unique_ptr<b::CatchmentMap> map;
-        if (map_file) map = std::make_unique<b::CatchmentMap>(engine, options.treatment, b::map_options(map_width));
-        b::Summary summary(engine);
-        const auto start = std::chrono::steady_clock::now();
-        b::run_batch(engine, *input, options, out_file ? out_file->temp_path() : "-", [&](const b::RowStat& row) {
-            summary.add(row);
-            if (map && row.has_position) {
-                if (!std::isnan(row.eastings_m)) map->add_grid(row.eastings_m, row.northings_m, row.site);
-                else map->add_wgs84(row.position, row.site);
-            }
-        });
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-        b::RunInfo run;
-        run.input = in.path;
-        run.output = out_path;
-        run.treatment = options.treatment;
-        run.query_by = input->query_by();
-        run.k = options.k;
-        run.seconds = seconds;
-        run.threads = options.threads;
-        if (summary_file) {
-            write_text_file(summary_file->temp_path(), summary_format == "json" ? summary.to_json(run).dump(2) + "\n"
-                                                                                : summary.to_markdown(run));
-        }
-        if (map) {
-            const auto placed = summary.status_count(b::Status::ok) + summary.status_count(b::Status::approximate);
-            const auto name = in.path == "-" ? std::string("standard input") : std::filesystem::path(in.path).filename().string();
-            map->set_titles("Nearest " + options.treatment + " site for each row of " + name,
-                            b::with_commas(placed) + " of " + b::with_commas(summary.rows()) +
-                                " rows placed (the rest are invalid or not found: see the summary)");
-            map->write(map_file->temp_path(), map_kind);
-            hloc::batch::release_drawing_caches();
-        }
-        // All or nothing: the outputs appear together, once everything is written.
-        if (out_file) out_file->commit();
-        if (summary_file) summary_file->commit();
-        if (map_file) map_file->commit();
-        std::cerr << summary.short_text(run);
-        return 0;
+        return run(a);
     } catch (const Error& e) {
         return b::fail(e);
     } catch (const std::exception& e) {

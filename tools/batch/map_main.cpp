@@ -15,6 +15,38 @@
 
 namespace {
 
+// Every located postcode, in index order, answered in chunks on every core.
+void colour_every_postcode(const hloc::Engine& engine, const std::string& treatment,
+                           unsigned threads, hloc::batch::CatchmentMap& map) {
+    const std::uint32_t located = engine.located_count();
+    constexpr std::uint32_t kChunk = 65536;
+    std::vector<hloc::NearestQuery> queries;
+    std::vector<hloc::Result<hloc::NearestAnswer>> answers;
+    std::vector<std::pair<double, double>> grid;
+    for (std::uint32_t begin = 0; begin < located; begin += kChunk) {
+        const std::uint32_t end = std::min(located, begin + kChunk);
+        queries.clear();
+        grid.clear();
+        for (std::uint32_t row = begin; row < end; ++row) {
+        const auto r = engine.located_postcode(row);
+        hloc::NearestQuery q;
+        q.origin.postcode = r.postcode;
+        q.origin.match = hloc::MatchLevel::unit;
+        q.origin.position = r.position;
+        q.treatment = treatment;
+        q.k = 1;
+        queries.push_back(std::move(q));
+        grid.emplace_back(r.eastings_m, r.northings_m);
+        }
+        answers.assign(queries.size(), hloc::Error(hloc::ErrorCode::internal, "not answered"));
+        engine.nearest_batch(queries, answers, threads);
+        for (std::size_t i = 0; i < answers.size(); ++i) {
+        const auto& a = answers[i];
+        const std::int32_t site = a && !a->results.empty() ? static_cast<std::int32_t>(a->results.front().site_index) : -1;
+        map.add_grid(grid[i].first, grid[i].second, site);
+        }
+    }
+}
 
 }  // namespace
 
@@ -25,7 +57,7 @@ int main(int argc, char** argv) {
     std::string index_file = hloc::paths::default_index().string();
     std::string data_dir, out_path, treatment;
     int width = 800;
-    unsigned threads = 0;
+    long long threads = 0;
     bool force = false;
     app.add_option("--index", index_file, "the index file (.hlx)")->capture_default_str();
     app.add_option("--data", data_dir, "accepted for symmetry with the other commands; unused");
@@ -49,38 +81,10 @@ int main(int argc, char** argv) {
         hloc::batch::SafeOutput out(out_path, force);
         const auto start = std::chrono::steady_clock::now();
         const auto engine = hloc::Engine::open(index_file);
-        const std::string chosen = hloc::batch::pick_treatment(engine, treatment);
+        const std::string chosen(engine.treatment(treatment).value().name);
         hloc::batch::CatchmentMap map(engine, chosen, hloc::batch::map_options(width));
-
-        // Every located postcode, in index order, answered in chunks on every core.
+        colour_every_postcode(engine, chosen, hloc::batch::checked_threads(threads), map);
         const std::uint32_t located = engine.located_count();
-        constexpr std::uint32_t kChunk = 65536;
-        std::vector<hloc::NearestQuery> queries;
-        std::vector<hloc::Result<hloc::NearestAnswer>> answers;
-        std::vector<std::pair<double, double>> grid;
-        for (std::uint32_t begin = 0; begin < located; begin += kChunk) {
-            const std::uint32_t end = std::min(located, begin + kChunk);
-            queries.clear();
-            grid.clear();
-            for (std::uint32_t row = begin; row < end; ++row) {
-                const auto r = engine.located_postcode(row);
-                hloc::NearestQuery q;
-                q.origin.postcode = r.postcode;
-                q.origin.match = hloc::MatchLevel::unit;
-                q.origin.position = r.position;
-                q.treatment = chosen;
-                q.k = 1;
-                queries.push_back(std::move(q));
-                grid.emplace_back(r.eastings_m, r.northings_m);
-            }
-            answers.assign(queries.size(), hloc::Error(hloc::ErrorCode::internal, "not answered"));
-            engine.nearest_batch(queries, answers, threads);
-            for (std::size_t i = 0; i < answers.size(); ++i) {
-                const auto& a = answers[i];
-                const std::int32_t site = a && !a->results.empty() ? static_cast<std::int32_t>(a->results.front().site_index) : -1;
-                map.add_grid(grid[i].first, grid[i].second, site);
-            }
-        }
         map.set_titles("Nearest " + chosen + " site for every postcode",
                        hloc::batch::with_commas(located) + " located postcodes, each coloured by the site nearest along the "
                                          "WGS84 geodesic");

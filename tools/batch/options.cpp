@@ -7,23 +7,19 @@
 #include <filesystem>
 #include <iostream>
 
-#include "../common/json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
+#include "hloc/parallel.hpp"
 #include "output.hpp"
 
 namespace hloc::batch {
 
-std::string pick_treatment(const Engine& engine, const std::string& given) {
-    const auto treatments = engine.treatments();
-    std::string names;
-    for (const auto& t : treatments) names += (names.empty() ? "" : ", ") + std::string(t.name);
-    if (given.empty()) {
-        if (treatments.size() == 1) return std::string(treatments.front().name);
-        throw Error(ErrorCode::invalid_parameter, "the index has several treatments (" + names + "); give --treatment");
+unsigned checked_threads(long long threads) {
+    if (threads < 0 || threads > kMaxThreads) {
+        throw Error(ErrorCode::invalid_parameter, "--threads must be between 0 (one per core) and " +
+                                                      std::to_string(kMaxThreads) + " (got " +
+                                                      std::to_string(threads) + ")");
     }
-    for (const auto& t : treatments) {
-        if (t.name == given) return given;
-    }
-    throw Error(ErrorCode::unknown_treatment, "no treatment \"" + given + "\" in the index; it has " + names);
+    return static_cast<unsigned>(threads);
 }
 
 std::string map_format(const std::string& path) {
@@ -45,7 +41,7 @@ std::string with_commas(std::uint64_t n) {
 }
 
 int fail(const Error& error) {
-    std::cerr << api::error_json(error).dump() << "\n";
+    std::cerr << contract::to_text(contract::error_json(error)) << "\n";
     return 2;
 }
 

@@ -1,5 +1,4 @@
-// What `batch` and `map` share: the index's treatment to use, side outputs by extension, the
-// error exit.
+// What `batch` and `map` share: side outputs by extension, thread counts, the error exit.
 #pragma once
 
 #include <cstdint>
@@ -9,15 +8,14 @@
 
 namespace hloc::batch {
 
-// `given`, checked against the index; "" = the index's only treatment. Throws
-// Error{unknown_treatment} naming the treatments there are.
-std::string pick_treatment(const Engine& engine, const std::string& given);
-
 // "svg" or "png" from a map path's extension; throws Error{invalid_parameter}.
 std::string map_format(const std::string& path);
 
 // 1234567 -> "1,234,567".
 std::string with_commas(std::uint64_t n);
+
+// --threads: 0 (one per core) up to kMaxThreads; throws Error{invalid_parameter} beyond.
+unsigned checked_threads(long long threads);
 
 // Prints the DESIGN.md error object on stderr; returns exit code 2.
 int fail(const Error& error);

@@ -18,7 +18,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "../common/csv_format.hpp"
+#include "hloc/contract/csv_writer.hpp"
 #include "hloc/error.hpp"
 
 namespace hloc::batch {
@@ -152,7 +152,7 @@ void SafeOutput::commit() {
 }
 
 std::vector<std::string> output_columns(const std::vector<std::string>& input_columns, std::uint32_t k) {
-    std::vector<std::string> results = api::nearest_csv_columns(k);
+    std::vector<std::string> results = contract::nearest_columns(k);
     results.emplace_back("error_code");
     results.emplace_back("error_message");
     std::vector<std::string> out;

@@ -3,7 +3,8 @@
 // a few chunks whatever the input size.
 //
 // Exactly one output row per input row, in input order: a row that cannot be answered gets a
-// status and an error code, never a gap. Answers are the engine's nearest() for the same query.
+// status and an error code, never a gap. Each row reads: the row's origin through the
+// contract -> engine -> the output format's row writer (chosen once per run).
 #pragma once
 
 #include <cmath>
@@ -13,23 +14,20 @@
 #include <string>
 #include <string_view>
 
+#include "hloc/contract/request.hpp"
+#include "hloc/contract/status.hpp"
 #include "hloc/engine.hpp"
 #include "input.hpp"
 #include "output.hpp"
 
 namespace hloc::batch {
 
-enum class Status : std::uint8_t { ok, approximate, invalid, not_found, not_covered };
-inline constexpr int kStatusCount = 5;
-std::string_view status_name(Status status);
-// not_found: well formed but unknown (or non-geographic); not_covered: outside the GB data;
-// invalid: everything else (bad postcode text, bad point, an over-long row).
-Status status_for(ErrorCode code);
+using contract::RowStatus;
 
 // What the summary and the map need to know of a row once it is written.
 struct RowStat {
     std::uint64_t number = 0;
-    Status status = Status::invalid;
+    RowStatus status = RowStatus::invalid;
     std::optional<ErrorCode> error;
     std::int32_t site = -1;          // nearest site's index, -1 when none
     double distance_m = NAN;         // to the nearest site
@@ -42,9 +40,7 @@ struct RowStat {
 };
 
 struct BatchOptions {
-    std::uint32_t k = 3;
-    std::string treatment;
-    std::optional<double> max_distance_m;
+    contract::NearestOptions nearest;  // k, treatment, distance limit: checked by the contract
     OutputFormat format = OutputFormat::csv;
     unsigned threads = 0;          // 0 = all cores
     std::size_t chunk_rows = 16384;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "../common/csv_format.hpp"
+#include "hloc/contract/csv_writer.hpp"
 #include "options.hpp"
 #include "hloc/geodesy.hpp"
 
@@ -27,7 +27,7 @@ double bin_value(std::size_t b) {
 }
 
 
-std::string miles_text(double m) { return api::format_fixed(m / kMetresPerMile, 1) + " mi"; }
+std::string miles_text(double m) { return contract::format_fixed(m / kMetresPerMile, 1) + " mi"; }
 
 }  // namespace
 
@@ -72,7 +72,7 @@ void Summary::add(const RowStat& row) {
         if (it == error_codes_.end()) error_codes_.emplace_back(code, 1);
         else ++it->second;
     }
-    if (row.status == Status::ok || row.status == Status::approximate) {
+    if (row.status == RowStatus::ok || row.status == RowStatus::approximate) {
         if (row.site < 0) {
             ++no_site_;
         } else {
@@ -86,9 +86,9 @@ void Summary::add(const RowStat& row) {
     keep_top(slowest_, {row.number, row.input, static_cast<double>(row.elapsed_ns), row.site});
 }
 
-api::Json Summary::to_json(const RunInfo& run) const {
-    using api::Json;
-    using api::round_to;
+contract::Json Summary::to_json(const RunInfo& run) const {
+    using contract::Json;
+    using contract::round_to;
     Json out;
     out["input"] = run.input;
     out["output"] = run.output;
@@ -98,7 +98,7 @@ api::Json Summary::to_json(const RunInfo& run) const {
     out["index"] = {{"checksum", engine_.info().checksum}};
     out["rows"] = rows_;
     Json status = Json::object();
-    for (int s = 0; s < kStatusCount; ++s) status[std::string(status_name(static_cast<Status>(s)))] = status_[s];
+    for (int s = 0; s < contract::kRowStatusCount; ++s) status[std::string(contract::status_name(static_cast<RowStatus>(s)))] = status_[s];
     out["status"] = status;
     auto codes = error_codes_;
     std::sort(codes.begin(), codes.end());
@@ -156,11 +156,11 @@ api::Json Summary::to_json(const RunInfo& run) const {
 
 std::string Summary::to_markdown(const RunInfo& run) const {
     const auto j = to_json(run);
-    auto cell = [](const api::Json& v) -> std::string {
+    auto cell = [](const contract::Json& v) -> std::string {
         if (v.is_null()) return "–";
         if (v.is_string()) return v.get<std::string>();
         if (v.is_number_integer() || v.is_number_unsigned()) return with_commas(v.get<std::uint64_t>());
-        return api::format_fixed(v.get<double>(), 0);
+        return contract::format_fixed(v.get<double>(), 0);
     };
     auto md_escape = [](std::string s) {
         std::string out;
@@ -185,7 +185,7 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     if (no_site_) md += "\n" + with_commas(no_site_) + " answered rows had no site within the distance limit.\n";
     md += "\n## Distance to the nearest site (metres)\n\n";
     md += "| nearest site | rows | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n";
-    auto dist_row = [&](const std::string& name, const api::Json& d) {
+    auto dist_row = [&](const std::string& name, const contract::Json& d) {
         return "| " + name + " | " + cell(d["rows"]) + " | " + cell(d["p50_metres"]) + " | " + cell(d["p90_metres"]) +
                " | " + cell(d["p99_metres"]) + " | " + cell(d["max_metres"]) + " |\n";
     };
@@ -198,25 +198,25 @@ std::string Summary::to_markdown(const RunInfo& run) const {
         md += "\n## Farthest rows\n\n| row | input | nearest site | metres |\n|---:|---|---|---:|\n";
         for (const auto& f : j["farthest"]) {
             md += "| " + cell(f["row"]) + " | " + md_escape(f["input"].get<std::string>()) + " | " +
-                  f.value("site", std::string("")) + " | " + api::format_fixed(f["metres"].get<double>(), 1) + " |\n";
+                  f.value("site", std::string("")) + " | " + contract::format_fixed(f["metres"].get<double>(), 1) + " |\n";
         }
     }
     md += "\n## Timing\n\n";
-    md += "- " + api::format_fixed(run.seconds, 2) + " s on " + std::to_string(run.threads) + " threads\n";
+    md += "- " + contract::format_fixed(run.seconds, 2) + " s on " + std::to_string(run.threads) + " threads\n";
     md += "- slowest rows (microseconds):";
     for (const auto& s : j["timing"]["slowest"]) {
-        md += " row " + cell(s["row"]) + " " + api::format_fixed(s["microseconds"].get<double>(), 1) + ";";
+        md += " row " + cell(s["row"]) + " " + contract::format_fixed(s["microseconds"].get<double>(), 1) + ";";
     }
     md += "\n";
     return md;
 }
 
 std::string Summary::short_text(const RunInfo& run) const {
-    std::string s = "batch: " + with_commas(rows_) + " rows in " + api::format_fixed(run.seconds, 2) + " s";
+    std::string s = "batch: " + with_commas(rows_) + " rows in " + contract::format_fixed(run.seconds, 2) + " s";
     if (run.seconds > 0) s += " (" + with_commas(static_cast<std::uint64_t>(static_cast<double>(rows_) / run.seconds)) + " rows/s)";
     s += " -> " + run.output + "\n ";
-    for (int i = 0; i < kStatusCount; ++i) {
-        s += std::string(" ") + std::string(status_name(static_cast<Status>(i))) + " " + with_commas(status_[i]);
+    for (int i = 0; i < contract::kRowStatusCount; ++i) {
+        s += std::string(" ") + std::string(contract::status_name(static_cast<RowStatus>(i))) + " " + with_commas(status_[i]);
     }
     s += "\n";
     if (overall_.count()) {

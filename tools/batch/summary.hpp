@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
 #include "hloc/engine.hpp"
 #include "pipeline.hpp"
 
@@ -45,12 +45,12 @@ public:
     explicit Summary(const Engine& engine);
     void add(const RowStat& row);  // in input order
 
-    api::Json to_json(const RunInfo& run) const;
+    contract::Json to_json(const RunInfo& run) const;
     std::string to_markdown(const RunInfo& run) const;
     std::string short_text(const RunInfo& run) const;  // the few lines always printed on stderr
 
     std::uint64_t rows() const { return rows_; }
-    std::uint64_t status_count(Status s) const { return status_[static_cast<int>(s)]; }
+    std::uint64_t status_count(RowStatus s) const { return status_[static_cast<int>(s)]; }
 
 private:
     struct Notable {
@@ -63,7 +63,7 @@ private:
 
     const Engine& engine_;
     std::uint64_t rows_ = 0;
-    std::array<std::uint64_t, kStatusCount> status_{};
+    std::array<std::uint64_t, contract::kRowStatusCount> status_{};
     std::uint64_t no_site_ = 0;  // answered, but no site within --max-miles/--max-km
     std::vector<std::uint64_t> per_site_;
     DistanceHistogram overall_;

@@ -14,7 +14,7 @@
 
 #include "build.hpp"
 #include "hloc/error.hpp"
-#include "../common/json_format.hpp"
+#include "hloc/contract/json_writer.hpp"
 #include "../common/paths.hpp"
 
 namespace {
@@ -115,10 +115,10 @@ int main(int argc, char** argv) {
         for (const auto& line : report.skipped_blocks) std::cout << "skipped: " << line << "\n";
         return 0;
     } catch (const hloc::Error& e) {
-        std::cerr << hloc::api::error_json(e).dump() << "\n";
+        std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << hloc::api::error_json(hloc::Error(hloc::ErrorCode::internal, e.what())).dump() << "\n";
+        std::cerr << hloc::contract::to_text(hloc::contract::error_json(hloc::Error(hloc::ErrorCode::internal, e.what()))) << "\n";
         return 2;
     }
 }

@@ -80,11 +80,24 @@ constexpr int kFieldsPerSite = 5;
 
 }  // namespace
 
-NearestRow::NearestRow(const Engine& engine, std::uint32_t k) : engine_(engine), k_(k) {
-    columns_ = {"status", "match", "lat", "lon"};
+std::vector<std::string> nearest_columns(std::uint32_t k) {
+    std::vector<std::string> columns = {"status", "match", "lat", "lon"};
     for (std::uint32_t n = 1; n <= k; ++n) {
         const std::string p = "site_" + std::to_string(n) + "_";
-        for (auto f : {"id", "name", "phone", "metres", "miles"}) columns_.push_back(p + f);
+        for (auto f : {"id", "name", "phone", "metres", "miles"}) columns.push_back(p + f);
+    }
+    return columns;
+}
+
+NearestRow::NearestRow(const Engine& engine, std::uint32_t k) : k_(k), columns_(nearest_columns(k)) {
+    for (const auto& site : engine.sites()) {
+        site_id_.push_back(site.id);
+        site_name_.push_back(site.name);
+    }
+    for (const auto& t : engine.treatments()) {
+        for (std::uint32_t i = 0; i < t.site_count; ++i) {
+            phone_.push_back(engine.phone(static_cast<std::uint32_t>(phone_.size())).display);
+        }
     }
 }
 
@@ -100,10 +113,9 @@ void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
             continue;
         }
         const auto& r = answer.results[n];
-        const auto site = engine_.site(r.site_index);
-        sink.text(site.id);
-        sink.text(site.name);
-        sink.text(engine_.phone(r.offer_index).display);
+        sink.text(site_id_.at(r.site_index));
+        sink.text(site_name_.at(r.site_index));
+        sink.text(phone_.at(r.offer_index));
         sink.fixed(r.distance_m, 1);
         sink.fixed(r.distance_m / kMetresPerMile, 3);
     }

@@ -21,6 +21,9 @@ std::string csv_line(const std::vector<std::string>& fields);  // with "\n"
 std::string format_fixed(double value, int decimals);
 void append_fixed(std::string& out, double value, int decimals);
 
+// The row's column names for k sites.
+std::vector<std::string> nearest_columns(std::uint32_t k);
+
 class NearestRow {
 public:
     NearestRow(const Engine& engine, std::uint32_t k);
@@ -39,9 +42,11 @@ private:
     template <class Sink>
     void write(Sink& sink, const NearestAnswer& answer) const;
 
-    const Engine& engine_;
     std::uint32_t k_;
     std::vector<std::string> columns_;
+    // Views into the index, looked up once: a report writes millions of rows.
+    std::vector<std::string_view> site_id_, site_name_;  // by site index
+    std::vector<std::string_view> phone_;                // display form, by offer index
 };
 
 // `lookup --format csv` and `reverse --format csv`.

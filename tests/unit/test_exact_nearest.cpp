@@ -1,0 +1,107 @@
+// The exact k-nearest search (engine/src/exact_nearest.hpp, internal) against brute force over
+// synthetic points: no GB data. After nanoflann's tests/test_kdtree_basic.cpp.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "exact_nearest.hpp"
+#include "hloc/geodesy.hpp"
+#include "hloc/unit_vector.hpp"
+
+namespace {
+
+using hloc::LatLon;
+
+struct Points {
+    std::vector<LatLon> positions;  // as the index stores them: quantised, read back
+    std::vector<hloc::format::UnitVector> vectors;
+};
+
+// Clustered points (many near-ties) in a box around Great Britain, plus exact duplicates.
+Points make_points(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> lat(49.9, 60.9), lon(-8.6, 1.7), jitter(-0.01, 0.01);
+    Points p;
+    for (std::size_t i = 0; i < n; ++i) {
+        LatLon at{lat(rng), lon(rng)};
+        if (i % 7 == 3 && !p.positions.empty()) {  // near an earlier point
+            at = p.positions[rng() % p.positions.size()];
+            at.lat_deg += jitter(rng);
+            at.lon_deg += jitter(rng);
+        }
+        p.vectors.push_back(hloc::to_unit_vector(at));
+        p.positions.push_back(hloc::from_unit_vector(p.vectors.back()));
+        if (i % 11 == 5) {  // an exact duplicate: a tie broken by the key
+            p.vectors.push_back(p.vectors.back());
+            p.positions.push_back(p.positions.back());
+        }
+    }
+    return p;
+}
+
+// Every point's geodesic distance, sorted by (distance, index): the definition of the answer.
+std::vector<std::uint32_t> brute_force(const Points& p, LatLon origin, std::uint32_t k,
+                                       std::optional<double> max_m) {
+    std::vector<std::pair<double, std::uint32_t>> all;
+    for (std::uint32_t i = 0; i < p.positions.size(); ++i) {
+        const double d = hloc::geodesic_inverse(origin, p.positions[i]).distance_m;
+        if (!max_m || d <= *max_m) all.emplace_back(d, i);
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<std::uint32_t> out;
+    for (std::size_t i = 0; i < all.size() && i < k; ++i) out.push_back(all[i].second);
+    return out;
+}
+
+std::vector<std::uint32_t> searched(const Points& p, const hloc::ChordTree& tree, LatLon origin,
+                                    std::uint32_t k, std::optional<double> max_m) {
+    std::vector<hloc::detail::Candidate> ranked;
+    hloc::detail::exact_nearest(
+        tree, p.positions.size(), origin, k, max_m, [&](std::uint32_t i) { return p.positions[i]; },
+        [](std::uint32_t i) { return i; }, ranked);
+    std::vector<std::uint32_t> out;
+    for (const auto& c : ranked) out.push_back(c.local);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("exact_nearest gives brute force's top k, in order, ties by key") {
+    std::mt19937_64 rng(20261127);
+    std::uniform_real_distribution<double> lat(49.0, 61.5), lon(-9.0, 2.5);
+    for (std::size_t n : {1u, 2u, 10u, 300u, 3000u}) {
+        const auto p = make_points(n, n);
+        const hloc::UnitVectorCloud cloud{p.vectors};
+        const auto tree = hloc::build_chord_tree(cloud, 8);
+        for (int q = 0; q < 200; ++q) {
+            // Half the queries stand on a point (distance 0, and its duplicates tie).
+            const LatLon origin = q % 2 ? LatLon{lat(rng), lon(rng)} : p.positions[rng() % p.positions.size()];
+            for (std::uint32_t k : {1u, 3u, 10u, 1000u}) {
+                INFO("points " << n << ", query " << q << ", k " << k);
+                CHECK(searched(p, *tree, origin, k, std::nullopt) == brute_force(p, origin, k, std::nullopt));
+            }
+            const double max_m = 50'000.0 * (q % 5);
+            CHECK(searched(p, *tree, origin, 5, max_m) == brute_force(p, origin, 5, max_m));
+        }
+    }
+}
+
+TEST_CASE("exact_nearest of an empty cloud or k = 0 is empty") {
+    Points none;
+    const hloc::UnitVectorCloud empty{none.vectors};
+    const auto tree = hloc::build_chord_tree(empty, 8);
+    CHECK(searched(none, *tree, {53.0, -2.0}, 3, std::nullopt).empty());
+    const auto p = make_points(10, 1);
+    const hloc::UnitVectorCloud cloud{p.vectors};
+    const auto full = hloc::build_chord_tree(cloud, 8);
+    CHECK(searched(p, *full, {53.0, -2.0}, 0, std::nullopt).empty());
+}
+
+TEST_CASE("the candidate radius covers a geodesic of the bound, and everything past half the Earth") {
+    // A geodesic of 100 km spans at most 100 km / (a(1 - e^2)) radians of the unit sphere.
+    const double angle = 100'000.0 / hloc::kMinRadiusOfCurvatureM;
+    const double chord = 2.0 * std::sin(angle / 2.0) * hloc::format::kUnitScale;
+    CHECK(hloc::detail::candidate_radius_sq(100'000.0) > chord * chord);
+    CHECK(std::isinf(hloc::detail::candidate_radius_sq(25'000'000.0)));
+}
