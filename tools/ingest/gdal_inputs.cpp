@@ -20,7 +20,7 @@
 #include "hloc/error.hpp"
 #include "hloc/postcode.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 namespace {
 
 struct DatasetCloser {
@@ -338,4 +338,4 @@ CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem
     return cp;
 }
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

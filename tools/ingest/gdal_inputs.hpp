@@ -15,7 +15,7 @@
 
 class OGRCoordinateTransformation;
 
-namespace hloc::build {
+namespace hloc::ingest {
 
 struct DirectorySite {
     int line = 0;  // in the CSV file, 1-based, header = line 1
@@ -69,4 +69,4 @@ struct CodePoint {
 CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem::path& grid,
                          unsigned threads);
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

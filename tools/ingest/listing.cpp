@@ -7,7 +7,7 @@
 
 #include "hloc/postcode.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 namespace {
 
 constexpr std::string_view kStartMarker = "find your nearest hospital";
@@ -204,4 +204,4 @@ Listing read_listing(const std::string& path) {
     return parse_listing(text.str(), path);
 }
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

@@ -19,8 +19,8 @@
 
 namespace {
 
-std::vector<hloc::build::ListingSpec> default_listings() {
-    std::vector<hloc::build::ListingSpec> out;
+std::vector<hloc::ingest::ListingSpec> default_listings() {
+    std::vector<hloc::ingest::ListingSpec> out;
     const auto dir = hloc::paths::source_dir() / "data" / "listings";
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
 
     const auto start = std::chrono::steady_clock::now();
     try {
-        hloc::build::BuildOptions options;
+        hloc::ingest::BuildOptions options;
         for (const auto& arg : listing_args) {
             const auto eq = arg.find('=');
             if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size()) {
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
             OSRSetPROJSearchPaths(search.List());
         }
 
-        const auto report = hloc::build::build_index(options);
+        const auto report = hloc::ingest::build_index(options);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::cout << "wrote " << options.out.string() << " (" << report.file_bytes << " bytes, checksum "
                   << report.checksum << ") in " << std::fixed << std::setprecision(2) << seconds << " s\n"

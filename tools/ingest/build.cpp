@@ -25,7 +25,7 @@
 #include "listing.hpp"
 #include "phone.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 namespace fmt = format;
 namespace {
 
@@ -651,4 +651,4 @@ BuildReport build_index(const BuildOptions& options) {
     return report;
 }
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest
