@@ -21,6 +21,7 @@
 #include "hloc/geodesy.hpp"
 #include "hloc/unit_vector.hpp"
 #include "hloc/index_format.hpp"
+#include "hloc/metadata.hpp"
 #include "hloc/postcode.hpp"
 #include "listing.hpp"
 #include "phone.hpp"
@@ -29,7 +30,8 @@ namespace hloc::ingest {
 namespace fmt = format;
 namespace {
 
-constexpr const char* kBuilder = "hospital-locator build 0.1.0";
+// The metadata's builder value: tool and version.
+constexpr const char* kBuilderVersion = "hospital-locator build 0.1.0";
 constexpr std::size_t kPostcodeLeafSize = 24;
 constexpr std::size_t kSiteLeafSize = 8;
 
@@ -578,39 +580,37 @@ BuildReport build_index(const BuildOptions& options) {
 
     // Provenance: names, sizes and content hashes, never paths or wall-clock times, so that
     // the same inputs give the same bytes on any machine.
-    std::vector<std::pair<std::string, std::string>> meta;
-    meta.emplace_back("builder", kBuilder);
-    meta.emplace_back("built_at", iso_utc(cp.newest_member_time));
-    meta.emplace_back("transform", "EPSG:27700 -> EPSG:4326 via OSGB36 to WGS 84 (9), OSTN15 NTv2: " +
-                                       grid.description());
-    int n = 0;
+    metadata::Entries meta;
+    auto add = [&meta](std::string_view key, std::string value) {
+        meta.emplace_back(std::string(key), std::move(value));
+    };
+    add(metadata::kBuilder, kBuilderVersion);
+    add(metadata::kBuiltAt, iso_utc(cp.newest_member_time));
+    add(metadata::kTransform, "EPSG:27700 -> EPSG:4326 via OSGB36 to WGS 84 (9), OSTN15 NTv2: " +
+                                  grid.description());
+    std::size_t n = 0;
     auto add_source = [&](const std::string& role, const std::filesystem::path& path,
                           const std::string& modified) {
         const std::string bytes = read_file(path);
-        const std::string prefix = "source." + std::to_string(n++) + ".";
-        meta.emplace_back(prefix + "role", role);
-        meta.emplace_back(prefix + "file", path.filename().string());
-        meta.emplace_back(prefix + "bytes", std::to_string(bytes.size()));
-        meta.emplace_back(prefix + "xxh3", checksum_hex(checksum(std::as_bytes(std::span(bytes)))));
-        if (!modified.empty()) meta.emplace_back(prefix + "modified", modified);
+        using metadata::source_key;
+        add(source_key(n, metadata::kSourceRole), role);
+        add(source_key(n, metadata::kSourceFile), path.filename().string());
+        add(source_key(n, metadata::kSourceBytes), std::to_string(bytes.size()));
+        add(source_key(n, metadata::kSourceXxh3), checksum_hex(checksum(std::as_bytes(std::span(bytes)))));
+        if (!modified.empty()) add(source_key(n, metadata::kSourceModified), modified);
+        ++n;
     };
     for (const auto& l : listings) add_source("listing:" + l.treatment, l.file, "");
     add_source("sites", options.sites_csv, "");
     add_source("codepoint", options.codepoint_zip, iso_utc(cp.newest_member_time));
     add_source("grid", options.grid, "");
-    meta.emplace_back("count.postcodes", std::to_string(cp.located.size() + cp.unlocated.size()));
-    meta.emplace_back("count.located", std::to_string(cp.located.size()));
-    meta.emplace_back("count.unlocated_quality_90", std::to_string(cp.unlocated.size()));
-    meta.emplace_back("count.area_files", std::to_string(cp.area_files));
-    meta.emplace_back("count.sites", std::to_string(site_records.size()));
-    for (const auto& l : report.skipped_blocks) meta.emplace_back("skipped_block", l);
-    std::string meta_text;
-    for (const auto& [k, v] : meta) {
-        std::string value = v;
-        std::replace(value.begin(), value.end(), '\n', ' ');
-        std::replace(value.begin(), value.end(), '\t', ' ');
-        meta_text += k + "\t" + value + "\n";
-    }
+    add(metadata::kCountPostcodes, std::to_string(cp.located.size() + cp.unlocated.size()));
+    add(metadata::kCountLocated, std::to_string(cp.located.size()));
+    add(metadata::kCountUnlocated, std::to_string(cp.unlocated.size()));
+    add(metadata::kCountAreaFiles, std::to_string(cp.area_files));
+    add(metadata::kCountSites, std::to_string(site_records.size()));
+    for (const auto& l : report.skipped_blocks) add(metadata::kSkippedBlock, l);
+    const std::string meta_text = metadata::encode(meta);
 
     using S = fmt::SectionId;
     w.add_raw(S::metadata, reinterpret_cast<const std::byte*>(meta_text.data()), meta_text.size(),
