@@ -9,7 +9,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -25,6 +24,8 @@
 #include "hloc/postcode.hpp"
 #include "listing.hpp"
 #include "phone.hpp"
+#include "site_input.hpp"
+#include "synthetic_sites.hpp"
 
 namespace hloc::ingest {
 namespace fmt = format;
@@ -73,20 +74,6 @@ std::string read_file(const std::filesystem::path& path) {
     return s.str();
 }
 
-struct SiteInput {
-    std::string id, name, street, locality, town, postcode;
-    LatLon position;
-    fmt::LocatedBy located_by = fmt::LocatedBy::postcode;
-    std::uint8_t quality = 0;
-};
-
-struct OfferInput {
-    std::string treatment;
-    std::string site_id;
-    Phone phone;
-    fmt::PhoneSource source = fmt::PhoneSource::listing;
-};
-
 // Finds a located Code-Point row by canonical postcode text.
 const CodePointRow* find_row(const CodePoint& cp, std::string_view postcode) {
     auto parsed = normalise_postcode(postcode);
@@ -101,15 +88,6 @@ const CodePointRow* find_row(const CodePoint& cp, std::string_view postcode) {
     auto it = std::lower_bound(cp.located.begin(), cp.located.end(), key, less);
     if (it == cp.located.end() || less(key, *it)) return nullptr;
     return &*it;
-}
-
-std::string row_text(const CodePointRow& r) {
-    std::string s(r.outward.data(), strnlen(r.outward.data(), 4));
-    s += ' ';
-    s += static_cast<char>('0' + r.inward_code / 676);
-    s += static_cast<char>('A' + (r.inward_code / 26) % 26);
-    s += static_cast<char>('A' + r.inward_code % 26);
-    return s;
 }
 
 // Matches listing blocks to directory sites (DESIGN.md): by postcode when the block has one,
@@ -405,29 +383,9 @@ BuildReport build_index(const BuildOptions& options) {
     std::vector<OfferInput> offers = matcher.offers();
 
     if (options.synthetic_sites > 0) {
-        // Fixed seed and a fully specified engine: the same sites on every machine.
-        std::mt19937_64 rng(20261125);
-        std::optional<Phone> phone;
-        if (!options.listings.empty()) {
-            const auto l = read_listing(options.listings.front().file.string());
-            if (l.central_phone) phone = parse_phone(*l.central_phone, "synthetic sites").value();
-        }
-        if (!phone) phone = parse_phone("0345 602 8179", "synthetic sites").value();
-        for (std::uint32_t i = 0; i < options.synthetic_sites; ++i) {
-            const auto& row = cp.located[rng() % cp.located.size()];
-            SiteInput s;
-            char id[32];
-            std::snprintf(id, sizeof id, "synthetic-%06u", i + 1);
-            s.id = id;
-            s.name = "Synthetic site " + std::to_string(i + 1);
-            s.postcode = row_text(row);
-            s.town = s.postcode;
-            s.position = from_unit_vector(to_unit_vector({row.lat_deg, row.lon_deg}));
-            s.located_by = fmt::LocatedBy::postcode;
-            s.quality = row.quality;
-            sites.push_back(s);
-            offers.push_back({"synthetic", s.id, *phone, fmt::PhoneSource::provider});
-        }
+        auto synthetic = synthetic_sites(options.synthetic_sites, cp, options.listings);
+        sites.insert(sites.end(), synthetic.sites.begin(), synthetic.sites.end());
+        offers.insert(offers.end(), synthetic.offers.begin(), synthetic.offers.end());
         std::sort(sites.begin(), sites.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     }
     if (sites.empty()) throw Error(ErrorCode::bad_input, "no listing block could be matched to a site");
@@ -509,7 +467,7 @@ BuildReport build_index(const BuildOptions& options) {
     std::vector<fmt::UnlocatedRecord> unlocated;
     for (const auto& r : cp.unlocated) {
         fmt::UnlocatedRecord u{};
-        const auto text = row_text(r);
+        const auto text = postcode_text(r);
         std::copy(text.begin(), text.end(), u.text.begin());
         u.quality = r.quality;
         u.country = static_cast<std::uint8_t>(r.country);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <mutex>
@@ -43,6 +44,15 @@ std::optional<long> parse_int(std::string_view s) {
 }
 
 }  // namespace
+
+std::string postcode_text(const CodePointRow& row) {
+    std::string s(row.outward.data(), strnlen(row.outward.data(), row.outward.size()));
+    s += ' ';
+    s += static_cast<char>('0' + row.inward_code / 676);
+    s += static_cast<char>('A' + (row.inward_code / 26) % 26);
+    s += static_cast<char>('A' + row.inward_code % 26);
+    return s;
+}
 
 std::vector<DirectorySite> read_directory(const std::string& path) {
     auto ds = open_vector(path, {"HEADERS=YES", "AUTODETECT_TYPE=NO"});

@@ -57,6 +57,9 @@ struct CodePointRow {
     double lat_deg = 0, lon_deg = 0;
 };
 
+// The row's postcode in canonical text: "CH4 7QP".
+std::string postcode_text(const CodePointRow& row);
+
 struct CodePoint {
     std::vector<CodePointRow> located;    // sorted by outward, inward
     std::vector<CodePointRow> unlocated;  // quality 90, sorted likewise
