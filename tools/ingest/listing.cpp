@@ -70,6 +70,91 @@ bool has_word(const std::string& lowered, std::string_view word) {
     return false;
 }
 
+std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> lines;
+    std::string current;
+    for (char c : text) {
+        if (c == '\n') {
+            if (!current.empty() && current.back() == '\r') current.pop_back();
+            lines.push_back(std::move(current));
+            current.clear();
+        } else {
+            current.push_back(c);
+        }
+    }
+    if (!current.empty()) lines.push_back(std::move(current));
+    return lines;
+}
+
+std::string where(const std::string& file, std::size_t index) {
+    return file + ":" + std::to_string(index + 1);
+}
+
+// The list of hospitals: lines [begin, end), between the start and end markers. The "Contact
+// us" number, when the page has one, stands before it.
+struct ListBounds {
+    std::size_t begin = 0, end = 0;
+    std::optional<std::string> central_phone;
+};
+
+ListBounds find_list(const std::vector<std::string>& lines, const std::string& file) {
+    ListBounds bounds{lines.size(), lines.size(), std::nullopt};
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string l = lower(trim(lines[i]));
+        if (bounds.begin == lines.size()) {
+            if (l.starts_with(kStartMarker)) bounds.begin = i + 1;
+            else if (l.starts_with(kContactMarker) && !bounds.central_phone) {
+                bounds.central_phone = trailing_phone(trim(lines[i]));
+            }
+        } else if (l.starts_with(kEndMarker)) {
+            bounds.end = i;
+            break;
+        }
+    }
+    if (bounds.begin == lines.size()) {
+        throw Error(ErrorCode::bad_input, file + ": no line starting 'Find your nearest hospital' "
+                                                 "was found, so the list of hospitals cannot be located");
+    }
+    if (bounds.end == lines.size()) {
+        throw Error(ErrorCode::bad_input,
+                    file + ": the list of hospitals has no closing 'Get in touch' line");
+    }
+    return bounds;
+}
+
+// Reads the paragraph (run of non-blank lines) starting at lines[i] into a block, leaving `i`
+// on the blank line or `end` after it. Each line goes where its kind says; a kind that comes
+// twice is an error naming the line.
+ListingBlock read_paragraph(const std::vector<std::string>& lines, std::size_t& i,
+                            std::size_t end, const std::string& file) {
+    ListingBlock block;
+    block.first_line = static_cast<int>(i + 1);
+    auto second = [&](const char* what, const std::string& line) {
+        return Error(ErrorCode::bad_input,
+                     where(file, i) + ": a second " + what + " in one block ('" + line + "')");
+    };
+    for (; i < end && classify_line(lines[i]) != LineKind::blank; ++i) {
+        const std::string line = trim(lines[i]);
+        switch (classify_line(line)) {
+            case LineKind::postcode:
+                if (block.postcode) throw second("postcode", line);
+                block.postcode = normalise_postcode(line).value();
+                break;
+            case LineKind::phone:
+                if (block.phone) throw second("phone number", line);
+                block.phone = line;
+                break;
+            case LineKind::name:
+                if (block.name) throw second("hospital name", line);
+                block.name = line;
+                break;
+            case LineKind::address: block.address_lines.push_back(line); break;
+            case LineKind::blank: break;
+        }
+    }
+    return block;
+}
+
 }  // namespace
 
 std::string ListingBlock::summary() const {
@@ -95,100 +180,33 @@ LineKind classify_line(std::string_view raw) {
 }
 
 Listing parse_listing(std::string_view text, const std::string& file) {
+    const std::vector<std::string> lines = split_lines(text);
+    const ListBounds bounds = find_list(lines, file);
     Listing listing;
     listing.file = file;
-    std::vector<std::string> lines;
-    {
-        std::string current;
-        for (char c : text) {
-            if (c == '\n') {
-                if (!current.empty() && current.back() == '\r') current.pop_back();
-                lines.push_back(std::move(current));
-                current.clear();
-            } else {
-                current.push_back(c);
-            }
-        }
-        if (!current.empty()) lines.push_back(std::move(current));
-    }
-    auto where = [&](std::size_t i) { return file + ":" + std::to_string(i + 1); };
+    listing.central_phone = bounds.central_phone;
 
-    std::size_t start = lines.size(), end = lines.size();
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        const std::string l = lower(trim(lines[i]));
-        if (start == lines.size()) {
-            if (l.starts_with(kStartMarker)) start = i + 1;
-            else if (l.starts_with(kContactMarker) && !listing.central_phone) {
-                listing.central_phone = trailing_phone(trim(lines[i]));
-            }
-        } else if (l.starts_with(kEndMarker)) {
-            end = i;
-            break;
-        }
-    }
-    if (start == lines.size()) {
-        throw Error(ErrorCode::bad_input, file + ": no line starting 'Find your nearest hospital' "
-                                                 "was found, so the list of hospitals cannot be located");
-    }
-    if (end == lines.size()) {
-        throw Error(ErrorCode::bad_input,
-                    file + ": the list of hospitals has no closing 'Get in touch' line");
-    }
-
-    // Paragraphs (runs of non-blank lines) become blocks; a paragraph of phone lines only
-    // belongs to the block before it, which must not have a phone yet.
-    std::size_t i = start;
-    while (i < end) {
+    // Paragraphs become blocks; a paragraph of phone lines only belongs to the block before
+    // it, which must not have a phone yet.
+    std::size_t i = bounds.begin;
+    while (i < bounds.end) {
         if (classify_line(lines[i]) == LineKind::blank) {
             ++i;
             continue;
         }
         const std::size_t para_start = i;
-        ListingBlock block;
-        block.first_line = static_cast<int>(para_start + 1);
-        bool phone_only = true;
-        for (; i < end && classify_line(lines[i]) != LineKind::blank; ++i) {
-            const std::string line = trim(lines[i]);
-            switch (classify_line(line)) {
-                case LineKind::postcode:
-                    if (block.postcode) {
-                        throw Error(ErrorCode::bad_input,
-                                    where(i) + ": a second postcode in one block ('" + line + "')");
-                    }
-                    block.postcode = normalise_postcode(line).value();
-                    phone_only = false;
-                    break;
-                case LineKind::phone:
-                    if (block.phone) {
-                        throw Error(ErrorCode::bad_input,
-                                    where(i) + ": a second phone number in one block ('" + line + "')");
-                    }
-                    block.phone = line;
-                    break;
-                case LineKind::name:
-                    if (block.name) {
-                        throw Error(ErrorCode::bad_input,
-                                    where(i) + ": a second hospital name in one block ('" + line + "')");
-                    }
-                    block.name = line;
-                    phone_only = false;
-                    break;
-                case LineKind::address:
-                    block.address_lines.push_back(line);
-                    phone_only = false;
-                    break;
-                case LineKind::blank: break;
-            }
-        }
-        if (phone_only) {
-            if (listing.blocks.empty() || listing.blocks.back().phone) {
-                throw Error(ErrorCode::bad_input, where(para_start) + ": phone number '" + *block.phone +
-                                                      "' does not follow a hospital without one");
-            }
-            listing.blocks.back().phone = block.phone;
+        ListingBlock block = read_paragraph(lines, i, bounds.end, file);
+        const bool phone_only = !block.postcode && !block.name && block.address_lines.empty();
+        if (!phone_only) {
+            listing.blocks.push_back(std::move(block));
             continue;
         }
-        listing.blocks.push_back(std::move(block));
+        if (listing.blocks.empty() || listing.blocks.back().phone) {
+            throw Error(ErrorCode::bad_input, where(file, para_start) + ": phone number '" +
+                                                  *block.phone +
+                                                  "' does not follow a hospital without one");
+        }
+        listing.blocks.back().phone = block.phone;
     }
     if (listing.blocks.empty()) {
         throw Error(ErrorCode::bad_input, file + ": the list of hospitals is empty");
