@@ -3,10 +3,10 @@
 
 #include "listing.hpp"
 
-using hloc::build::classify_line;
-using hloc::build::LineKind;
-using hloc::build::parse_listing;
-using hloc::build::read_listing;
+using hloc::ingest::classify_line;
+using hloc::ingest::LineKind;
+using hloc::ingest::parse_listing;
+using hloc::ingest::read_listing;
 
 TEST_CASE("lines are classified by what they are, never by where they stand") {
     CHECK(classify_line("CM15 8EH") == LineKind::postcode);

@@ -3,7 +3,7 @@
 
 #include "phone.hpp"
 
-using hloc::build::parse_phone;
+using hloc::ingest::parse_phone;
 
 TEST_CASE("every listed number has a national, E.164 and tel: form") {
     struct Case {

@@ -6,7 +6,7 @@
 //   [4096, file_size)   the payload: sections, each starting on a 64-byte boundary
 //
 // payload_checksum is XXH3-64 over the whole payload; header_checksum covers the header with
-// that field zeroed. The writer (tools/build) writes to a temporary name and renames; it writes
+// that field zeroed. The writer (tools/ingest) writes to a temporary name and renames; it writes
 // sections in a fixed order from sorted data, so the same inputs give the same bytes.
 //
 // Coordinates are WGS84 (ETRS89 realised through OSTN15; the two agree to well under a metre

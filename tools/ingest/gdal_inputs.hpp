@@ -15,7 +15,7 @@
 
 class OGRCoordinateTransformation;
 
-namespace hloc::build {
+namespace hloc::ingest {
 
 struct DirectorySite {
     int line = 0;  // in the CSV file, 1-based, header = line 1
@@ -57,6 +57,9 @@ struct CodePointRow {
     double lat_deg = 0, lon_deg = 0;
 };
 
+// The row's postcode in canonical text: "CH4 7QP".
+std::string postcode_text(const CodePointRow& row);
+
 struct CodePoint {
     std::vector<CodePointRow> located;    // sorted by outward, inward
     std::vector<CodePointRow> unlocated;  // quality 90, sorted likewise
@@ -69,4 +72,4 @@ struct CodePoint {
 CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem::path& grid,
                          unsigned threads);
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <mutex>
@@ -20,7 +21,7 @@
 #include "hloc/error.hpp"
 #include "hloc/postcode.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 namespace {
 
 struct DatasetCloser {
@@ -43,6 +44,15 @@ std::optional<long> parse_int(std::string_view s) {
 }
 
 }  // namespace
+
+std::string postcode_text(const CodePointRow& row) {
+    std::string s(row.outward.data(), strnlen(row.outward.data(), row.outward.size()));
+    s += ' ';
+    s += static_cast<char>('0' + row.inward_code / 676);
+    s += static_cast<char>('A' + (row.inward_code / 26) % 26);
+    s += static_cast<char>('A' + row.inward_code % 26);
+    return s;
+}
 
 std::vector<DirectorySite> read_directory(const std::string& path) {
     auto ds = open_vector(path, {"HEADERS=YES", "AUTODETECT_TYPE=NO"});
@@ -251,31 +261,28 @@ bool row_less(const CodePointRow& a, const CodePointRow& b) {
     return a.inward_code < b.inward_code;
 }
 
-}  // namespace
-
-CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem::path& grid,
-                         unsigned threads) {
-    const std::string zip_name = zip.filename().string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(zip, ec)) {
-        throw Error(ErrorCode::bad_input, "Code-Point Open '" + zip.string() + "' was not found");
-    }
-    const std::string root = "/vsizip/" + std::filesystem::absolute(zip).string();
-    check_layout(root, zip_name);
+// The zip's Data/CSV/<area>.csv member names, sorted.
+std::vector<std::string> area_files(const std::string& root, const std::string& zip_name) {
     std::vector<std::string> areas;
-    {
-        char** names = VSIReadDir((root + "/Data/CSV").c_str());
-        for (char** p = names; p && *p; ++p) {
-            std::string name = *p;
-            if (name.size() > 4 && name.ends_with(".csv")) areas.push_back(name);
-        }
-        CSLDestroy(names);
+    char** names = VSIReadDir((root + "/Data/CSV").c_str());
+    for (char** p = names; p && *p; ++p) {
+        std::string name = *p;
+        if (name.size() > 4 && name.ends_with(".csv")) areas.push_back(name);
     }
+    CSLDestroy(names);
     std::sort(areas.begin(), areas.end());
     if (areas.empty()) {
         throw Error(ErrorCode::bad_input, zip_name + " has no Data/CSV/<area>.csv files");
     }
+    return areas;
+}
 
+// Reads every area file on `threads` threads, each with its own transformation; results[i] is
+// areas[i]'s. The first error any thread meets stops the others before their next file and
+// is thrown here.
+std::vector<AreaResult> read_areas(const std::string& root, const std::string& zip_name,
+                                   const std::vector<std::string>& areas,
+                                   const std::filesystem::path& grid, unsigned threads) {
     std::vector<AreaResult> results(areas.size());
     std::atomic<std::size_t> next{0};
     std::mutex error_mutex;
@@ -310,32 +317,59 @@ CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem
     work();
     for (auto& th : pool) th.join();
     if (first_error) throw *first_error;
+    return results;
+}
 
-    CodePoint cp;
-    cp.area_files = areas.size();
+// Seconds since 1970 of the newest area file in the zip: the data's date.
+std::int64_t newest_member_time(const std::string& root, const std::vector<std::string>& areas) {
+    std::int64_t newest = 0;
     for (const auto& area : areas) {
         VSIStatBufL st;
         if (VSIStatL((root + "/Data/CSV/" + area).c_str(), &st) == 0) {
-            cp.newest_member_time = std::max<std::int64_t>(cp.newest_member_time, st.st_mtime);
+            newest = std::max<std::int64_t>(newest, st.st_mtime);
         }
     }
-    for (auto& r : results) {
+    return newest;
+}
+
+void check_no_duplicates(const std::vector<CodePointRow>& sorted_rows, const std::string& zip_name) {
+    const auto same_postcode = [](const CodePointRow& a, const CodePointRow& b) {
+        return a.outward == b.outward && a.inward_code == b.inward_code;
+    };
+    const auto dup = std::adjacent_find(sorted_rows.begin(), sorted_rows.end(), same_postcode);
+    if (dup != sorted_rows.end()) {
+        const std::string district(dup->outward.data(), strnlen(dup->outward.data(), 4));
+        throw Error(ErrorCode::bad_input,
+                    zip_name + ": a postcode in district " + district + " appears twice");
+    }
+}
+
+}  // namespace
+
+CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem::path& grid,
+                         unsigned threads) {
+    const std::string zip_name = zip.filename().string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(zip, ec)) {
+        throw Error(ErrorCode::bad_input, "Code-Point Open '" + zip.string() + "' was not found");
+    }
+    const std::string root = "/vsizip/" + std::filesystem::absolute(zip).string();
+    check_layout(root, zip_name);
+    const std::vector<std::string> areas = area_files(root, zip_name);
+    const std::vector<AreaResult> results = read_areas(root, zip_name, areas, grid, threads);
+
+    CodePoint cp;
+    cp.area_files = areas.size();
+    cp.newest_member_time = newest_member_time(root, areas);
+    for (const auto& r : results) {
         cp.located.insert(cp.located.end(), r.located.begin(), r.located.end());
         cp.unlocated.insert(cp.unlocated.end(), r.unlocated.begin(), r.unlocated.end());
     }
     std::sort(cp.located.begin(), cp.located.end(), row_less);
     std::sort(cp.unlocated.begin(), cp.unlocated.end(), row_less);
-    for (auto* rows : {&cp.located, &cp.unlocated}) {
-        auto dup = std::adjacent_find(rows->begin(), rows->end(), [](const auto& a, const auto& b) {
-            return a.outward == b.outward && a.inward_code == b.inward_code;
-        });
-        if (dup != rows->end()) {
-            throw Error(ErrorCode::bad_input, zip_name + ": a postcode in district " +
-                                                  std::string(dup->outward.data(), strnlen(dup->outward.data(), 4)) +
-                                                  " appears twice");
-        }
-    }
+    check_no_duplicates(cp.located, zip_name);
+    check_no_duplicates(cp.unlocated, zip_name);
     return cp;
 }
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

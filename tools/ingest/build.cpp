@@ -9,7 +9,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -21,15 +20,19 @@
 #include "hloc/geodesy.hpp"
 #include "hloc/unit_vector.hpp"
 #include "hloc/index_format.hpp"
+#include "hloc/metadata.hpp"
 #include "hloc/postcode.hpp"
 #include "listing.hpp"
 #include "phone.hpp"
+#include "site_input.hpp"
+#include "synthetic_sites.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 namespace fmt = format;
 namespace {
 
-constexpr const char* kBuilder = "hospital-locator build 0.1.0";
+// The metadata's builder value: tool and version.
+constexpr const char* kBuilderVersion = "hospital-locator build 0.1.0";
 constexpr std::size_t kPostcodeLeafSize = 24;
 constexpr std::size_t kSiteLeafSize = 8;
 
@@ -71,20 +74,6 @@ std::string read_file(const std::filesystem::path& path) {
     return s.str();
 }
 
-struct SiteInput {
-    std::string id, name, street, locality, town, postcode;
-    LatLon position;
-    fmt::LocatedBy located_by = fmt::LocatedBy::postcode;
-    std::uint8_t quality = 0;
-};
-
-struct OfferInput {
-    std::string treatment;
-    std::string site_id;
-    Phone phone;
-    fmt::PhoneSource source = fmt::PhoneSource::listing;
-};
-
 // Finds a located Code-Point row by canonical postcode text.
 const CodePointRow* find_row(const CodePoint& cp, std::string_view postcode) {
     auto parsed = normalise_postcode(postcode);
@@ -99,15 +88,6 @@ const CodePointRow* find_row(const CodePoint& cp, std::string_view postcode) {
     auto it = std::lower_bound(cp.located.begin(), cp.located.end(), key, less);
     if (it == cp.located.end() || less(key, *it)) return nullptr;
     return &*it;
-}
-
-std::string row_text(const CodePointRow& r) {
-    std::string s(r.outward.data(), strnlen(r.outward.data(), 4));
-    s += ' ';
-    s += static_cast<char>('0' + r.inward_code / 676);
-    s += static_cast<char>('A' + (r.inward_code / 26) % 26);
-    s += static_cast<char>('A' + r.inward_code % 26);
-    return s;
 }
 
 // Matches listing blocks to directory sites (DESIGN.md): by postcode when the block has one,
@@ -365,10 +345,9 @@ struct Accumulator {
     }
 };
 
-}  // namespace
+// ---- options and inputs ---------------------------------------------------------------------
 
-BuildReport build_index(const BuildOptions& options) {
-    BuildReport report;
+void check_listings(const BuildOptions& options) {
     if (options.listings.empty() && options.synthetic_sites == 0) {
         throw Error(ErrorCode::bad_input, "no listings given (--listing TREATMENT=FILE)");
     }
@@ -382,132 +361,138 @@ BuildReport build_index(const BuildOptions& options) {
             throw Error(ErrorCode::bad_input, "treatment '" + l.treatment + "' is given twice");
         }
     }
-    const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+}
 
+// Listings are matched, and recorded as sources, in treatment-name order, whatever the order
+// given, so that the same inputs give the same bytes.
+std::vector<ListingSpec> sorted_by_treatment(std::vector<ListingSpec> listings) {
+    std::sort(listings.begin(), listings.end(),
+              [](const ListingSpec& a, const ListingSpec& b) { return a.treatment < b.treatment; });
+    return listings;
+}
+
+struct Inputs {
+    std::vector<DirectorySite> directory;
+    GridTransform grid;
+    CodePoint cp;
+};
+
+Inputs read_inputs(const BuildOptions& options) {
+    const unsigned threads =
+        options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     options.log("reading site directory " + options.sites_csv.string());
-    const auto directory = read_directory(options.sites_csv.string());
+    auto directory = read_directory(options.sites_csv.string());
     // Check every listing before the long read, so a typo fails in milliseconds.
     for (const auto& l : options.listings) (void)read_listing(l.file.string());
 
     options.log("reading Code-Point Open " + options.codepoint_zip.string());
-    const GridTransform grid(options.grid);  // fails before the long read if the grid is missing
-    const CodePoint cp = read_codepoint(options.codepoint_zip, options.grid, threads);
+    GridTransform grid(options.grid);  // fails before the long read if the grid is missing
+    auto cp = read_codepoint(options.codepoint_zip, options.grid, threads);
+    return Inputs{std::move(directory), std::move(grid), std::move(cp)};
+}
 
+// ---- sites and offers -------------------------------------------------------------------------
+
+SitesAndOffers match_listings(const BuildOptions& options, const Inputs& in, BuildReport& report) {
     options.log("matching listings to sites");
-    Matcher matcher(directory, cp, options.skip_unmatched);
-    auto listings = options.listings;
-    std::sort(listings.begin(), listings.end(),
-              [](const ListingSpec& a, const ListingSpec& b) { return a.treatment < b.treatment; });
-    for (const auto& l : listings) matcher.add_listing(l, report);
-    std::vector<SiteInput> sites = matcher.sites();
-    std::vector<OfferInput> offers = matcher.offers();
+    Matcher matcher(in.directory, in.cp, options.skip_unmatched);
+    for (const auto& l : sorted_by_treatment(options.listings)) matcher.add_listing(l, report);
+    return {matcher.sites(), matcher.offers()};
+}
 
-    if (options.synthetic_sites > 0) {
-        // Fixed seed and a fully specified engine: the same sites on every machine.
-        std::mt19937_64 rng(20261125);
-        std::optional<Phone> phone;
-        if (!options.listings.empty()) {
-            const auto l = read_listing(options.listings.front().file.string());
-            if (l.central_phone) phone = parse_phone(*l.central_phone, "synthetic sites").value();
-        }
-        if (!phone) phone = parse_phone("0345 602 8179", "synthetic sites").value();
-        for (std::uint32_t i = 0; i < options.synthetic_sites; ++i) {
-            const auto& row = cp.located[rng() % cp.located.size()];
-            SiteInput s;
-            char id[32];
-            std::snprintf(id, sizeof id, "synthetic-%06u", i + 1);
-            s.id = id;
-            s.name = "Synthetic site " + std::to_string(i + 1);
-            s.postcode = row_text(row);
-            s.town = s.postcode;
-            s.position = from_unit_vector(to_unit_vector({row.lat_deg, row.lon_deg}));
-            s.located_by = fmt::LocatedBy::postcode;
-            s.quality = row.quality;
-            sites.push_back(s);
-            offers.push_back({"synthetic", s.id, *phone, fmt::PhoneSource::provider});
-        }
-        std::sort(sites.begin(), sites.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    }
-    if (sites.empty()) throw Error(ErrorCode::bad_input, "no listing block could be matched to a site");
+// Adds `more` to `placed`, keeping the sites in id order.
+void merge(SitesAndOffers& placed, const SitesAndOffers& more) {
+    placed.sites.insert(placed.sites.end(), more.sites.begin(), more.sites.end());
+    placed.offers.insert(placed.offers.end(), more.offers.begin(), more.offers.end());
+    std::sort(placed.sites.begin(), placed.sites.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+}
 
-    options.log("writing " + options.out.string());
-    IndexWriter w;
+// ---- postcode sections ------------------------------------------------------------------------
 
-    // Postcode tables.
-    std::vector<std::uint64_t> rows;
-    std::vector<fmt::UnitVector> vectors;
+struct PostcodeSections {
+    std::vector<std::uint64_t> rows;       // fmt::PackedRow, by outward code then inward code
+    std::vector<fmt::UnitVector> vectors;  // one per row
     std::vector<fmt::DistrictRecord> districts;
     std::vector<fmt::SectorRecord> sectors;
-    std::vector<double> centroid_e, centroid_n;  // transformed in one batch below
-    std::vector<fmt::Centroid*> centroid_slots;
-    rows.reserve(cp.located.size());
-    vectors.reserve(cp.located.size());
-    auto quality_index = [](std::uint8_t q) {
-        return static_cast<std::uint32_t>(
-            std::find(fmt::kQualityCodes.begin(), fmt::kQualityCodes.end(), q) - fmt::kQualityCodes.begin());
-    };
-    std::set<std::array<char, 4>> outwards;
-    for (const auto& r : cp.located) outwards.insert(r.outward);
-    for (const auto& r : cp.unlocated) outwards.insert(r.outward);
-    std::size_t li = 0;
-    for (const auto& outward : outwards) {
-        fmt::DistrictRecord d{};
-        d.outward = outward;
-        d.first_row = static_cast<std::uint32_t>(rows.size());
-        d.first_sector = static_cast<std::uint32_t>(sectors.size());
-        Accumulator district_acc;
-        std::map<int, Accumulator> sector_acc;
-        for (; li < cp.located.size() && cp.located[li].outward == outward; ++li) {
-            const auto& r = cp.located[li];
-            rows.push_back(fmt::PackedRow::pack(r.inward_code, r.eastings_m, r.northings_m,
+    std::vector<fmt::UnlocatedRecord> unlocated;  // quality 90, by postcode text
+};
+
+std::uint32_t quality_index(std::uint8_t quality) {
+    const auto& codes = fmt::kQualityCodes;
+    const auto at = std::find(codes.begin(), codes.end(), quality);
+    return static_cast<std::uint32_t>(at - codes.begin());
+}
+
+// Appends one district: its located rows (cp.located from `next_row` on, which it walks past),
+// its sectors, and their centroids, still in eastings/northings (see centroids_to_wgs84).
+void add_district(const std::array<char, 4>& outward, const CodePoint& cp, std::size_t& next_row,
+                  PostcodeSections& out) {
+    fmt::DistrictRecord d{};
+    d.outward = outward;
+    d.first_row = static_cast<std::uint32_t>(out.rows.size());
+    d.first_sector = static_cast<std::uint32_t>(out.sectors.size());
+    Accumulator district_acc;
+    std::map<int, Accumulator> sector_acc;
+    for (; next_row < cp.located.size() && cp.located[next_row].outward == outward; ++next_row) {
+        const auto& r = cp.located[next_row];
+        out.rows.push_back(fmt::PackedRow::pack(r.inward_code, r.eastings_m, r.northings_m,
                                                 quality_index(r.quality), r.country));
-            vectors.push_back(to_unit_vector({r.lat_deg, r.lon_deg}));
-            district_acc.add(r);
-            sector_acc[static_cast<int>(r.inward_code / 676)].add(r);
-        }
-        d.row_count = static_cast<std::uint32_t>(rows.size() - d.first_row);
-        const auto district_index = static_cast<std::uint32_t>(districts.size());
-        for (const auto& [digit, acc] : sector_acc) {
-            fmt::SectorRecord s{};
-            s.district = district_index;
-            s.digit = static_cast<std::uint8_t>('0' + digit);
-            s.country = acc.country();
-            s.centroid.located_count = acc.count;
-            s.centroid.eastings_m = acc.east / acc.count;
-            s.centroid.northings_m = acc.north / acc.count;
-            sectors.push_back(s);
-        }
-        d.sector_count = static_cast<std::uint32_t>(sectors.size() - d.first_sector);
-        d.country = district_acc.country();
-        d.centroid.located_count = district_acc.count;
-        if (district_acc.count > 0) {
-            d.centroid.eastings_m = district_acc.east / district_acc.count;
-            d.centroid.northings_m = district_acc.north / district_acc.count;
-        } else {
-            // Only quality-90 members: the district exists but has no position.
-            const auto it = std::find_if(cp.unlocated.begin(), cp.unlocated.end(),
-                                         [&](const auto& r) { return r.outward == outward; });
-            d.country = static_cast<std::uint8_t>(it->country);
-        }
-        districts.push_back(d);
+        out.vectors.push_back(to_unit_vector({r.lat_deg, r.lon_deg}));
+        district_acc.add(r);
+        sector_acc[static_cast<int>(r.inward_code / 676)].add(r);
     }
-    for (auto& d : districts) {
-        if (d.centroid.located_count > 0) centroid_slots.push_back(&d.centroid);
+    d.row_count = static_cast<std::uint32_t>(out.rows.size() - d.first_row);
+    const auto district_index = static_cast<std::uint32_t>(out.districts.size());
+    for (const auto& [digit, acc] : sector_acc) {
+        fmt::SectorRecord s{};
+        s.district = district_index;
+        s.digit = static_cast<std::uint8_t>('0' + digit);
+        s.country = acc.country();
+        s.centroid.located_count = acc.count;
+        s.centroid.eastings_m = acc.east / acc.count;
+        s.centroid.northings_m = acc.north / acc.count;
+        out.sectors.push_back(s);
     }
-    for (auto& s : sectors) centroid_slots.push_back(&s.centroid);
-    for (auto* c : centroid_slots) {
-        centroid_e.push_back(c->eastings_m);
-        centroid_n.push_back(c->northings_m);
+    d.sector_count = static_cast<std::uint32_t>(out.sectors.size() - d.first_sector);
+    d.country = district_acc.country();
+    d.centroid.located_count = district_acc.count;
+    if (district_acc.count > 0) {
+        d.centroid.eastings_m = district_acc.east / district_acc.count;
+        d.centroid.northings_m = district_acc.north / district_acc.count;
+    } else {
+        // Only quality-90 members: the district exists but has no position.
+        const auto it = std::find_if(cp.unlocated.begin(), cp.unlocated.end(),
+                                     [&](const auto& r) { return r.outward == outward; });
+        d.country = static_cast<std::uint8_t>(it->country);
     }
-    grid.to_wgs84(centroid_e, centroid_n);
-    for (std::size_t i = 0; i < centroid_slots.size(); ++i) {
-        centroid_slots[i]->lat_deg = centroid_e[i];
-        centroid_slots[i]->lon_deg = centroid_n[i];
+    out.districts.push_back(d);
+}
+
+// Every positioned centroid (a mean of eastings/northings) to WGS84, in one batch.
+void centroids_to_wgs84(PostcodeSections& out, const GridTransform& grid) {
+    std::vector<fmt::Centroid*> slots;
+    for (auto& d : out.districts) {
+        if (d.centroid.located_count > 0) slots.push_back(&d.centroid);
     }
+    for (auto& s : out.sectors) slots.push_back(&s.centroid);
+    std::vector<double> east_lat, north_lon;
+    for (const auto* c : slots) {
+        east_lat.push_back(c->eastings_m);
+        north_lon.push_back(c->northings_m);
+    }
+    grid.to_wgs84(east_lat, north_lon);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        slots[i]->lat_deg = east_lat[i];
+        slots[i]->lon_deg = north_lon[i];
+    }
+}
+
+std::vector<fmt::UnlocatedRecord> unlocated_records(const CodePoint& cp) {
     std::vector<fmt::UnlocatedRecord> unlocated;
     for (const auto& r : cp.unlocated) {
         fmt::UnlocatedRecord u{};
-        const auto text = row_text(r);
+        const auto text = postcode_text(r);
         std::copy(text.begin(), text.end(), u.text.begin());
         u.quality = r.quality;
         u.country = static_cast<std::uint8_t>(r.country);
@@ -515,140 +500,237 @@ BuildReport build_index(const BuildOptions& options) {
     }
     std::sort(unlocated.begin(), unlocated.end(),
               [](const auto& a, const auto& b) { return a.text < b.text; });
+    return unlocated;
+}
 
-    // Sites and treatments.
+PostcodeSections postcode_sections(const CodePoint& cp, const GridTransform& grid) {
+    PostcodeSections out;
+    out.rows.reserve(cp.located.size());
+    out.vectors.reserve(cp.located.size());
+    std::set<std::array<char, 4>> outwards;
+    for (const auto& r : cp.located) outwards.insert(r.outward);
+    for (const auto& r : cp.unlocated) outwards.insert(r.outward);
+    std::size_t next_row = 0;
+    for (const auto& outward : outwards) add_district(outward, cp, next_row, out);
+    centroids_to_wgs84(out, grid);
+    out.unlocated = unlocated_records(cp);
+    return out;
+}
+
+std::vector<std::byte> postcode_tree(const std::vector<fmt::UnitVector>& vectors) {
+    const UnitVectorCloud cloud{vectors};
+    return serialise_chord_tree(*build_chord_tree(cloud, kPostcodeLeafSize));
+}
+
+// ---- site sections ----------------------------------------------------------------------------
+
+struct SiteSections {
+    std::vector<fmt::SiteRecord> sites;            // in id order
+    std::vector<fmt::TreatmentRecord> treatments;  // in name order
+    std::vector<fmt::OfferRecord> offers;          // per treatment, in site order
+    std::vector<fmt::UnitVector> site_vectors;     // one per offer
+    std::vector<std::byte> site_trees;             // one chord tree per treatment, 8-aligned
+};
+
+// The strings are interned in this order; a different order would give different bytes.
+fmt::SiteRecord site_record(const SiteInput& s, IndexWriter& w) {
+    fmt::SiteRecord r{};
+    r.id = w.add_string(s.id);
+    r.name = w.add_string(s.name);
+    r.street = w.add_string(s.street);
+    r.locality = w.add_string(s.locality);
+    r.town = w.add_string(s.town);
+    r.postcode = w.add_string(s.postcode);
+    r.lat_deg = s.position.lat_deg;
+    r.lon_deg = s.position.lon_deg;
+    r.located_by = static_cast<std::uint8_t>(s.located_by);
+    r.quality = s.quality;
+    return r;
+}
+
+// For the report: how a site was located.
+std::string site_line(const SiteInput& s) {
+    return s.id + ": " + s.name + ", " + s.postcode + " (located by " +
+           (s.located_by == fmt::LocatedBy::postcode ? "postcode" : "directory") + ", quality " +
+           std::to_string(s.quality) + ")";
+}
+
+// Appends one treatment: its offers in site order, their site vectors, and its chord tree.
+void add_treatment(const std::string& name, std::vector<const OfferInput*> offers,
+                   const std::map<std::string, std::uint32_t>& site_index, IndexWriter& w,
+                   SiteSections& out) {
+    std::sort(offers.begin(), offers.end(), [&](const OfferInput* a, const OfferInput* b) {
+        return site_index.at(a->site_id) < site_index.at(b->site_id);
+    });
+    fmt::TreatmentRecord t{};
+    t.name = w.add_string(name);
+    t.first_site = static_cast<std::uint32_t>(out.offers.size());
+    t.site_count = static_cast<std::uint32_t>(offers.size());
+    for (const auto* o : offers) {
+        fmt::OfferRecord rec{};
+        rec.site = site_index.at(o->site_id);
+        rec.phone_display = w.add_string(o->phone.display);
+        rec.phone_e164 = w.add_string(o->phone.e164);
+        rec.phone_uri = w.add_string(o->phone.uri);
+        rec.phone_source = static_cast<std::uint8_t>(o->source);
+        out.offers.push_back(rec);
+        const auto& site = out.sites[rec.site];
+        out.site_vectors.push_back(to_unit_vector({site.lat_deg, site.lon_deg}));
+    }
+    const UnitVectorCloud cloud{std::span(out.site_vectors).subspan(t.first_site, t.site_count)};
+    const auto bytes = serialise_chord_tree(*build_chord_tree(cloud, kSiteLeafSize));
+    out.site_trees.resize(fmt::align_up(out.site_trees.size(), 8));
+    t.tree_offset = out.site_trees.size();
+    t.tree_size = bytes.size();
+    out.site_trees.insert(out.site_trees.end(), bytes.begin(), bytes.end());
+    out.treatments.push_back(t);
+}
+
+SiteSections site_sections(const SitesAndOffers& placed, IndexWriter& w, BuildReport& report) {
+    SiteSections out;
     std::map<std::string, std::uint32_t> site_index;
-    std::vector<fmt::SiteRecord> site_records;
-    for (const auto& s : sites) {
-        fmt::SiteRecord r{};
-        r.id = w.add_string(s.id);
-        r.name = w.add_string(s.name);
-        r.street = w.add_string(s.street);
-        r.locality = w.add_string(s.locality);
-        r.town = w.add_string(s.town);
-        r.postcode = w.add_string(s.postcode);
-        r.lat_deg = s.position.lat_deg;
-        r.lon_deg = s.position.lon_deg;
-        r.located_by = static_cast<std::uint8_t>(s.located_by);
-        r.quality = s.quality;
-        site_index[s.id] = static_cast<std::uint32_t>(site_records.size());
-        site_records.push_back(r);
-        report.site_lines.push_back(s.id + ": " + s.name + ", " + s.postcode + " (located by " +
-                                    (s.located_by == fmt::LocatedBy::postcode ? "postcode" : "directory") +
-                                    ", quality " + std::to_string(s.quality) + ")");
+    for (const auto& s : placed.sites) {
+        site_index[s.id] = static_cast<std::uint32_t>(out.sites.size());
+        out.sites.push_back(site_record(s, w));
+        report.site_lines.push_back(site_line(s));
     }
     std::map<std::string, std::vector<const OfferInput*>> by_treatment;
-    for (const auto& o : offers) by_treatment[o.treatment].push_back(&o);
-    std::vector<fmt::TreatmentRecord> treatment_records;
-    std::vector<fmt::OfferRecord> offer_records;
-    std::vector<fmt::UnitVector> site_vectors;
-    std::vector<std::byte> site_trees;
-    for (auto& [name, list] : by_treatment) {
-        std::sort(list.begin(), list.end(), [&](const OfferInput* a, const OfferInput* b) {
-            return site_index.at(a->site_id) < site_index.at(b->site_id);
-        });
-        fmt::TreatmentRecord t{};
-        t.name = w.add_string(name);
-        t.first_site = static_cast<std::uint32_t>(offer_records.size());
-        t.site_count = static_cast<std::uint32_t>(list.size());
-        for (const auto* o : list) {
-            fmt::OfferRecord rec{};
-            rec.site = site_index.at(o->site_id);
-            rec.phone_display = w.add_string(o->phone.display);
-            rec.phone_e164 = w.add_string(o->phone.e164);
-            rec.phone_uri = w.add_string(o->phone.uri);
-            rec.phone_source = static_cast<std::uint8_t>(o->source);
-            offer_records.push_back(rec);
-            const auto& sr = site_records[rec.site];
-            site_vectors.push_back(to_unit_vector({sr.lat_deg, sr.lon_deg}));
-        }
-        UnitVectorCloud cloud{std::span(site_vectors).subspan(t.first_site, t.site_count)};
-        const auto tree = build_chord_tree(cloud, kSiteLeafSize);
-        const auto bytes = serialise_chord_tree(*tree);
-        site_trees.resize(fmt::align_up(site_trees.size(), 8));
-        t.tree_offset = site_trees.size();
-        t.tree_size = bytes.size();
-        site_trees.insert(site_trees.end(), bytes.begin(), bytes.end());
-        treatment_records.push_back(t);
+    for (const auto& o : placed.offers) by_treatment[o.treatment].push_back(&o);
+    for (auto& [name, offers] : by_treatment) {
+        add_treatment(name, std::move(offers), site_index, w, out);
     }
+    return out;
+}
 
-    options.log("building the postcode KD-tree over " + std::to_string(vectors.size()) + " points");
-    UnitVectorCloud postcode_cloud{vectors};
-    const auto postcode_tree = serialise_chord_tree(*build_chord_tree(postcode_cloud, kPostcodeLeafSize));
+// ---- provenance -------------------------------------------------------------------------------
 
-    // Provenance: names, sizes and content hashes, never paths or wall-clock times, so that
-    // the same inputs give the same bytes on any machine.
-    std::vector<std::pair<std::string, std::string>> meta;
-    meta.emplace_back("builder", kBuilder);
-    meta.emplace_back("built_at", iso_utc(cp.newest_member_time));
-    meta.emplace_back("transform", "EPSG:27700 -> EPSG:4326 via OSGB36 to WGS 84 (9), OSTN15 NTv2: " +
-                                       grid.description());
-    int n = 0;
-    auto add_source = [&](const std::string& role, const std::filesystem::path& path,
-                          const std::string& modified) {
-        const std::string bytes = read_file(path);
-        const std::string prefix = "source." + std::to_string(n++) + ".";
-        meta.emplace_back(prefix + "role", role);
-        meta.emplace_back(prefix + "file", path.filename().string());
-        meta.emplace_back(prefix + "bytes", std::to_string(bytes.size()));
-        meta.emplace_back(prefix + "xxh3", checksum_hex(checksum(std::as_bytes(std::span(bytes)))));
-        if (!modified.empty()) meta.emplace_back(prefix + "modified", modified);
-    };
-    for (const auto& l : listings) add_source("listing:" + l.treatment, l.file, "");
-    add_source("sites", options.sites_csv, "");
-    add_source("codepoint", options.codepoint_zip, iso_utc(cp.newest_member_time));
-    add_source("grid", options.grid, "");
-    meta.emplace_back("count.postcodes", std::to_string(cp.located.size() + cp.unlocated.size()));
-    meta.emplace_back("count.located", std::to_string(cp.located.size()));
-    meta.emplace_back("count.unlocated_quality_90", std::to_string(cp.unlocated.size()));
-    meta.emplace_back("count.area_files", std::to_string(cp.area_files));
-    meta.emplace_back("count.sites", std::to_string(site_records.size()));
-    for (const auto& l : report.skipped_blocks) meta.emplace_back("skipped_block", l);
-    std::string meta_text;
-    for (const auto& [k, v] : meta) {
-        std::string value = v;
-        std::replace(value.begin(), value.end(), '\n', ' ');
-        std::replace(value.begin(), value.end(), '\t', ' ');
-        meta_text += k + "\t" + value + "\n";
+void add_entry(metadata::Entries& meta, std::string_view key, std::string value) {
+    meta.emplace_back(std::string(key), std::move(value));
+}
+
+// source.<n>.*: one input file by name, size and content hash (and date, when it has one).
+void add_source(metadata::Entries& meta, std::size_t n, const std::string& role,
+                const std::filesystem::path& path, const std::string& modified) {
+    using metadata::source_key;
+    const std::string bytes = read_file(path);
+    add_entry(meta, source_key(n, metadata::kSourceRole), role);
+    add_entry(meta, source_key(n, metadata::kSourceFile), path.filename().string());
+    add_entry(meta, source_key(n, metadata::kSourceBytes), std::to_string(bytes.size()));
+    add_entry(meta, source_key(n, metadata::kSourceXxh3),
+              checksum_hex(checksum(std::as_bytes(std::span(bytes)))));
+    if (!modified.empty()) add_entry(meta, source_key(n, metadata::kSourceModified), modified);
+}
+
+// Names, sizes and content hashes, never paths or wall-clock times, so that the same inputs
+// give the same bytes on any machine.
+metadata::Entries provenance(const BuildOptions& options, const Inputs& in, std::size_t site_count,
+                             const std::vector<std::string>& skipped_blocks) {
+    const CodePoint& cp = in.cp;
+    metadata::Entries meta;
+    add_entry(meta, metadata::kBuilder, kBuilderVersion);
+    add_entry(meta, metadata::kBuiltAt, iso_utc(cp.newest_member_time));
+    add_entry(meta, metadata::kTransform,
+              "EPSG:27700 -> EPSG:4326 via OSGB36 to WGS 84 (9), OSTN15 NTv2: " +
+                  in.grid.description());
+    std::size_t n = 0;
+    for (const auto& l : sorted_by_treatment(options.listings)) {
+        add_source(meta, n++, "listing:" + l.treatment, l.file, "");
     }
+    add_source(meta, n++, "sites", options.sites_csv, "");
+    add_source(meta, n++, "codepoint", options.codepoint_zip, iso_utc(cp.newest_member_time));
+    add_source(meta, n++, "grid", options.grid, "");
+    add_entry(meta, metadata::kCountPostcodes,
+              std::to_string(cp.located.size() + cp.unlocated.size()));
+    add_entry(meta, metadata::kCountLocated, std::to_string(cp.located.size()));
+    add_entry(meta, metadata::kCountUnlocated, std::to_string(cp.unlocated.size()));
+    add_entry(meta, metadata::kCountAreaFiles, std::to_string(cp.area_files));
+    add_entry(meta, metadata::kCountSites, std::to_string(site_count));
+    for (const auto& l : skipped_blocks) add_entry(meta, metadata::kSkippedBlock, l);
+    return meta;
+}
 
-    using S = fmt::SectionId;
-    w.add_raw(S::metadata, reinterpret_cast<const std::byte*>(meta_text.data()), meta_text.size(),
-              meta_text.size());
-    w.add_section(S::districts, districts);
-    w.add_section(S::sectors, sectors);
-    w.add_section(S::postcodes, rows);
+// ---- the file ---------------------------------------------------------------------------------
+
+std::vector<std::uint16_t> row_samples(const std::vector<std::uint64_t>& rows) {
     std::vector<std::uint16_t> samples;
     for (std::size_t i = 0; i < rows.size(); i += fmt::kRowSampleStride) {
         samples.push_back(static_cast<std::uint16_t>(fmt::PackedRow::inward_code(rows[i])));
     }
-    w.add_section(S::row_samples, samples);
-    w.add_section(S::unit_vectors, vectors);
-    w.add_section(S::unlocated, unlocated);
-    w.add_section(S::sites, site_records);
-    w.add_section(S::treatments, treatment_records);
-    w.add_section(S::treatment_sites, offer_records);
-    w.add_section(S::site_vectors, site_vectors);
-    w.add_raw(S::site_trees, site_trees.data(), site_trees.size(), treatment_records.size());
+    return samples;
+}
+
+// Every section, in the format's fixed order.
+void add_sections(IndexWriter& w, const metadata::Entries& meta, const PostcodeSections& postcodes,
+                  const SiteSections& sites, const std::vector<std::byte>& postcode_tree) {
+    using S = fmt::SectionId;
+    const std::string meta_text = metadata::encode(meta);
+    w.add_raw(S::metadata, reinterpret_cast<const std::byte*>(meta_text.data()), meta_text.size(),
+              meta_text.size());
+    w.add_section(S::districts, postcodes.districts);
+    w.add_section(S::sectors, postcodes.sectors);
+    w.add_section(S::postcodes, postcodes.rows);
+    w.add_section(S::row_samples, row_samples(postcodes.rows));
+    w.add_section(S::unit_vectors, postcodes.vectors);
+    w.add_section(S::unlocated, postcodes.unlocated);
+    w.add_section(S::sites, sites.sites);
+    w.add_section(S::treatments, sites.treatments);
+    w.add_section(S::treatment_sites, sites.offers);
+    w.add_section(S::site_vectors, sites.site_vectors);
+    w.add_raw(S::site_trees, sites.site_trees.data(), sites.site_trees.size(),
+              sites.treatments.size());
     w.add_raw(S::postcode_tree, postcode_tree.data(), postcode_tree.size(), 1);
     // Strings last: every section above has interned its strings by now.
-    const std::string strings = w.strings();
+    const std::string& strings = w.strings();
     w.add_raw(S::strings, reinterpret_cast<const std::byte*>(strings.data()), strings.size(),
               strings.size());
+}
 
-    if (options.out.has_parent_path() && !std::filesystem::is_directory(options.out.parent_path())) {
+void write_index(IndexWriter& w, const std::filesystem::path& out, BuildReport& report) {
+    if (out.has_parent_path() && !std::filesystem::is_directory(out.parent_path())) {
         throw Error(ErrorCode::io_error,
-                    "output directory '" + options.out.parent_path().string() + "' does not exist");
+                    "output directory '" + out.parent_path().string() + "' does not exist");
     }
-    report.file_bytes = w.write(options.out, report.checksum);
+    report.file_bytes = w.write(out, report.checksum);
+}
+
+void count(const CodePoint& cp, const PostcodeSections& postcodes, const SiteSections& sites,
+           BuildReport& report) {
     report.postcodes = cp.located.size() + cp.unlocated.size();
     report.located = cp.located.size();
     report.unlocated = cp.unlocated.size();
-    report.sectors = sectors.size();
-    report.districts = districts.size();
-    report.sites = site_records.size();
+    report.sectors = postcodes.sectors.size();
+    report.districts = postcodes.districts.size();
+    report.sites = sites.sites.size();
     report.area_files = cp.area_files;
+}
+
+}  // namespace
+
+BuildReport build_index(const BuildOptions& options) {
+    check_listings(options);
+    const Inputs in = read_inputs(options);
+
+    BuildReport report;
+    SitesAndOffers placed = match_listings(options, in, report);
+    if (options.synthetic_sites > 0) {
+        merge(placed, synthetic_sites(options.synthetic_sites, in.cp, options.listings));
+    }
+    if (placed.sites.empty()) {
+        throw Error(ErrorCode::bad_input, "no listing block could be matched to a site");
+    }
+
+    options.log("writing " + options.out.string());
+    IndexWriter w;
+    const PostcodeSections postcodes = postcode_sections(in.cp, in.grid);
+    const SiteSections sites = site_sections(placed, w, report);
+    options.log("building the postcode KD-tree over " + std::to_string(postcodes.vectors.size()) +
+                " points");
+    const auto tree = postcode_tree(postcodes.vectors);
+    const auto meta = provenance(options, in, sites.sites.size(), report.skipped_blocks);
+    add_sections(w, meta, postcodes, sites, tree);
+    write_index(w, options.out, report);
+    count(in.cp, postcodes, sites, report);
     return report;
 }
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace hloc::build {
+namespace hloc::ingest {
 
 struct ListingSpec {
     std::string treatment;           // "kyphoplasty"
@@ -39,4 +39,4 @@ struct BuildReport {
 // Throws hloc::Error naming what was wrong; on any failure no output file is left behind.
 BuildReport build_index(const BuildOptions& options);
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

@@ -7,7 +7,7 @@
 
 #include "hloc/error.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 
 struct Phone {
     std::string display;  // national format: "023 8026 6377"
@@ -19,4 +19,4 @@ struct Phone {
 // Parses a number as printed on a UK page. Errors: bad_input with `where` and the reason.
 Result<Phone> parse_phone(std::string_view printed, const std::string& where);
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

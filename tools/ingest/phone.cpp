@@ -4,7 +4,7 @@
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/locid.h>
 
-namespace hloc::build {
+namespace hloc::ingest {
 
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberOfflineGeocoder;
@@ -31,4 +31,4 @@ Result<Phone> parse_phone(std::string_view printed, const std::string& where) {
     return phone;
 }
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest

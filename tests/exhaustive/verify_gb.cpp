@@ -1,4 +1,5 @@
-// hospital-locator-verify: the full-data checks that are too long for a test.
+// The exhaustive full-GB checks, too long for the default test runs: registered with ctest
+// under the label "exhaustive" (`ctest -L exhaustive`), on the gb_index fixture.
 //
 //   ranking  for every located postcode in Great Britain, nearest() with k = every site must
 //            give exactly the brute-force order (WGS84 geodesic to each site, ties by site id);
@@ -6,6 +7,9 @@
 //            different top 3 or order.
 //   coords   every located postcode's position against PROJ's cs2cs EPSG:27700 EPSG:4326 with
 //            the OSTN15 grid (worst and mean difference, in metres).
+//
+// The index and the data directory come from --index and --data, else $HLOC_TEST_INDEX and
+// $HLOC_TEST_DATA (the integration tests' names), so the test needs none of the shells' code.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -14,19 +18,32 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <numbers>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
-#include "../common/paths.hpp"
 #include "hloc/engine.hpp"
 #include "hloc/geodesy.hpp"
 
 namespace {
 
 using namespace hloc;
+
+constexpr const char* kGridFile = "uk_os_OSTN15_NTv2_OSGBtoETRS.tif";  // OSTN15, for cs2cs
+
+// `given`, else the environment variable `env`; throws Error{bad_input} naming both if neither.
+std::string given_or_env(const std::optional<std::string>& given, const char* option,
+                         const char* env) {
+    if (given) return *given;
+    if (const char* value = std::getenv(env); value != nullptr && *value != '\0') return value;
+    throw Error(ErrorCode::bad_input, std::string("give ") + option + " or set $" + env);
+}
 
 double sphere_angle(LatLon a, LatLon b) {
     const double d2r = std::numbers::pi / 180;
@@ -99,12 +116,17 @@ int verify_ranking(const Engine& engine, const std::string& treatment, unsigned 
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("ranking: %u located postcodes x %zu sites: %llu differ from brute force (%.1f s)\n", n,
                 sites.size(), static_cast<unsigned long long>(mismatches.load()), s);
+    const auto sphere_count = sphere_differs.load();
     std::printf("ranking: a sphere would change the top 3 or its order for %llu postcodes (%.2f %%)\n",
-                static_cast<unsigned long long>(sphere_differs.load()), 100.0 * sphere_differs.load() / n);
+                static_cast<unsigned long long>(sphere_count), 100.0 * static_cast<double>(sphere_count) / n);
     return mismatches.load() == 0 ? 0 : 1;
 }
 
 int verify_coords(const Engine& engine, const std::filesystem::path& data_dir) {
+    // Without the grid cs2cs would fall back to a Helmert transform, metres off: say so instead.
+    if (!std::filesystem::is_regular_file(data_dir / kGridFile)) {
+        throw Error(ErrorCode::bad_input, data_dir.string() + " does not hold " + kGridFile);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const auto in_path = std::filesystem::temp_directory_path() / ("hloc-verify-" + std::to_string(::getpid()) + ".txt");
     const std::uint32_t n = engine.located_count();
@@ -147,25 +169,28 @@ int verify_coords(const Engine& engine, const std::filesystem::path& data_dir) {
 
 int main(int argc, char** argv) {
     CLI::App app{"Full-data checks: exact ranking for every postcode, coordinates against cs2cs.",
-                 "hospital-locator-verify"};
-    std::string index = hloc::paths::default_index().string();
-    std::optional<std::string> data;
+                 "hloc_verify_gb"};
+    std::optional<std::string> index, data;
     std::string treatment = "kyphoplasty";
     std::vector<std::string> checks = {"ranking", "coords"};
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    app.add_option("--index", index, "the index file")->capture_default_str();
-    app.add_option("--data", data, "data directory with the OSTN15 grid (for cs2cs)");
+    app.add_option("--index", index, "the GB index file (default: $HLOC_TEST_INDEX)");
+    app.add_option("--data", data,
+                   "data directory with the OSTN15 grid, for cs2cs (default: $HLOC_TEST_DATA)");
     app.add_option("--treatment", treatment, "treatment to check")->capture_default_str();
     app.add_option("--check", checks, "ranking, coords")->capture_default_str();
     app.add_option("--threads", threads, "threads")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
-        const auto engine = Engine::open(index, {.verify_checksum = true});
+        const auto index_file = given_or_env(index, "--index", "HLOC_TEST_INDEX");
+        const auto engine = Engine::open(index_file, {.verify_checksum = true});
         int rc = 0;
         for (const auto& c : checks) {
-            if (c == "ranking") rc |= verify_ranking(engine, treatment, threads);
-            else if (c == "coords") rc |= verify_coords(engine, hloc::paths::data_dir(data));
-            else {
+            if (c == "ranking") {
+                rc |= verify_ranking(engine, treatment, threads);
+            } else if (c == "coords") {
+                rc |= verify_coords(engine, given_or_env(data, "--data", "HLOC_TEST_DATA"));
+            } else {
                 std::cerr << "unknown check " << c << "\n";
                 return 1;
             }

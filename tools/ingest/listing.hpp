@@ -12,7 +12,7 @@
 
 #include "hloc/error.hpp"
 
-namespace hloc::build {
+namespace hloc::ingest {
 
 struct ListingBlock {
     int first_line = 0;                      // 1-based line number in the listing file
@@ -37,4 +37,4 @@ LineKind classify_line(std::string_view line);
 Listing parse_listing(std::string_view text, const std::string& file);
 Listing read_listing(const std::string& path);
 
-}  // namespace hloc::build
+}  // namespace hloc::ingest
