@@ -106,8 +106,9 @@ def test_outputs():
 def test_errors():
     cases = [
         ("an invalid postcode", ["nearest", "SW1A 1A", "--treatment", "kyphoplasty"], 2, "invalid_postcode"),
-        ("a typo is refused with a suggestion", ["nearest", "SWIA 1AA"], 2, "invalid_postcode"),
-        ("Northern Ireland", ["nearest", "BT1 1AA"], 2, "not_covered"),
+        ("a typo is refused with a suggestion", ["nearest", "SWIA 1AA", "--treatment", "kyphoplasty"], 2,
+         "invalid_postcode"),
+        ("Northern Ireland", ["nearest", "BT1 1AA", "--treatment", "kyphoplasty"], 2, "not_covered"),
         ("a non-geographic code", ["lookup", "GIR 0AA"], 2, "non_geographic_postcode"),
         ("an unknown treatment", ["nearest", "CH4 7QP", "--treatment", "hips"], 2, "unknown_treatment"),
         ("two treatments and none named", ["nearest", "CH4 7QP"], 2, "invalid_parameter"),
@@ -117,20 +118,29 @@ def test_errors():
          "invalid_parameter"),
         ("latitude out of range", ["reverse", "--lat", "95", "--lon", "0"], 2, "invalid_parameter"),
         ("a postcode not in the data", ["lookup", "TR98 1AA"], 2, "postcode_not_found"),
+        # Numbers are read by the contract, as in every shell: its error, not a usage error.
+        ("k not a number", ["nearest", "CH4 7QP", "--treatment", "kyphoplasty", "-k", "abc"], 2,
+         "invalid_parameter"),
+        ("k not whole", ["nearest", "CH4 7QP", "--treatment", "kyphoplasty", "-k", "2.5"], 2,
+         "invalid_parameter"),
+        ("neither a postcode nor a point", ["nearest", "--treatment", "kyphoplasty"], 2, "invalid_parameter"),
+        ("a point far outside Great Britain", ["nearest", "--lat", "-33.9", "--lon", "151.2",
+                                               "--treatment", "kyphoplasty"], 2, "not_covered"),
+        # The treatment is checked before the postcode: batch must check it once, before any row.
+        ("two treatments, none named, and a typo", ["nearest", "SWIA 1AA"], 2, "invalid_parameter"),
     ]
     for name, argv, want_code, want_error in cases:
         code, out, err = cli(*argv)
         check(f"error: {name} -> exit {want_code}, {want_error}",
               code == want_code and out == "" and error_of(err)["code"] == want_error,
               f"exit {code}\nstdout {out}\nstderr {err}")
-    code, _, err = cli("nearest", "SWIA 1AA")
-    check("the typo message suggests the fix", "did you mean 'SW1A 1AA'?" in error_of(err)["message"], err)
+    code, _, err = cli("nearest", "SWIA 1AA", "--treatment", "kyphoplasty")
+    check("the typo message suggests the fix", "did you mean 'SW1A 1AA'?" in error_of(err)["message"]
+          and error_of(err)["suggestion"] == "SW1A 1AA", err)
 
     for name, argv in [("an unknown option", ["nearest", "CH4 7QP", "--bogus"]),
-                       ("k not a number", ["nearest", "CH4 7QP", "-k", "abc"]),
                        ("no subcommand", []),
-                       ("an unknown format", ["info", "--format", "xml"]),
-                       ("a point and a postcode", ["nearest"])]:
+                       ("an unknown format", ["info", "--format", "xml"])]:
         code, out, err = cli(*argv)
         check(f"usage: {name} -> exit 1", code == 1, f"exit {code}\n{out}{err}")
 

@@ -273,7 +273,7 @@ TEST_CASE("bad query parameters are invalid_parameter with the reason", "[gb]") 
     NearestQuery q;
     q.origin = e.resolve("CH4 7QP").value();
     q.k = 0;
-    CHECK(e.nearest(q).error().message() == "k must be between 1 and 1000 (got 0)");
+    CHECK(e.nearest(q).error().message() == "k must be a whole number between 1 and 1000 (got 0)");
     q.k = 1001;
     CHECK(e.nearest(q).error().code() == ErrorCode::invalid_parameter);
     q.k = 3;
