@@ -377,7 +377,7 @@ class Errors(ServedCase):
         self.error("GET", "/v1/nearest?postcode=%FF%FE", "/v1/nearest", 400, "invalid_postcode")
         self.error("GET", "/v1/postcodes?lat=53", "/v1/postcodes", 400, "invalid_parameter")
         e = self.error("GET", "/v1/postcodes?lat=53&lon=-2&limit=1001", "/v1/postcodes", 400, "invalid_parameter")
-        self.assertEqual("limit must be between 1 and 1000 (got 1001)", e["error"]["message"])
+        self.assertEqual("limit must be a whole number between 1 and 1000 (got 1001)", e["error"]["message"])
 
     def test_unknown_postcodes_sites_treatments_and_routes_are_404(self):
         e = self.error("GET", "/v1/postcodes/ZE9%209ZZ", "/v1/postcodes/{postcode}", 404, "postcode_not_found")
