@@ -46,7 +46,7 @@
 #include <thread>
 #include <vector>
 
-#include "../splitmix64.hpp"
+#include "splitmix64.hpp"
 #include "hloc/engine.hpp"
 #include "hloc/geodesy.hpp"
 

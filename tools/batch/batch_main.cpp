@@ -12,7 +12,8 @@
 #include <iostream>
 #include <thread>
 
-#include "../common/paths.hpp"
+#include "command.hpp"
+#include "paths.hpp"
 #include "hloc/contract/request.hpp"
 #include "hloc/parallel.hpp"
 #include "input.hpp"
@@ -196,17 +197,5 @@ int main(int argc, char** argv) {
                  "hospital-locator batch"};
     Args a;
     add_options(app, a);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return e.get_exit_code() == 0 ? 0 : 1;
-    }
-    try {
-        return run(a);
-    } catch (const Error& e) {
-        return b::fail(e);
-    } catch (const std::exception& e) {
-        return b::fail(Error(ErrorCode::internal, e.what()));
-    }
+    return hloc::tools::run_command(app, argc, argv, [&] { return run(a); });
 }

@@ -8,7 +8,8 @@
 #include <iostream>
 #include <thread>
 
-#include "../common/paths.hpp"
+#include "command.hpp"
+#include "paths.hpp"
 #include "map.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -66,13 +67,7 @@ int main(int argc, char** argv) {
     app.add_option("--width", width, "width in pixels")->capture_default_str();
     app.add_option("--threads", threads, "worker threads (0 = all cores)")->capture_default_str();
     app.add_flag("--force", force, "replace an existing file");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return e.get_exit_code() == 0 ? 0 : 1;
-    }
-    try {
+    return hloc::tools::run_command(app, argc, argv, [&] {
         hloc::batch::init_process();
         const std::string kind = hloc::batch::map_format(out_path);
         if (width < 320 || width > 8000) {
@@ -95,9 +90,5 @@ int main(int argc, char** argv) {
         std::cerr << "map: " << hloc::batch::with_commas(located) << " postcodes in " << seconds << " s -> " << out_path << " ("
                   << map.width_px() << " x " << map.height_px() << " px)\n";
         return 0;
-    } catch (const hloc::Error& e) {
-        return hloc::batch::fail(e);
-    } catch (const std::exception& e) {
-        return hloc::batch::fail(hloc::Error(hloc::ErrorCode::internal, e.what()));
-    }
+    });
 }

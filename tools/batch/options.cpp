@@ -40,11 +40,6 @@ std::string with_commas(std::uint64_t n) {
     return out;
 }
 
-int fail(const Error& error) {
-    std::cerr << contract::to_text(contract::error_json(error)) << "\n";
-    return 2;
-}
-
 void init_process() {
     // GDAL's driver registry is process-global: registered once, here, before any thread starts.
     GDALAllRegister();

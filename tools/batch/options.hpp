@@ -17,9 +17,6 @@ std::string with_commas(std::uint64_t n);
 // --threads: 0 (one per core) up to kMaxThreads; throws Error{invalid_parameter} beyond.
 unsigned checked_threads(long long threads);
 
-// Prints the DESIGN.md error object on stderr; returns exit code 2.
-int fail(const Error& error);
-
 // Sets up GDAL once per process (driver registration is global state) and the signal handler.
 void init_process();
 

@@ -9,7 +9,8 @@
 #include <cstring>
 #include <iostream>
 
-#include "../common/paths.hpp"
+#include "command.hpp"
+#include "paths.hpp"
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/contract/json_writer.hpp"
 #include "hloc/contract/request.hpp"
@@ -47,11 +48,6 @@ int run_tool(int argc, char** argv, int command_at) {
     ::execv(tool.c_str(), args.data());
     std::cerr << "cannot run " << tool << ": " << std::strerror(errno) << "\n";
     return 1;
-}
-
-int fail(const Error& e) {
-    std::cerr << contract::to_text(contract::error_json(e)) << "\n";
-    return 2;
 }
 
 template <class T>
@@ -204,14 +200,7 @@ int main(int argc, char** argv) {
     auto* treatments = app.add_subcommand("treatments", "the treatments in the index");
     for (auto* sub : {nearest, lookup, reverse, info, sites, treatments}) common(sub);
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return e.get_exit_code() == 0 ? 0 : 1;
-    }
-
-    try {
+    return hloc::tools::run_command(app, argc, argv, [&] {
         const auto engine = hloc::Engine::open(a.index_file, {.verify_checksum = a.verify});
         if (*nearest) return run_nearest(engine, a, query_opt->count() > 0);
         if (*reverse) return run_reverse(engine, a);
@@ -223,9 +212,5 @@ int main(int argc, char** argv) {
             return 0;
         }
         return run_listing(engine, a, info, sites);
-    } catch (const Error& e) {
-        return fail(e);
-    } catch (const std::exception& e) {
-        return fail(Error(ErrorCode::internal, e.what()));
-    }
+    });
 }

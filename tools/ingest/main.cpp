@@ -16,8 +16,8 @@
 
 #include "build.hpp"
 #include "hloc/error.hpp"
-#include "hloc/contract/json_writer.hpp"
-#include "../common/paths.hpp"
+#include "command.hpp"
+#include "paths.hpp"
 
 namespace {
 
@@ -132,15 +132,8 @@ int main(int argc, char** argv) {
                  "hospital-locator build"};
     Arguments args;
     add_options(app, args);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);
-        return e.get_exit_code() == 0 ? 0 : (code == 0 ? 0 : 1);
-    }
-
-    const auto start = std::chrono::steady_clock::now();
-    try {
+    return hloc::tools::run_command(app, argc, argv, [&] {
+        const auto start = std::chrono::steady_clock::now();
         auto listings = listing_specs(args.listings);
         if (!listings) return 1;
         const auto data_dir = hloc::paths::data_dir(args.data);
@@ -150,11 +143,5 @@ int main(int argc, char** argv) {
         const auto elapsed = std::chrono::steady_clock::now() - start;
         print_report(options.out, report, std::chrono::duration<double>(elapsed).count());
         return 0;
-    } catch (const hloc::Error& e) {
-        std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << hloc::contract::to_text(hloc::contract::error_json(hloc::Error(hloc::ErrorCode::internal, e.what()))) << "\n";
-        return 2;
-    }
+    });
 }
