@@ -76,13 +76,17 @@ def test_reverse_and_unknown_site_raise(gb, cli):
     assert e.value.code == "unknown_site"
 
 
-def test_postcode_and_point_together_or_neither_are_refused(gb):
-    with pytest.raises(hl.InvalidParameter, match="not both"):
-        gb.nearest("CH4 7QP", lat=53.0, lon=-2.0)
-    with pytest.raises(hl.InvalidParameter, match="nearest needs a postcode, or both lat and lon"):
-        gb.nearest(lat=53.0)
-    with pytest.raises(hl.InvalidParameter, match="give max_miles or max_km, not both"):
-        gb.nearest("CH4 7QP", max_miles=1, max_km=1)
+@pytest.mark.parametrize("kwargs,argv", [
+    ({"postcode": "CH4 7QP", "lat": 53.0, "lon": -2.0}, ["CH4 7QP", "--lat", "53", "--lon", "-2"]),
+    ({"lat": 53.0}, ["--lat", "53"]),
+    ({"lon": -2.0}, ["--lon", "-2"]),
+    ({}, []),
+    ({"postcode": "CH4 7QP", "max_miles": 1, "max_km": 1}, ["CH4 7QP", "--max-miles", "1", "--max-km", "1"]),
+])
+def test_postcode_and_point_together_or_neither_are_refused_as_the_cli_refuses_them(gb, cli, kwargs, argv):
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.nearest(**kwargs)
+    assert e.value.message == cli.error("nearest", *argv)["message"]
 
 
 def test_python_codes_are_the_engines_codes():
