@@ -251,6 +251,26 @@ std::vector<std::pair<int, std::string>> match_table() {
     return names;
 }
 
+// The batch report's status of each row, from the contract: ok or approximate by how an
+// answered row was matched, not_found, not_covered or invalid by a failed row's error code.
+py::object row_status_names(const NearestBatch& b) {
+    const py::array_t<std::uint8_t> status = b.status, match = b.match;
+    const auto n = status.shape(0);
+    auto row_status = new_array<std::uint8_t>({n});
+    auto* out = row_status.mutable_data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const auto s = status.data()[i];
+        out[i] = static_cast<std::uint8_t>(
+            s == 0 ? contract::status_of(static_cast<MatchLevel>(match.data()[i]))
+                   : contract::status_for(static_cast<ErrorCode>(s)));
+    }
+    std::vector<std::pair<int, std::string>> names;
+    for (int s = 0; s < contract::kRowStatusCount; ++s) {
+        names.emplace_back(s, std::string(contract::status_name(static_cast<contract::RowStatus>(s))));
+    }
+    return code_names(row_status, names, false);
+}
+
 // ---- lookup_many -------------------------------------------------------------------------
 
 // The arrays of a LookupBatch, written row by row from worker threads.
@@ -578,6 +598,9 @@ void bind_nearest_batch(py::module_& m) {
             [](const NearestBatch& b) { return code_names(b.match, match_table(), true); },
             "match as names, object [n]: 'unit', 'sector', 'district', 'point', None for a failed "
             "row.")
+        .def("_row_status", &row_status_names,
+             "The batch report's status column, object [n]: 'ok', 'approximate', 'invalid', "
+             "'not_found', 'not_covered'.")
         .def("__len__", [](const NearestBatch& b) { return b.rows; })
         .def("__repr__", [](const NearestBatch& b) {
             return "<NearestBatch " + b.treatment + ", k=" + std::to_string(b.k) + ", " +
@@ -688,6 +711,13 @@ dtype or shape.)doc")
 
 void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& index) {
     m.def("_round_to", &round_to_array, py::arg("values"), py::arg("decimals"));
+    py::dict row_status;  // the batch report's status of each error code, from the contract
+    row_status[py::int_(0)] = std::string(contract::status_name(contract::RowStatus::ok));
+    for (int c = 1; c <= static_cast<int>(ErrorCode::internal); ++c) {
+        row_status[py::int_(c)] =
+            std::string(contract::status_name(contract::status_for(static_cast<ErrorCode>(c))));
+    }
+    m.attr("_ROW_STATUS") = row_status;
     bind_nearest_batch(m);
     bind_lookup_batch(m);
     bind_reverse_batch(m);
