@@ -159,6 +159,23 @@ def test_whole_call_parameters_raise_once_as_the_scalar_call(gb):
         gb.nearest_many(["CH4 7QP"], threads=-1)
 
 
+def test_more_threads_than_the_most_are_refused_naming_the_most(gb):
+    assert hl.MAX_THREADS == 256
+    message = "threads must be a whole number between 0 (all cores) and 256 (got 257)"
+    for call in [lambda: gb.nearest_many(["CH4 7QP"], threads=257),
+                 lambda: gb.lookup_many(["CH4 7QP"], threads=257),
+                 lambda: gb.reverse_many([52.0], [-1.0], threads=257),
+                 lambda: gb.postcodes(threads=257)]:
+        with pytest.raises(hl.InvalidParameter) as e:
+            call()
+        assert e.value.message == message
+    with pytest.raises(hl.InvalidParameter, match=r"^threads must be a number \(got True\)$"):
+        gb.nearest_many(["CH4 7QP"], threads=True)
+    with pytest.raises(hl.InvalidParameter, match=r"\(got 1e\+30\)$"):
+        gb.lookup_many(["CH4 7QP"], threads=10**30)
+    assert list(gb.nearest_many(["CH4 7QP"], threads=256).site[0]) == [3, 2, 8]
+
+
 def test_lookup_many_agrees_with_lookup(gb, all_postcodes):
     texts = list(all_postcodes[::40000]) + ["CM15 8", "G12", "CM15 8ZZ", "nonsense", "BT1 1AA"]
     batch = gb.lookup_many(texts)

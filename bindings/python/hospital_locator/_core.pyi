@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 MAX_K: int
+MAX_THREADS: int
 
 _StrColumn = Union[Sequence[Optional[str]], Sequence[bytes], npt.NDArray[Any], Any]
 _FloatColumn = Union[Sequence[float], npt.NDArray[Any]]

@@ -9,6 +9,7 @@
 #include <pybind11/stl/filesystem.h>
 
 #include "bindings.hpp"
+#include "hloc/parallel.hpp"
 #include "requests.hpp"
 #include "results.hpp"
 
@@ -270,6 +271,7 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "The compiled part of hospital_locator; import hospital_locator, not this.";
     register_errors(m);
     m.attr("MAX_K") = hloc::kMaxK;
+    m.attr("MAX_THREADS") = hloc::kMaxThreads;
     bind_results(m);
     py::class_<Index, std::shared_ptr<Index>> index(m, "Index", kIndexDoc);
     bind_index_listing(index);
