@@ -60,13 +60,15 @@ class NotCovered(Error, LookupError):
 
 
 class InvalidParameter(Error, ValueError):
-    """k, lat/lon, a distance limit...: the message names the parameter."""
+    """k, lat/lon, a distance limit...: the message names the parameter.
+
+    Also when the index offers several treatments and the query names none."""
 
     code, number = "invalid_parameter", 4
 
 
 class UnknownTreatment(Error, LookupError):
-    """The index offers no such treatment (or several, and none was named)."""
+    """The index offers no such treatment."""
 
     code, number = "unknown_treatment", 5
 
