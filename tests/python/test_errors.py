@@ -11,6 +11,7 @@ from hospital_locator import _core
 # (query, exception class, code): each message is compared with the CLI's.
 BAD_POSTCODES = [
     ("SW1A 1A", hl.InvalidPostcode, "invalid_postcode"),
+    ("SWIA 1AA", hl.InvalidPostcode, "invalid_postcode"),  # with a suggestion: SW1A 1AA
     ("SO16 0Y", hl.InvalidPostcode, "invalid_postcode"),
     ("SW1A 1AA extra", hl.InvalidPostcode, "invalid_postcode"),
     ("W99 1AA", hl.PostcodeNotFound, "postcode_not_found"),
@@ -148,7 +149,17 @@ def test_a_good_index_verifies(tiny_path, work):
 def test_an_error_can_be_made_and_pickled_in_python():
     import pickle
     e = hl.InvalidPostcode("'X' is not a valid UK postcode")
-    assert (e.code, e.number, e.status) == ("invalid_postcode", 1, 400)
+    assert (e.code, e.number, e.status, e.suggestion) == ("invalid_postcode", 1, 400, None)
     # multiprocessing pickles exceptions raised in workers
     back = pickle.loads(pickle.dumps(e))
     assert type(back) is hl.InvalidPostcode and back.message == e.message
+
+
+def test_a_suggestion_travels_with_the_error(gb):
+    with pytest.raises(hl.InvalidPostcode) as e:
+        gb.nearest("SWIA 1AA")
+    assert e.value.suggestion == "SW1A 1AA"
+    assert e.value.message.endswith("; did you mean 'SW1A 1AA'?")
+    assert e.value.to_dict()["error"]["suggestion"] == "SW1A 1AA"
+    import pickle
+    assert pickle.loads(pickle.dumps(e.value)).suggestion == "SW1A 1AA"

@@ -17,7 +17,7 @@ namespace hloc::python {
 
 namespace {
 
-// hospital_locator._errors._from_engine(code, message, status) -> exception instance.
+// hospital_locator._errors._from_engine(code, message, status, suggestion) -> exception.
 // Leaked on purpose: extension modules are never unloaded, and a static py::object would be
 // released after the interpreter is gone.
 py::object* error_factory = nullptr;
@@ -81,8 +81,10 @@ py::object from_json_text(const std::string& text) {
 }
 
 void set_python_error(const Error& error) {
+    const py::object suggestion =
+        error.suggestion().empty() ? py::none() : py::object(py::str(error.suggestion()));
     py::object exc = (*error_factory)(std::string(error_code_name(error.code())), error.message(),
-                                      http_status(error.code()));
+                                      http_status(error.code()), suggestion);
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
 }
 
