@@ -82,13 +82,14 @@ def test_missing_values_are_invalid_rows_not_errors(gb):
 
 
 def test_points_answer_as_the_scalar_call(gb):
-    lat = np.array([51.5, 53.176358, 91.0, -2.0, 57.0, np.nan])
-    lon = np.array([-0.12, -2.895263, 0.0, 53.0, -4.0, 0.0])
+    lat = np.array([51.5, 53.176358, 91.0, -2.0, 57.0, np.nan, -33.9])
+    lon = np.array([-0.12, -2.895263, 0.0, 53.0, -4.0, 0.0, 151.2])
     batch = gb.nearest_many(lat=lat, lon=lon, k=4)
+    assert list(batch.status[5:]) == [hl.Status.INVALID_PARAMETER, hl.Status.NOT_COVERED]
     for row in range(len(lat)):
         answer = scalar_or_error(gb.nearest, lat=float(lat[row]), lon=float(lon[row]), k=4)
         if isinstance(answer, hl.Error):
-            assert batch.status[row] == answer.number == hl.Status.INVALID_PARAMETER
+            assert batch.status[row] == answer.number
             assert batch.messages[row] == answer.message
         else:
             assert batch.status[row] == 0 and batch.match[row] == hl.Match.POINT
@@ -147,6 +148,15 @@ def test_wrong_point_columns_raise_clearly(gb, lat, lon, error, message):
 def test_whole_call_parameters_raise_once_as_the_scalar_call(gb):
     with pytest.raises(hl.InvalidParameter, match=r"^k must be a whole number between 1 and 1000 \(got 0\)$"):
         gb.nearest_many(["CH4 7QP"], k=0)
+    for k in (10**30, 2.5, True):
+        with pytest.raises(hl.InvalidParameter) as batch_error:
+            gb.nearest_many(["CH4 7QP"], k=k)
+        with pytest.raises(hl.InvalidParameter) as scalar_error:
+            gb.nearest("CH4 7QP", k=k)
+        assert batch_error.value.message == scalar_error.value.message
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.reverse_many([52.0], [-1.0], k=2.5)
+    assert e.value.message == "limit must be a whole number between 1 and 1000 (got 2.5)"
     with pytest.raises(hl.UnknownTreatment, match="no treatment 'hips'"):
         gb.nearest_many(["CH4 7QP"], treatment="hips")
     with pytest.raises(hl.InvalidParameter, match=r"^max_km must be a finite number of at least 0 \(got -1\)$"):
