@@ -11,6 +11,7 @@ from hospital_locator import _core
 # (query, exception class, code): each message is compared with the CLI's.
 BAD_POSTCODES = [
     ("SW1A 1A", hl.InvalidPostcode, "invalid_postcode"),
+    ("SWIA 1AA", hl.InvalidPostcode, "invalid_postcode"),  # with a suggestion: SW1A 1AA
     ("SO16 0Y", hl.InvalidPostcode, "invalid_postcode"),
     ("SW1A 1AA extra", hl.InvalidPostcode, "invalid_postcode"),
     ("W99 1AA", hl.PostcodeNotFound, "postcode_not_found"),
@@ -76,13 +77,88 @@ def test_reverse_and_unknown_site_raise(gb, cli):
     assert e.value.code == "unknown_site"
 
 
-def test_postcode_and_point_together_or_neither_are_refused(gb):
-    with pytest.raises(hl.InvalidParameter, match="not both"):
-        gb.nearest("CH4 7QP", lat=53.0, lon=-2.0)
-    with pytest.raises(hl.InvalidParameter, match="nearest needs a postcode, or both lat and lon"):
-        gb.nearest(lat=53.0)
-    with pytest.raises(hl.InvalidParameter, match="give max_miles or max_km, not both"):
-        gb.nearest("CH4 7QP", max_miles=1, max_km=1)
+@pytest.mark.parametrize("kwargs,argv", [
+    ({"postcode": "CH4 7QP", "lat": 53.0, "lon": -2.0}, ["CH4 7QP", "--lat", "53", "--lon", "-2"]),
+    ({"lat": 53.0}, ["--lat", "53"]),
+    ({"lon": -2.0}, ["--lon", "-2"]),
+    ({}, []),
+    ({"postcode": "CH4 7QP", "max_miles": 1, "max_km": 1}, ["CH4 7QP", "--max-miles", "1", "--max-km", "1"]),
+])
+def test_postcode_and_point_together_or_neither_are_refused_as_the_cli_refuses_them(gb, cli, kwargs, argv):
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.nearest(**kwargs)
+    assert e.value.message == cli.error("nearest", *argv)["message"]
+
+
+def test_a_point_far_outside_great_britain_is_not_covered(gb, cli):
+    with pytest.raises(hl.NotCovered) as e:
+        gb.nearest(lat=-33.9, lon=151.2)
+    assert e.value.message == cli.error("nearest", "--lat", "-33.9", "--lon", "151.2")["message"]
+    with pytest.raises(hl.NotCovered):
+        gb.reverse(-33.9, 151.2)
+
+
+# Numbers of any Python kind go through the contract's validation: a wrong one is
+# InvalidParameter with the CLI's message, never TypeError or OverflowError from the binding.
+@pytest.mark.parametrize("kwargs,argv", [
+    ({"postcode": "CH4 7QP", "k": 10**30}, ["CH4 7QP", "-k", str(10**30)]),
+    ({"postcode": "CH4 7QP", "k": 1e30}, ["CH4 7QP", "-k", "1e30"]),
+    ({"postcode": "CH4 7QP", "k": 2.5}, ["CH4 7QP", "-k", "2.5"]),
+    ({"postcode": "CH4 7QP", "k": 2**32 + 1}, ["CH4 7QP", "-k", str(2**32 + 1)]),
+    ({"postcode": "CH4 7QP", "k": float("nan")}, ["CH4 7QP", "-k", "nan"]),
+    ({"postcode": "CH4 7QP", "max_miles": float("inf")}, ["CH4 7QP", "--max-miles", "inf"]),
+    ({"lat": 1e300, "lon": 0}, ["--lat", "1e300", "--lon", "0"]),
+])
+def test_a_number_out_of_range_raises_the_cli_message(gb, cli, kwargs, argv):
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.nearest(**kwargs)
+    assert e.value.message == cli.error("nearest", *argv)["message"]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"postcode": "CH4 7QP", "k": True}, "k must be a number (got True)"),
+    ({"lat": True, "lon": -2.0}, "lat must be a number (got True)"),
+    ({"lat": 53.0, "lon": False}, "lon must be a number (got False)"),
+    ({"postcode": "CH4 7QP", "max_km": True}, "max_km must be a number (got True)"),
+    ({"postcode": "CH4 7QP", "k": "3"}, "k must be a number (got '3')"),
+    ({"postcode": "CH4 7QP", "k": [3]}, "k must be a number (got [3])"),
+    ({"postcode": "CH4 7QP", "k": 1j}, "k must be a number (got 1j)"),
+])
+def test_a_value_that_is_not_a_number_is_an_invalid_parameter(gb, kwargs, message):
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.nearest(**kwargs)
+    assert e.value.message == message
+
+
+def test_an_int_too_large_even_for_a_float_is_an_invalid_parameter(gb):
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.nearest("CH4 7QP", k=10**400)
+    assert e.value.message == "k must be a number (got an integer too large for a float: 1329 bits)"
+    with pytest.raises(hl.InvalidParameter, match="^lat must be a number"):
+        gb.reverse(-10**400, 0.0)
+
+
+def test_any_kind_of_python_number_is_accepted(gb):
+    import fractions
+
+    import numpy as np
+    expected = [n.site.id for n in gb.nearest(lat=53.2, lon=-2.9, k=2)]
+    for lat, lon, k in [(53.2, -2.9, 2.0), (np.float64(53.2), np.float64(-2.9), np.int64(2)),
+                        (fractions.Fraction(532, 10), -2.9, np.uint8(2))]:
+        assert [n.site.id for n in gb.nearest(lat=lat, lon=lon, k=k)] == expected
+    with pytest.raises(hl.InvalidParameter, match=r"^k must be a number \(got "):
+        gb.nearest(lat=53.2, lon=-2.9, k=np.bool_(True))
+    assert len(gb.reverse(53.2, -2.9, k=np.int32(2))) == 2
+
+
+def test_reverse_numbers_are_checked_as_the_cli_checks_them(gb, cli):
+    for k, text in [(10**30, str(10**30)), (2.5, "2.5")]:
+        with pytest.raises(hl.InvalidParameter) as e:
+            gb.reverse(52.0, -1.0, k=k)
+        assert e.value.message == cli.error("reverse", "--lat", "52", "--lon", "-1", "-k", text)["message"]
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.reverse(True, -1.0)
+    assert e.value.message == "lat must be a number (got True)"
 
 
 def test_python_codes_are_the_engines_codes():
@@ -144,7 +220,17 @@ def test_a_good_index_verifies(tiny_path, work):
 def test_an_error_can_be_made_and_pickled_in_python():
     import pickle
     e = hl.InvalidPostcode("'X' is not a valid UK postcode")
-    assert (e.code, e.number, e.status) == ("invalid_postcode", 1, 400)
+    assert (e.code, e.number, e.status, e.suggestion) == ("invalid_postcode", 1, 400, None)
     # multiprocessing pickles exceptions raised in workers
     back = pickle.loads(pickle.dumps(e))
     assert type(back) is hl.InvalidPostcode and back.message == e.message
+
+
+def test_a_suggestion_travels_with_the_error(gb):
+    with pytest.raises(hl.InvalidPostcode) as e:
+        gb.nearest("SWIA 1AA")
+    assert e.value.suggestion == "SW1A 1AA"
+    assert e.value.message.endswith("; did you mean 'SW1A 1AA'?")
+    assert e.value.to_dict()["error"]["suggestion"] == "SW1A 1AA"
+    import pickle
+    assert pickle.loads(pickle.dumps(e.value)).suggestion == "SW1A 1AA"

@@ -140,6 +140,8 @@ def test_info_sites_treatments_match_the_cli(gb, cli):
     assert info.located == gb.located_count()
     assert len(info.checksum) == 16
     assert [s.to_dict() for s in gb.sites()] == cli.json("sites")
+    chester = gb.site("chester")
+    assert chester.to_dict()["phones"] == {"kyphoplasty": chester.phones["kyphoplasty"].to_dict()}
     assert [t.to_dict() for t in gb.treatments()] == cli.json("treatments")
     assert [(t.name, t.site_count) for t in gb.treatments()] == [("kyphoplasty", 10)]
 

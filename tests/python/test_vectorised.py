@@ -82,13 +82,14 @@ def test_missing_values_are_invalid_rows_not_errors(gb):
 
 
 def test_points_answer_as_the_scalar_call(gb):
-    lat = np.array([51.5, 53.176358, 91.0, -2.0, 57.0, np.nan])
-    lon = np.array([-0.12, -2.895263, 0.0, 53.0, -4.0, 0.0])
+    lat = np.array([51.5, 53.176358, 91.0, -2.0, 57.0, np.nan, -33.9])
+    lon = np.array([-0.12, -2.895263, 0.0, 53.0, -4.0, 0.0, 151.2])
     batch = gb.nearest_many(lat=lat, lon=lon, k=4)
+    assert list(batch.status[5:]) == [hl.Status.INVALID_PARAMETER, hl.Status.NOT_COVERED]
     for row in range(len(lat)):
         answer = scalar_or_error(gb.nearest, lat=float(lat[row]), lon=float(lon[row]), k=4)
         if isinstance(answer, hl.Error):
-            assert batch.status[row] == answer.number == hl.Status.INVALID_PARAMETER
+            assert batch.status[row] == answer.number
             assert batch.messages[row] == answer.message
         else:
             assert batch.status[row] == 0 and batch.match[row] == hl.Match.POINT
@@ -145,11 +146,20 @@ def test_wrong_point_columns_raise_clearly(gb, lat, lon, error, message):
 
 
 def test_whole_call_parameters_raise_once_as_the_scalar_call(gb):
-    with pytest.raises(hl.InvalidParameter, match=r"k must be between 1 and 1000 \(got 0\)"):
+    with pytest.raises(hl.InvalidParameter, match=r"^k must be a whole number between 1 and 1000 \(got 0\)$"):
         gb.nearest_many(["CH4 7QP"], k=0)
+    for k in (10**30, 2.5, True):
+        with pytest.raises(hl.InvalidParameter) as batch_error:
+            gb.nearest_many(["CH4 7QP"], k=k)
+        with pytest.raises(hl.InvalidParameter) as scalar_error:
+            gb.nearest("CH4 7QP", k=k)
+        assert batch_error.value.message == scalar_error.value.message
+    with pytest.raises(hl.InvalidParameter) as e:
+        gb.reverse_many([52.0], [-1.0], k=2.5)
+    assert e.value.message == "limit must be a whole number between 1 and 1000 (got 2.5)"
     with pytest.raises(hl.UnknownTreatment, match="no treatment 'hips'"):
         gb.nearest_many(["CH4 7QP"], treatment="hips")
-    with pytest.raises(hl.InvalidParameter, match="maximum distance"):
+    with pytest.raises(hl.InvalidParameter, match=r"^max_km must be a finite number of at least 0 \(got -1\)$"):
         gb.nearest_many(["CH4 7QP"], max_km=-1)
     with pytest.raises(hl.InvalidParameter, match="not both"):
         gb.nearest_many(["CH4 7QP"], lat=[1.0], lon=[1.0])
@@ -157,6 +167,23 @@ def test_whole_call_parameters_raise_once_as_the_scalar_call(gb):
         gb.nearest_many(lat=[1.0])
     with pytest.raises(hl.InvalidParameter, match="threads"):
         gb.nearest_many(["CH4 7QP"], threads=-1)
+
+
+def test_more_threads_than_the_most_are_refused_naming_the_most(gb):
+    assert hl.MAX_THREADS == 256
+    message = "threads must be a whole number between 0 (all cores) and 256 (got 257)"
+    for call in [lambda: gb.nearest_many(["CH4 7QP"], threads=257),
+                 lambda: gb.lookup_many(["CH4 7QP"], threads=257),
+                 lambda: gb.reverse_many([52.0], [-1.0], threads=257),
+                 lambda: gb.postcodes(threads=257)]:
+        with pytest.raises(hl.InvalidParameter) as e:
+            call()
+        assert e.value.message == message
+    with pytest.raises(hl.InvalidParameter, match=r"^threads must be a number \(got True\)$"):
+        gb.nearest_many(["CH4 7QP"], threads=True)
+    with pytest.raises(hl.InvalidParameter, match=r"\(got 1e\+30\)$"):
+        gb.lookup_many(["CH4 7QP"], threads=10**30)
+    assert list(gb.nearest_many(["CH4 7QP"], threads=256).site[0]) == [3, 2, 8]
 
 
 def test_lookup_many_agrees_with_lookup(gb, all_postcodes):

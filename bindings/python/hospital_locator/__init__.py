@@ -41,6 +41,7 @@ from ._errors import (
 )
 from ._core import (
     MAX_K,
+    MAX_THREADS,
     Index,
     IndexInfo,
     LookupBatch,
@@ -64,7 +65,7 @@ __all__ = [
     "BadIndex", "BadInput", "Error", "IndexIOError", "InternalError", "InvalidParameter",
     "InvalidPostcode", "NonGeographicPostcode", "NotCovered", "PostcodeNotFound",
     "UnknownSite", "UnknownTreatment", "Status", "Match", "STATUS_NAMES", "MATCH_NAMES",
-    "MAX_K", "Index", "IndexInfo", "LookupBatch", "Nearest", "NearestBatch", "Neighbour",
-    "Phone", "Postcode", "Query", "Reverse", "ReverseBatch", "ReverseHit", "Site", "Treatment",
-    "nearest_frame", "NEAREST_FRAME_STATUS",
+    "MAX_K", "MAX_THREADS", "Index", "IndexInfo", "LookupBatch", "Nearest", "NearestBatch",
+    "Neighbour", "Phone", "Postcode", "Query", "Reverse", "ReverseBatch", "ReverseHit", "Site",
+    "Treatment", "nearest_frame", "NEAREST_FRAME_STATUS",
 ]

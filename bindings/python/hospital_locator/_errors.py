@@ -3,10 +3,12 @@
 Every exception the module raises for an engine error is an instance of ``Error`` with
 ``.code`` (the stable spelling, as in the JSON error object and the HTTP service),
 ``.number`` (the engine's numeric code, as in the ``status`` arrays of the vectorised
-calls), ``.status`` (the HTTP status the service would answer) and ``.message`` (the same
-text the CLI prints). Subclasses also derive from the built-in exception a Python caller
-would expect to catch: ``ValueError`` for input that is wrong in form, ``LookupError`` for
-something well formed that is not there, ``OSError`` for a file that cannot be read.
+calls), ``.status`` (the HTTP status the service would answer), ``.message`` (the same
+text the CLI prints) and ``.suggestion`` (a proposed correction of what the caller gave, as
+"SW1A 1AA" for "SWIA 1AA", or None). Subclasses also derive from the built-in exception a
+Python caller would expect to catch: ``ValueError`` for input that is wrong in form,
+``LookupError`` for something well formed that is not there, ``OSError`` for a file that
+cannot be read.
 
 Codes are append-only (engine/include/hloc/error.hpp); a code this module does not know
 yet still raises a plain ``Error`` with its code and message.
@@ -25,17 +27,23 @@ class Error(Exception):
     #: The engine's numeric code (engine/include/hloc/error.hpp); 0 is never an error.
     number: int = 11
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 suggestion: str | None = None):
         super().__init__(message)
         self.message = message
+        self.suggestion = suggestion
         if code is not None:
             self.code = code
             self.number = Status[code.upper()].value if code.upper() in Status.__members__ else 0
         self.status = status if status is not None else _HTTP_STATUS.get(self.code, 500)
 
     def to_dict(self) -> dict:
-        """The DESIGN.md error object: {"error": {"code", "message", "status"}}."""
-        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        """The DESIGN.md error object: {"error": {"code", "message", "status"}}, and
+        "suggestion" when there is one, as the CLI and the HTTP service write it."""
+        error = {"code": self.code, "message": self.message, "status": self.status}
+        if self.suggestion:
+            error["suggestion"] = self.suggestion
+        return {"error": error}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -60,13 +68,15 @@ class NotCovered(Error, LookupError):
 
 
 class InvalidParameter(Error, ValueError):
-    """k, lat/lon, a distance limit...: the message names the parameter."""
+    """k, lat/lon, a distance limit...: the message names the parameter.
+
+    Also when the index offers several treatments and the query names none."""
 
     code, number = "invalid_parameter", 4
 
 
 class UnknownTreatment(Error, LookupError):
-    """The index offers no such treatment (or several, and none was named)."""
+    """The index offers no such treatment."""
 
     code, number = "unknown_treatment", 5
 
@@ -151,7 +161,7 @@ _HTTP_STATUS = {"invalid_postcode": 400, "postcode_not_found": 404, "not_covered
                 "bad_input": 400, "unknown_site": 404, "internal": 500}
 
 
-def _from_engine(code: str, message: str, status: int) -> Error:
+def _from_engine(code: str, message: str, status: int, suggestion: str | None = None) -> Error:
     """Called by the compiled module: the exception instance for an engine error."""
     cls = _CLASSES.get(code, Error)
-    return cls(message, code=code, status=status)
+    return cls(message, code=code, status=status, suggestion=suggestion)

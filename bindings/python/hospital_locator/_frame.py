@@ -5,6 +5,7 @@ pandas is imported when the function is called, not when hospital_locator is imp
 
 from __future__ import annotations
 
+from ._core import _ROW_STATUS, _round_to
 from ._errors import STATUS_NAMES, Match, Status
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing slows the package's import
@@ -15,15 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _METRES_PER_MILE = 1609.344  # as engine/include/hloc/geodesy.hpp, so miles round alike
 
-#: Engine status -> the batch report's status column, as `hospital-locator batch` maps them
-#: (tools/batch/pipeline.cpp). A sector or district fallback is "approximate"; every code
-#: not listed is "invalid".
-NEAREST_FRAME_STATUS = {
-    Status.OK: "ok",
-    Status.POSTCODE_NOT_FOUND: "not_found",
-    Status.NON_GEOGRAPHIC_POSTCODE: "not_found",
-    Status.NOT_COVERED: "not_covered",
-}
+#: Engine status -> the batch report's status column, as the contract maps them for every
+#: shell (engine/contract/include/hloc/contract/status.hpp): "ok", "not_found" (also for a
+#: non-geographic postcode), "not_covered" or "invalid". An answered row from a sector or
+#: district centroid is "approximate" instead of "ok".
+NEAREST_FRAME_STATUS = {Status(code): name for code, name in _ROW_STATUS.items()}
 
 
 def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str = "postcode", *,
@@ -52,7 +49,6 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str =
         import pandas as pd
     except ImportError as e:  # pragma: no cover - pandas is a Debian package dependency
         raise ImportError("nearest_frame needs pandas (Debian: apt install python3-pandas)") from e
-    from ._core import _round_to
 
     if postcode_column not in df.columns:
         raise KeyError(f"no column {postcode_column!r} in the DataFrame; its columns are "
@@ -61,17 +57,11 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str =
                                max_miles=max_miles, max_km=max_km, threads=threads)
     n = len(batch)
 
-    status_table = np.array([NEAREST_FRAME_STATUS.get(c, "invalid") for c in range(256)], dtype=object)
-    status = status_table[batch.status]
-    approximate = (batch.status == 0) & ((batch.match == Match.SECTOR) | (batch.match == Match.DISTRICT))
-    status[approximate] = "approximate"
-    match_table = np.array([""] * 256, dtype=object)
-    for m in (Match.UNIT, Match.SECTOR, Match.DISTRICT, Match.POINT):
-        match_table[m.value] = m.name.lower()
-
+    match = batch.match_names()
+    match[batch.match == Match.NONE] = ""
     columns: dict[str, object] = {
-        "status": status,
-        "match": match_table[batch.match],
+        "status": batch._row_status(),
+        "match": match,
         "lat": _round_to(batch.lat, 7),
         "lon": _round_to(batch.lon, 7),
     }

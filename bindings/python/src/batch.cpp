@@ -3,10 +3,10 @@
 // Each reads its input column with the GIL held (type and shape checks, and object arrays,
 // need it), allocates its output arrays, then releases the GIL and answers the rows on the
 // engine from worker threads, writing straight into the arrays: no Python object per row.
-// A row's answer is the scalar call's answer (the same engine calls in the same order); a
-// row that fails gets its error code in `status` and its message in `messages`, and never
-// raises for the whole array. Parameters of the whole call (k, treatment, a distance limit)
-// are checked once, up front, and raise as the scalar call would.
+// A row's answer is the scalar call's answer (the same contract and engine calls in the same
+// order); a row that fails gets its error code in `status` and its message in `messages`, and
+// never raises for the whole array. Parameters of the whole call (k, treatment, a distance
+// limit) are validated once by the contract, up front, and raise as the scalar call would.
 #include <pybind11/stl.h>
 
 #include <cmath>
@@ -15,7 +15,9 @@
 
 #include "bindings.hpp"
 #include "columns.hpp"
-#include "hloc/geodesy.hpp"
+#include "hloc/contract/request.hpp"
+#include "hloc/contract/status.hpp"
+#include "requests.hpp"
 #include "results.hpp"
 
 namespace hloc::python {
@@ -26,24 +28,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::uint8_t kNoMatch = 255;
 constexpr std::size_t kPostcodeWidth = 8;  // "SW1A 1AA"
 constexpr std::size_t kCountryWidth = 8;   // "Scotland"
-
-std::uint8_t status_of(const Error& e) { return static_cast<std::uint8_t>(e.code()); }
-
-// Where the whole call's parameters are tried before any row: a point the index surely
-// answers (its first site, else the middle of Great Britain).
-LatLon probe_point(const Engine& engine) {
-    if (engine.site_count() > 0) return engine.site(0).position;
-    return {53.0, -2.0};
-}
-
-unsigned checked_threads(long long threads) {
-    if (threads < 0 || threads > 1024) {
-        throw Error(
-            ErrorCode::invalid_parameter,
-            "threads must be between 0 (all cores) and 1024 (got " + std::to_string(threads) + ")");
-    }
-    return static_cast<unsigned>(threads);
-}
 
 // Either a column of postcodes or two columns of latitude/longitude.
 struct Origins {
@@ -71,16 +55,89 @@ struct Origins {
         }
     }
     std::size_t size() const { return postcodes ? postcodes->size() : lat->size(); }
+    // Row i's origin, resolved by the contract as the scalar call resolves its own.
     Result<Location> locate(const Engine& engine, std::size_t i, std::string& scratch) const {
-        if (postcodes) return engine.resolve(postcodes->row(i, scratch));
-        return engine.locate_point({(*lat)[i], (*lon)[i]});
+        contract::NearestRequest request;
+        if (postcodes) {
+            request.postcode.emplace(postcodes->row(i, scratch));
+        } else {
+            request.lat = (*lat)[i];
+            request.lon = (*lon)[i];
+        }
+        return contract::resolve_origin(engine, request);
     }
 };
 
 // ---- nearest_many ------------------------------------------------------------------------
 
+// The arrays of a NearestBatch, written row by row from worker threads.
+struct NearestColumns {
+    NearestColumns(std::size_t rows, std::uint32_t k_) : k(k_) {
+        const auto n = static_cast<py::ssize_t>(rows), cols = static_cast<py::ssize_t>(k);
+        site = new_array<std::int32_t>({n, cols});
+        distance_m = new_array<double>({n, cols});
+        bearing_deg = new_array<double>({n, cols});
+        status = new_array<std::uint8_t>({n});
+        match = new_array<std::uint8_t>({n});
+        lat = new_array<double>({n});
+        lon = new_array<double>({n});
+        site_out = site.mutable_data();
+        distance_out = distance_m.mutable_data();
+        bearing_out = bearing_deg.mutable_data();
+        status_out = status.mutable_data();
+        match_out = match.mutable_data();
+        lat_out = lat.mutable_data();
+        lon_out = lon.mutable_data();
+    }
+
+    // No answer: a failed row, and every site slot an answer leaves empty, from `from` on.
+    void clear(std::size_t i, std::size_t from = 0) {
+        if (from == 0) {
+            match_out[i] = kNoMatch;
+            lat_out[i] = lon_out[i] = kNaN;
+        }
+        for (std::size_t j = i * k + from; j < (i + 1) * k; ++j) {
+            site_out[j] = -1;
+            distance_out[j] = bearing_out[j] = kNaN;
+        }
+    }
+
+    void put(std::size_t i, const NearestAnswer& answer) {
+        const auto& o = answer.origin;
+        match_out[i] = static_cast<std::uint8_t>(o.match);
+        lat_out[i] = o.position.lat_deg;
+        lon_out[i] = o.position.lon_deg;
+        std::size_t j = i * k;
+        for (const auto& r : answer.results) {
+            site_out[j] = static_cast<std::int32_t>(r.site_index);
+            distance_out[j] = r.distance_m;
+            bearing_out[j] = r.bearing_deg;
+            ++j;
+        }
+        clear(i, answer.results.size());
+    }
+
+    // Answered rows from a sector or district centroid (the contract's "approximate").
+    std::size_t approximate(std::size_t rows) const {
+        std::size_t count = 0;
+        for (std::size_t i = 0; i < rows; ++i) {
+            count += status_out[i] == 0 && contract::status_of(static_cast<MatchLevel>(
+                                               match_out[i])) == contract::RowStatus::approximate;
+        }
+        return count;
+    }
+
+    std::uint32_t k;
+    py::array_t<std::int32_t> site;
+    py::array_t<double> distance_m, bearing_deg, lat, lon;
+    py::array_t<std::uint8_t> status, match;
+    std::int32_t* site_out;
+    double *distance_out, *bearing_out, *lat_out, *lon_out;
+    std::uint8_t *status_out, *match_out;
+};
+
 struct NearestBatch {
-    EnginePtr engine;
+    IndexPtr index;
     std::string treatment;
     std::uint32_t k = 0;
     std::size_t rows = 0, approximate = 0, failed = 0;
@@ -89,117 +146,53 @@ struct NearestBatch {
 };
 
 NearestBatch nearest_many(const Index& self, const py::object& postcodes, const py::object& lat,
-                          const py::object& lon, long long k,
-                          const std::optional<std::string>& treatment,
-                          std::optional<double> max_miles, std::optional<double> max_km,
-                          long long threads) {
-    const Engine& engine = *self.engine;
-    NearestQuery proto;
-    proto.k = checked_k(k);
-    if (treatment) proto.treatment = *treatment;
-    proto.max_distance_m = max_distance_m(max_miles, max_km);
-    const unsigned thread_count = checked_threads(threads);
-    std::string treatment_name;
-    {
-        NearestQuery probe = proto;
-        probe.origin.position = probe_point(engine);
-        auto answer = engine.nearest(probe);
-        if (!answer) throw answer.error();
-        treatment_name = answer->treatment;
-    }
+                          const py::object& lon, py::handle k,
+                          const std::optional<std::string>& treatment, py::handle max_miles,
+                          py::handle max_km, py::handle threads) {
+    const Engine& engine = self.engine();
+    const auto options = unwrap(
+        contract::validate_options(engine, nearest_options(k, treatment, max_miles, max_km)));
+    const unsigned workers = thread_count(threads);
     const Origins origins(postcodes, lat, lon);
     const std::size_t n = origins.size();
-    const auto rows = static_cast<py::ssize_t>(n), cols = static_cast<py::ssize_t>(proto.k);
-
-    auto site = new_array<std::int32_t>({rows, cols});
-    auto distance = new_array<double>({rows, cols});
-    auto bearing = new_array<double>({rows, cols});
-    auto status = new_array<std::uint8_t>({rows});
-    auto match = new_array<std::uint8_t>({rows});
-    auto origin_lat = new_array<double>({rows});
-    auto origin_lon = new_array<double>({rows});
-    auto* site_out = site.mutable_data();
-    auto* distance_out = distance.mutable_data();
-    auto* bearing_out = bearing.mutable_data();
-    auto* status_out = status.mutable_data();
-    auto* match_out = match.mutable_data();
-    auto* lat_out = origin_lat.mutable_data();
-    auto* lon_out = origin_lon.mutable_data();
-
+    NearestColumns columns(n, options.k);
     RowErrors errors;
-    std::atomic<std::size_t> approximate{0};
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, thread_count, [&](std::size_t begin, std::size_t end) {
-            std::string scratch;
-            std::vector<std::pair<std::size_t, Error>> failed;
-            std::size_t approximate_here = 0;
-            NearestQuery query = proto;
-            for (std::size_t i = begin; i < end; ++i) {
-                const std::size_t base = i * proto.k;
-                std::size_t filled = 0;
-                status_out[i] = 0;
-                match_out[i] = kNoMatch;
-                lat_out[i] = lon_out[i] = kNaN;
-                try {
+    answer_rows(n, workers, columns.status_out, errors,
+                [&](std::size_t i, std::string& scratch) -> std::optional<Error> {
+                    columns.clear(i);
                     auto origin = origins.locate(engine, i, scratch);
-                    if (!origin) throw origin.error();
-                    query.origin = std::move(origin).value();
-                    const auto answer = engine.nearest(query);
-                    if (!answer) throw answer.error();
-                    const auto& o = answer->origin;
-                    match_out[i] = static_cast<std::uint8_t>(o.match);
-                    lat_out[i] = o.position.lat_deg;
-                    lon_out[i] = o.position.lon_deg;
-                    if (o.match == MatchLevel::sector || o.match == MatchLevel::district)
-                        ++approximate_here;
-                    for (const auto& r : answer->results) {
-                        site_out[base + filled] = static_cast<std::int32_t>(r.site_index);
-                        distance_out[base + filled] = r.distance_m;
-                        bearing_out[base + filled] = r.bearing_deg;
-                        ++filled;
-                    }
-                } catch (const Error& e) {  // nothing escapes a worker: the row carries it
-                    status_out[i] = status_of(e);
-                    failed.emplace_back(i, e);
-                } catch (const std::exception& e) {
-                    status_out[i] = static_cast<std::uint8_t>(ErrorCode::internal);
-                    failed.emplace_back(i, Error(ErrorCode::internal, e.what()));
-                }
-                for (std::size_t j = filled; j < proto.k; ++j) {
-                    site_out[base + j] = -1;
-                    distance_out[base + j] = kNaN;
-                    bearing_out[base + j] = kNaN;
-                }
-            }
-            errors.add(failed);
-            approximate += approximate_here;
-        });
-    }
+                    if (!origin) return origin.error();
+                    const auto answer =
+                        engine.nearest(contract::make_query(options, std::move(origin).value()));
+                    if (!answer) return answer.error();
+                    columns.put(i, *answer);
+                    return std::nullopt;
+                });
     NearestBatch out;
-    out.engine = self.engine;
-    out.treatment = treatment_name;
-    out.k = proto.k;
+    out.index = self.shared_from_this();
+    out.treatment = options.treatment;
+    out.k = options.k;
     out.rows = n;
-    out.approximate = approximate;
+    out.approximate = columns.approximate(n);
     out.failed = errors.size();
-    out.site = std::move(site);
-    out.distance_m = std::move(distance);
-    out.bearing_deg = std::move(bearing);
-    out.status = std::move(status);
-    out.match = std::move(match);
-    out.lat = std::move(origin_lat);
-    out.lon = std::move(origin_lon);
+    out.site = std::move(columns.site);
+    out.distance_m = std::move(columns.distance_m);
+    out.bearing_deg = std::move(columns.bearing_deg);
+    out.status = std::move(columns.status);
+    out.match = std::move(columns.match);
+    out.lat = std::move(columns.lat);
+    out.lon = std::move(columns.lon);
     out.messages = errors.messages();
     return out;
 }
 
 // The sites' ids (or any per-site text) for site indices, '' for -1.
 py::array site_text(const NearestBatch& b, std::string_view (*field)(const SiteView&)) {
+    const Engine& engine = b.index->engine();
     std::vector<std::string> table;
     std::size_t width = 1;
-    for (std::uint32_t s = 0; s < b.engine->site_count(); ++s) {
-        table.emplace_back(field(b.engine->site(s)));
+    for (std::uint32_t s = 0; s < engine.site_count(); ++s) {
+        table.emplace_back(field(engine.site(s)));
         width = std::max(width, table.back().size());
     }
     for (const auto& t : table) {
@@ -228,7 +221,7 @@ py::array site_text(const NearestBatch& b, std::string_view (*field)(const SiteV
     return out;
 }
 
-// status codes -> names ("ok", "invalid_postcode", ...) as an object array, by table lookup.
+// Codes -> names as an object array, by table lookup.
 py::object code_names(const py::object& codes,
                       const std::vector<std::pair<int, std::string>>& names,
                       bool none_for_missing) {
@@ -241,6 +234,7 @@ py::object code_names(const py::object& codes,
     return lookup.attr("__getitem__")(codes);
 }
 
+// status values: 0 "ok", else the engine's error code names ("invalid_postcode", ...).
 std::vector<std::pair<int, std::string>> status_table() {
     std::vector<std::pair<int, std::string>> names = {{0, "ok"}};
     for (int c = 1; c <= static_cast<int>(ErrorCode::internal); ++c) {
@@ -257,7 +251,89 @@ std::vector<std::pair<int, std::string>> match_table() {
     return names;
 }
 
+// The batch report's status of each row, from the contract: ok or approximate by how an
+// answered row was matched, not_found, not_covered or invalid by a failed row's error code.
+py::object row_status_names(const NearestBatch& b) {
+    const py::array_t<std::uint8_t> status = b.status, match = b.match;
+    const auto n = status.shape(0);
+    auto row_status = new_array<std::uint8_t>({n});
+    auto* out = row_status.mutable_data();
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const auto s = status.data()[i];
+        out[i] = static_cast<std::uint8_t>(
+            s == 0 ? contract::status_of(static_cast<MatchLevel>(match.data()[i]))
+                   : contract::status_for(static_cast<ErrorCode>(s)));
+    }
+    std::vector<std::pair<int, std::string>> names;
+    for (int s = 0; s < contract::kRowStatusCount; ++s) {
+        names.emplace_back(s, std::string(contract::status_name(static_cast<contract::RowStatus>(s))));
+    }
+    return code_names(row_status, names, false);
+}
+
 // ---- lookup_many -------------------------------------------------------------------------
+
+// The arrays of a LookupBatch, written row by row from worker threads.
+struct LookupColumns {
+    explicit LookupColumns(std::size_t rows) {
+        const auto n = static_cast<py::ssize_t>(rows);
+        postcode = new_unicode_array({n}, kPostcodeWidth);
+        country = new_unicode_array({n}, kCountryWidth);
+        match = new_array<std::uint8_t>({n});
+        located = new_array<bool>({n});
+        lat = new_array<double>({n});
+        lon = new_array<double>({n});
+        eastings_m = new_array<double>({n});
+        northings_m = new_array<double>({n});
+        quality = new_array<std::uint8_t>({n});
+        postcode_count = new_array<std::uint32_t>({n});
+        status = new_array<std::uint8_t>({n});
+        postcode_out = static_cast<std::uint32_t*>(postcode.mutable_data());
+        country_out = static_cast<std::uint32_t*>(country.mutable_data());
+        match_out = match.mutable_data();
+        located_out = located.mutable_data();
+        lat_out = lat.mutable_data();
+        lon_out = lon.mutable_data();
+        eastings_out = eastings_m.mutable_data();
+        northings_out = northings_m.mutable_data();
+        quality_out = quality.mutable_data();
+        count_out = postcode_count.mutable_data();
+        status_out = status.mutable_data();
+    }
+
+    void clear(std::size_t i) {
+        match_out[i] = kNoMatch;
+        located_out[i] = false;
+        lat_out[i] = lon_out[i] = eastings_out[i] = northings_out[i] = kNaN;
+        quality_out[i] = 0;
+        count_out[i] = 0;
+    }
+
+    void put(std::size_t i, const PostcodeRecord& r) {
+        put_ascii(postcode_out + i * kPostcodeWidth, kPostcodeWidth, r.postcode);
+        put_ascii(country_out + i * kCountryWidth, kCountryWidth, r.country);
+        match_out[i] = static_cast<std::uint8_t>(r.match);
+        located_out[i] = r.located;
+        if (r.located) {
+            lat_out[i] = r.position.lat_deg;
+            lon_out[i] = r.position.lon_deg;
+            eastings_out[i] = r.eastings_m;
+            northings_out[i] = r.northings_m;
+        }
+        quality_out[i] = r.quality;
+        count_out[i] = r.postcode_count;
+    }
+
+    py::array postcode, country;
+    py::array_t<std::uint8_t> match, quality, status;
+    py::array_t<bool> located;
+    py::array_t<double> lat, lon, eastings_m, northings_m;
+    py::array_t<std::uint32_t> postcode_count;
+    std::uint32_t *postcode_out, *country_out, *count_out;
+    std::uint8_t *match_out, *quality_out, *status_out;
+    bool* located_out;
+    double *lat_out, *lon_out, *eastings_out, *northings_out;
+};
 
 struct LookupBatch {
     std::size_t rows = 0, failed = 0;
@@ -266,94 +342,85 @@ struct LookupBatch {
     py::dict messages;
 };
 
-LookupBatch lookup_many(const Index& self, const py::object& postcodes, long long threads) {
-    const Engine& engine = *self.engine;
-    const unsigned thread_count = checked_threads(threads);
+LookupBatch lookup_many(const Index& self, const py::object& postcodes, py::handle threads) {
+    const Engine& engine = self.engine();
+    const unsigned workers = thread_count(threads);
     const StringColumn column(postcodes, "postcodes");
     const std::size_t n = column.size();
-    const auto rows = static_cast<py::ssize_t>(n);
-    auto postcode = new_unicode_array({rows}, kPostcodeWidth);
-    auto country = new_unicode_array({rows}, kCountryWidth);
-    auto match = new_array<std::uint8_t>({rows});
-    auto located = new_array<bool>({rows});
-    auto lat = new_array<double>({rows});
-    auto lon = new_array<double>({rows});
-    auto eastings = new_array<double>({rows});
-    auto northings = new_array<double>({rows});
-    auto quality = new_array<std::uint8_t>({rows});
-    auto count = new_array<std::uint32_t>({rows});
-    auto status = new_array<std::uint8_t>({rows});
-    auto* postcode_out = static_cast<std::uint32_t*>(postcode.mutable_data());
-    auto* country_out = static_cast<std::uint32_t*>(country.mutable_data());
-    auto* match_out = match.mutable_data();
-    auto* located_out = located.mutable_data();
-    auto* lat_out = lat.mutable_data();
-    auto* lon_out = lon.mutable_data();
-    auto* eastings_out = eastings.mutable_data();
-    auto* northings_out = northings.mutable_data();
-    auto* quality_out = quality.mutable_data();
-    auto* count_out = count.mutable_data();
-    auto* status_out = status.mutable_data();
-
+    LookupColumns columns(n);
     RowErrors errors;
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, thread_count, [&](std::size_t begin, std::size_t end) {
-            std::string scratch;
-            std::vector<std::pair<std::size_t, Error>> failed;
-            for (std::size_t i = begin; i < end; ++i) {
-                status_out[i] = 0;
-                match_out[i] = kNoMatch;
-                located_out[i] = false;
-                lat_out[i] = lon_out[i] = eastings_out[i] = northings_out[i] = kNaN;
-                quality_out[i] = 0;
-                count_out[i] = 0;
-                try {
-                    auto found = engine.lookup(column.row(i, scratch));
-                    if (!found) throw found.error();
-                    const auto& r = *found;
-                    put_ascii(postcode_out + i * kPostcodeWidth, kPostcodeWidth, r.postcode);
-                    put_ascii(country_out + i * kCountryWidth, kCountryWidth, r.country);
-                    match_out[i] = static_cast<std::uint8_t>(r.match);
-                    located_out[i] = r.located;
-                    if (r.located) {
-                        lat_out[i] = r.position.lat_deg;
-                        lon_out[i] = r.position.lon_deg;
-                        eastings_out[i] = r.eastings_m;
-                        northings_out[i] = r.northings_m;
-                    }
-                    quality_out[i] = r.quality;
-                    count_out[i] = r.postcode_count;
-                } catch (const Error& e) {
-                    status_out[i] = status_of(e);
-                    failed.emplace_back(i, e);
-                } catch (const std::exception& e) {
-                    status_out[i] = static_cast<std::uint8_t>(ErrorCode::internal);
-                    failed.emplace_back(i, Error(ErrorCode::internal, e.what()));
-                }
-            }
-            errors.add(failed);
-        });
-    }
+    answer_rows(n, workers, columns.status_out, errors,
+                [&](std::size_t i, std::string& scratch) -> std::optional<Error> {
+                    columns.clear(i);
+                    const auto found = engine.lookup(column.row(i, scratch));
+                    if (!found) return found.error();
+                    columns.put(i, *found);
+                    return std::nullopt;
+                });
     LookupBatch out;
     out.rows = n;
     out.failed = errors.size();
-    out.postcode = std::move(postcode);
-    out.match = std::move(match);
-    out.located = std::move(located);
-    out.lat = std::move(lat);
-    out.lon = std::move(lon);
-    out.eastings_m = std::move(eastings);
-    out.northings_m = std::move(northings);
-    out.quality = std::move(quality);
-    out.postcode_count = std::move(count);
-    out.country = std::move(country);
-    out.status = std::move(status);
+    out.postcode = std::move(columns.postcode);
+    out.match = std::move(columns.match);
+    out.located = std::move(columns.located);
+    out.lat = std::move(columns.lat);
+    out.lon = std::move(columns.lon);
+    out.eastings_m = std::move(columns.eastings_m);
+    out.northings_m = std::move(columns.northings_m);
+    out.quality = std::move(columns.quality);
+    out.postcode_count = std::move(columns.postcode_count);
+    out.country = std::move(columns.country);
+    out.status = std::move(columns.status);
     out.messages = errors.messages();
     return out;
 }
 
 // ---- reverse_many ------------------------------------------------------------------------
+
+// The arrays of a ReverseBatch, written row by row from worker threads.
+struct ReverseColumns {
+    ReverseColumns(std::size_t rows, std::uint32_t k_) : k(k_) {
+        const auto n = static_cast<py::ssize_t>(rows), cols = static_cast<py::ssize_t>(k);
+        postcode = new_unicode_array({n, cols}, kPostcodeWidth);
+        distance_m = new_array<double>({n, cols});
+        bearing_deg = new_array<double>({n, cols});
+        quality = new_array<std::uint8_t>({n, cols});
+        status = new_array<std::uint8_t>({n});
+        postcode_out = static_cast<std::uint32_t*>(postcode.mutable_data());
+        distance_out = distance_m.mutable_data();
+        bearing_out = bearing_deg.mutable_data();
+        quality_out = quality.mutable_data();
+        status_out = status.mutable_data();
+    }
+
+    // No postcode in row i's slots from `from` on ('' stays: the array starts zero-filled).
+    void clear(std::size_t i, std::size_t from = 0) {
+        for (std::size_t j = i * k + from; j < (i + 1) * k; ++j) {
+            distance_out[j] = bearing_out[j] = kNaN;
+            quality_out[j] = 0;
+        }
+    }
+
+    void put(std::size_t i, const std::vector<ReverseHit>& hits) {
+        std::size_t j = i * k;
+        for (const auto& h : hits) {
+            put_ascii(postcode_out + j * kPostcodeWidth, kPostcodeWidth, h.postcode);
+            distance_out[j] = h.distance_m;
+            bearing_out[j] = h.bearing_deg;
+            quality_out[j] = h.quality;
+            ++j;
+        }
+        clear(i, hits.size());
+    }
+
+    std::uint32_t k;
+    py::array postcode;
+    py::array_t<double> distance_m, bearing_deg;
+    py::array_t<std::uint8_t> quality, status;
+    std::uint32_t* postcode_out;
+    double *distance_out, *bearing_out;
+    std::uint8_t *quality_out, *status_out;
+};
 
 struct ReverseBatch {
     std::uint32_t k = 0;
@@ -362,91 +429,67 @@ struct ReverseBatch {
     py::dict messages;
 };
 
+// The call's limit (k), validated by the contract on a point the index surely covers (its
+// first site, else the middle of Great Britain), where one reverse query also loads the
+// postcode tree once, and raises BadIndex for the whole call if it is damaged.
+std::uint32_t reverse_limit(const Engine& engine, py::handle k) {
+    auto request = reverse_request(py::none(), py::none(), k);
+    const LatLon probe = engine.site_count() > 0 ? engine.site(0).position : LatLon{53.0, -2.0};
+    request.lat = probe.lat_deg;
+    request.lon = probe.lon_deg;
+    py::gil_scoped_release release;
+    const auto query = unwrap(contract::validate(engine, request));
+    unwrap(engine.reverse(query));
+    return query.k;
+}
+
 ReverseBatch reverse_many(const Index& self, const py::object& lat_source,
-                          const py::object& lon_source, long long k, long long threads) {
-    const Engine& engine = *self.engine;
-    const std::uint32_t kk = checked_k(k);
-    const unsigned thread_count = checked_threads(threads);
-    {
-        // Loads the postcode tree once, here, and raises BadIndex for the call if it is damaged.
-        py::gil_scoped_release release;
-        auto probe = engine.reverse({probe_point(engine), kk});
-        if (!probe) throw probe.error();
-    }
+                          const py::object& lon_source, py::handle k, py::handle threads) {
+    const Engine& engine = self.engine();
+    const std::uint32_t limit = reverse_limit(engine, k);
+    const unsigned workers = thread_count(threads);
     const Origins origins(py::none(), lat_source, lon_source);
     const std::size_t n = origins.size();
-    const auto rows = static_cast<py::ssize_t>(n), cols = static_cast<py::ssize_t>(kk);
-    auto postcode = new_unicode_array({rows, cols}, kPostcodeWidth);
-    auto distance = new_array<double>({rows, cols});
-    auto bearing = new_array<double>({rows, cols});
-    auto quality = new_array<std::uint8_t>({rows, cols});
-    auto status = new_array<std::uint8_t>({rows});
-    auto* postcode_out = static_cast<std::uint32_t*>(postcode.mutable_data());
-    auto* distance_out = distance.mutable_data();
-    auto* bearing_out = bearing.mutable_data();
-    auto* quality_out = quality.mutable_data();
-    auto* status_out = status.mutable_data();
-
+    ReverseColumns columns(n, limit);
     RowErrors errors;
-    {
-        py::gil_scoped_release release;
-        parallel_for(n, thread_count, [&](std::size_t begin, std::size_t end) {
-            std::vector<std::pair<std::size_t, Error>> failed;
-            for (std::size_t i = begin; i < end; ++i) {
-                const std::size_t base = i * kk;
-                std::size_t filled = 0;
-                status_out[i] = 0;
-                try {
-                    auto hits = engine.reverse({{(*origins.lat)[i], (*origins.lon)[i]}, kk});
-                    if (!hits) throw hits.error();
-                    for (const auto& h : *hits) {
-                        put_ascii(postcode_out + (base + filled) * kPostcodeWidth, kPostcodeWidth,
-                                  h.postcode);
-                        distance_out[base + filled] = h.distance_m;
-                        bearing_out[base + filled] = h.bearing_deg;
-                        quality_out[base + filled] = h.quality;
-                        ++filled;
-                    }
-                } catch (const Error& e) {
-                    status_out[i] = status_of(e);
-                    failed.emplace_back(i, e);
-                } catch (const std::exception& e) {
-                    status_out[i] = static_cast<std::uint8_t>(ErrorCode::internal);
-                    failed.emplace_back(i, Error(ErrorCode::internal, e.what()));
-                }
-                for (std::size_t j = filled; j < kk; ++j) {
-                    distance_out[base + j] = kNaN;
-                    bearing_out[base + j] = kNaN;
-                    quality_out[base + j] = 0;
-                }
-            }
-            errors.add(failed);
-        });
-    }
+    answer_rows(n, workers, columns.status_out, errors,
+                [&](std::size_t i, std::string&) -> std::optional<Error> {
+                    columns.clear(i);
+                    contract::ReverseRequest request;
+                    request.lat = (*origins.lat)[i];
+                    request.lon = (*origins.lon)[i];
+                    request.limit = limit;
+                    const auto query = contract::validate(engine, request);
+                    if (!query) return query.error();
+                    const auto hits = engine.reverse(*query);
+                    if (!hits) return hits.error();
+                    columns.put(i, *hits);
+                    return std::nullopt;
+                });
     ReverseBatch out;
-    out.k = kk;
+    out.k = limit;
     out.rows = n;
     out.failed = errors.size();
-    out.postcode = std::move(postcode);
-    out.distance_m = std::move(distance);
-    out.bearing_deg = std::move(bearing);
-    out.quality = std::move(quality);
-    out.status = std::move(status);
+    out.postcode = std::move(columns.postcode);
+    out.distance_m = std::move(columns.distance_m);
+    out.bearing_deg = std::move(columns.bearing_deg);
+    out.quality = std::move(columns.quality);
+    out.status = std::move(columns.status);
     out.messages = errors.messages();
     return out;
 }
 
 // ---- the whole table -----------------------------------------------------------------------
 
-py::array postcodes(const Index& self, long long threads) {
-    const Engine& engine = *self.engine;
-    const unsigned thread_count = checked_threads(threads);
+py::array postcodes(const Index& self, py::handle threads) {
+    const Engine& engine = self.engine();
+    const unsigned workers = thread_count(threads);
     const std::size_t n = engine.located_count();
     auto out = new_unicode_array({static_cast<py::ssize_t>(n)}, kPostcodeWidth);
     auto* slots = static_cast<std::uint32_t*>(out.mutable_data());
     {
         py::gil_scoped_release release;
-        parallel_for(n, thread_count, [&](std::size_t begin, std::size_t end) {
+        parallel_for(n, workers, kRowsPerChunk, [&](std::size_t begin, std::size_t end) {
             for (std::size_t i = begin; i < end; ++i) {
                 const auto record = engine.located_postcode(static_cast<std::uint32_t>(i));
                 put_ascii(slots + i * kPostcodeWidth, kPostcodeWidth, record.postcode);
@@ -456,14 +499,14 @@ py::array postcodes(const Index& self, long long threads) {
     return out;
 }
 
-// api::round_to over an array: the CLI's and the batch CSV's rounding, exactly.
+// contract::round_to over an array: the CLI's and the batch CSV's rounding, exactly.
 py::array_t<double> round_to_array(
     const py::array_t<double, py::array::c_style | py::array::forcecast>& values, int decimals) {
     std::vector<py::ssize_t> shape(values.shape(), values.shape() + values.ndim());
     py::array_t<double> out(shape);
     const auto* in = values.data();
     auto* o = out.mutable_data();
-    for (py::ssize_t i = 0; i < values.size(); ++i) o[i] = api::round_to(in[i], decimals);
+    for (py::ssize_t i = 0; i < values.size(); ++i) o[i] = contract::round_to(in[i], decimals);
     return out;
 }
 
@@ -472,13 +515,10 @@ std::string counts_text(std::size_t rows, std::size_t failed) {
            std::to_string(failed) + " failed";
 }
 
-}  // namespace
+// ---- the Python classes ------------------------------------------------------------------
 
-void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& index) {
-    m.def("_round_to", &round_to_array, py::arg("values"), py::arg("decimals"));
-
-    py::class_<NearestBatch>(
-        m, "NearestBatch", R"doc(Answers of Index.nearest_many, one row per input, as NumPy arrays.
+constexpr const char* kNearestBatchDoc =
+    R"doc(Answers of Index.nearest_many, one row per input, as NumPy arrays.
 
 site         int32   [n, k]  index into Index.sites() (see site_ids, ids()), -1 where there is none
 distance_m   float64 [n, k]  WGS84 geodesic distance, metres; NaN where there is no site
@@ -486,26 +526,17 @@ bearing_deg  float64 [n, k]  initial bearing from the origin, degrees; NaN where
 status       uint8   [n]     0 ok, else the error code (hospital_locator.STATUS_NAMES)
 match        uint8   [n]     0 unit, 1 sector, 2 district, 3 point (MATCH_NAMES); 255 failed
 lat, lon     float64 [n]     the resolved origin, WGS84 degrees; NaN for a failed row
-messages     dict            row -> the error message of every failed row)doc")
-        .def_readonly("site", &NearestBatch::site)
-        .def_readonly("distance_m", &NearestBatch::distance_m)
-        .def_readonly("bearing_deg", &NearestBatch::bearing_deg)
-        .def_readonly("status", &NearestBatch::status)
-        .def_readonly("match", &NearestBatch::match)
-        .def_readonly("lat", &NearestBatch::lat)
-        .def_readonly("lon", &NearestBatch::lon)
-        .def_readonly("messages", &NearestBatch::messages)
-        .def_readonly("treatment", &NearestBatch::treatment)
-        .def_readonly("k", &NearestBatch::k)
-        .def_readonly("approximate", &NearestBatch::approximate,
-                      "Rows answered from a sector or district centroid.")
-        .def_readonly("failed", &NearestBatch::failed, "Rows with a non-zero status.")
+messages     dict            row -> the error message of every failed row)doc";
+
+// The site table of a batch: what its `site` values stand for.
+void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
+    batch
         .def_property_readonly(
             "sites",
             [](const NearestBatch& b) {
                 std::vector<PySite> out;
-                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i)
-                    out.push_back({b.engine, i});
+                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i)
+                    out.push_back({b.index, i});
                 return out;
             },
             "The site table: sites[i] is the Site that `site` value i stands for.")
@@ -513,8 +544,8 @@ messages     dict            row -> the error message of every failed row)doc")
             "site_ids",
             [](const NearestBatch& b) {
                 py::list ids;
-                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i)
-                    ids.append(py::str(std::string(b.engine->site(i).id)));
+                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i)
+                    ids.append(py::str(std::string(b.index->engine().site(i).id)));
                 return numpy().attr("array")(ids, py::arg("dtype") = "str");
             },
             "Site ids by site index: site_ids[site] maps the site array to ids (mind the -1s).")
@@ -522,8 +553,8 @@ messages     dict            row -> the error message of every failed row)doc")
             "phones",
             [](const NearestBatch& b) {
                 py::list phones;  // the number this treatment's listing gives, per site
-                for (std::uint32_t i = 0; i < b.engine->site_count(); ++i) {
-                    const auto v = b.engine->site(i);
+                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i) {
+                    const auto v = b.index->engine().site(i);
                     std::string display;
                     for (std::size_t t = 0; t < v.treatments.size(); ++t) {
                         if (v.treatments[t] == b.treatment)
@@ -540,7 +571,24 @@ messages     dict            row -> the error message of every failed row)doc")
             [](const NearestBatch& b) {
                 return site_text(b, [](const SiteView& s) { return s.id; });
             },
-            "Site ids, str [n, k], '' where there is no site.")
+            "Site ids, str [n, k], '' where there is no site.");
+}
+
+void bind_nearest_batch(py::module_& m) {
+    py::class_<NearestBatch> batch(m, "NearestBatch", kNearestBatchDoc);
+    batch.def_readonly("site", &NearestBatch::site)
+        .def_readonly("distance_m", &NearestBatch::distance_m)
+        .def_readonly("bearing_deg", &NearestBatch::bearing_deg)
+        .def_readonly("status", &NearestBatch::status)
+        .def_readonly("match", &NearestBatch::match)
+        .def_readonly("lat", &NearestBatch::lat)
+        .def_readonly("lon", &NearestBatch::lon)
+        .def_readonly("messages", &NearestBatch::messages)
+        .def_readonly("treatment", &NearestBatch::treatment)
+        .def_readonly("k", &NearestBatch::k)
+        .def_readonly("approximate", &NearestBatch::approximate,
+                      "Rows answered from a sector or district centroid.")
+        .def_readonly("failed", &NearestBatch::failed, "Rows with a non-zero status.")
         .def(
             "status_names",
             [](const NearestBatch& b) { return code_names(b.status, status_table(), false); },
@@ -550,13 +598,19 @@ messages     dict            row -> the error message of every failed row)doc")
             [](const NearestBatch& b) { return code_names(b.match, match_table(), true); },
             "match as names, object [n]: 'unit', 'sector', 'district', 'point', None for a failed "
             "row.")
+        .def("_row_status", &row_status_names,
+             "The batch report's status column, object [n]: 'ok', 'approximate', 'invalid', "
+             "'not_found', 'not_covered'.")
         .def("__len__", [](const NearestBatch& b) { return b.rows; })
         .def("__repr__", [](const NearestBatch& b) {
             return "<NearestBatch " + b.treatment + ", k=" + std::to_string(b.k) + ", " +
                    counts_text(b.rows, b.failed) + ", " + std::to_string(b.approximate) +
                    " approximate>";
         });
+    bind_nearest_batch_sites(batch);
+}
 
+void bind_lookup_batch(py::module_& m) {
     py::class_<LookupBatch>(m, "LookupBatch",
                             R"doc(Answers of Index.lookup_many, one row per input, as NumPy arrays.
 
@@ -591,7 +645,9 @@ messages        dict         row -> the error message of every failed row)doc")
         .def("__repr__", [](const LookupBatch& b) {
             return "<LookupBatch " + counts_text(b.rows, b.failed) + ">";
         });
+}
 
+void bind_reverse_batch(py::module_& m) {
     py::class_<ReverseBatch>(
         m, "ReverseBatch", R"doc(Answers of Index.reverse_many, one row per point, as NumPy arrays.
 
@@ -616,11 +672,13 @@ messages     dict            row -> the error message of every failed row)doc")
             return "<ReverseBatch k=" + std::to_string(b.k) + ", " + counts_text(b.rows, b.failed) +
                    ">";
         });
+}
 
+void bind_index_batches(py::class_<Index, std::shared_ptr<Index>>& index) {
     index
         .def(
             "nearest_many", &nearest_many, py::arg("postcodes") = py::none(), py::kw_only(),
-            py::arg("lat") = py::none(), py::arg("lon") = py::none(), py::arg("k") = 3,
+            py::arg("lat") = py::none(), py::arg("lon") = py::none(), py::arg("k") = py::none(),
             py::arg("treatment") = py::none(), py::arg("max_miles") = py::none(),
             py::arg("max_km") = py::none(), py::arg("threads") = 0,
             R"doc(nearest() for many postcodes, or many points, at once: a NearestBatch of NumPy arrays.
@@ -629,7 +687,7 @@ postcodes: a 1-D NumPy array of str (fastest: no Python object per row), bytes o
   a list, or a pandas Series; None, NaN and pd.NA count as missing. Or give lat and lon:
   1-D numeric arrays of WGS84 degrees, of one length.
 k, treatment, max_miles, max_km: as for nearest(); checked once, raising as nearest() would.
-threads: worker threads, 0 for all cores. The GIL is released while they work.
+threads: worker threads, 0 for all cores, at most 256. The GIL is released while they work.
 
 Each row's answer is exactly nearest()'s for that row. A row that fails (a bad postcode, a
 point out of range) gets its error code in status and its message in messages; it never
@@ -640,13 +698,30 @@ dtype or shape.)doc")
              "lookup() for many postcodes at once: a LookupBatch of NumPy arrays (see nearest_many "
              "for the accepted inputs and how failed rows are reported).")
         .def("reverse_many", &reverse_many, py::arg("lat"), py::arg("lon"), py::kw_only(),
-             py::arg("k") = 1, py::arg("threads") = 0,
+             py::arg("k") = py::none(), py::arg("threads") = 0,
              "reverse() for many points at once (1-D numeric arrays of WGS84 degrees): a "
-             "ReverseBatch "
-             "of NumPy arrays. Loads the postcode KD-tree first if it is not loaded.")
+             "ReverseBatch of NumPy arrays. k is checked once, as reverse() checks it. Loads the "
+             "postcode KD-tree first if it is not loaded.")
         .def("postcodes", &postcodes, py::kw_only(), py::arg("threads") = 0,
              "Every located postcode, in index order (district, then inward code), as a NumPy str "
              "array ('<U8') of located_count() rows: row i is located_postcode(i). ~0.3 s for GB.");
+}
+
+}  // namespace
+
+void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& index) {
+    m.def("_round_to", &round_to_array, py::arg("values"), py::arg("decimals"));
+    py::dict row_status;  // the batch report's status of each error code, from the contract
+    row_status[py::int_(0)] = std::string(contract::status_name(contract::RowStatus::ok));
+    for (int c = 1; c <= static_cast<int>(ErrorCode::internal); ++c) {
+        row_status[py::int_(c)] =
+            std::string(contract::status_name(contract::status_for(static_cast<ErrorCode>(c))));
+    }
+    m.attr("_ROW_STATUS") = row_status;
+    bind_nearest_batch(m);
+    bind_lookup_batch(m);
+    bind_reverse_batch(m);
+    bind_index_batches(index);
 }
 
 }  // namespace hloc::python

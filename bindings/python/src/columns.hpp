@@ -8,19 +8,18 @@
 
 #include <pybind11/numpy.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "bindings.hpp"
+#include "hloc/parallel.hpp"
 
 namespace hloc::python {
 
@@ -95,32 +94,35 @@ class RowErrors {
     std::vector<std::pair<std::size_t, Error>> errors_;
 };
 
-// Runs fn(begin, end) over [0, n) in chunks on `threads` threads (0 = all cores), this one
-// included. fn must not throw: rows turn their errors into status codes.
-template <class Fn>
-void parallel_for(std::size_t n, unsigned threads, Fn fn) {
-    constexpr std::size_t kChunk = 2048;
-    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-    const std::size_t chunks = (n + kChunk - 1) / kChunk;
-    if (threads > chunks) threads = static_cast<unsigned>(std::max<std::size_t>(1, chunks));
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-        for (;;) {
-            const std::size_t begin = next.fetch_add(kChunk);
-            if (begin >= n) return;
-            fn(begin, std::min(n, begin + kChunk));
+// Rows a worker takes at a time: a few milliseconds of queries, so that taking the next chunk
+// costs nothing next to answering it, and the last chunks still spread over the threads.
+inline constexpr std::size_t kRowsPerChunk = 2048;
+
+// Answers rows [0, n) with the GIL released, on `threads` threads (0 = all cores) through the
+// project's one parallel_for. answer(i, scratch) writes row i's outputs and returns nothing,
+// or the Error the row then carries: status[i] is 0 for an answered row, else the error's code,
+// and `errors` collects the messages. Nothing escapes a worker thread.
+template <class Answer>
+void answer_rows(std::size_t n, unsigned threads, std::uint8_t* status, RowErrors& errors,
+                 Answer answer) {
+    py::gil_scoped_release release;
+    parallel_for(n, threads, kRowsPerChunk, [&](std::size_t begin, std::size_t end) {
+        std::string scratch;
+        std::vector<std::pair<std::size_t, Error>> failed;
+        for (std::size_t i = begin; i < end; ++i) {
+            std::optional<Error> error;
+            try {
+                error = answer(i, scratch);
+            } catch (const Error& e) {
+                error = e;
+            } catch (const std::exception& e) {
+                error = Error(ErrorCode::internal, e.what());
+            }
+            status[i] = error ? static_cast<std::uint8_t>(error->code()) : 0;
+            if (error) failed.emplace_back(i, std::move(*error));
         }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) {
-        try {
-            pool.emplace_back(work);
-        } catch (const std::system_error&) {
-            break;  // fewer threads than asked for: the ones running finish the work
-        }
-    }
-    work();
-    for (auto& t : pool) t.join();
+        errors.add(failed);
+    });
 }
 
 }  // namespace hloc::python

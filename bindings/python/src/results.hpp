@@ -1,6 +1,6 @@
 // The small typed result objects of the scalar calls. Each keeps the engine's own answer
 // (plain values) and builds Python attributes on access, so a call that only wants one field
-// pays for one field. to_dict() goes through tools/common/json_format, the CLI's formatter.
+// pays for one field. to_dict() is the contract's JSON writer's text (or tree) as Python values.
 #pragma once
 
 #include <vector>
@@ -10,12 +10,14 @@
 namespace hloc::python {
 
 struct PySite {
-    EnginePtr engine;
-    std::uint32_t index = 0;
+    IndexPtr index;
+    std::uint32_t site_index = 0;
+
+    SiteView view() const { return index->engine().site(site_index); }
 };
 
 struct PyPhone {
-    EnginePtr engine;  // keeps the strings of `view` mapped
+    IndexPtr index;  // keeps the strings of `view` mapped
     PhoneView view;
 };
 
@@ -26,19 +28,16 @@ struct PyTreatment {
 
 // The resolved origin of a nearest query ("query" in the JSON shape).
 struct PyQuery {
-    EnginePtr engine;
     Location location;
 };
 
 struct PyNeighbour {
-    EnginePtr engine;
-    Location origin;  // for to_dict(): the JSON of one result needs no more than this
-    std::string treatment;
+    IndexPtr index;
     Neighbour hit;
 };
 
 struct PyNearest {
-    EnginePtr engine;
+    IndexPtr index;
     NearestAnswer answer;
 };
 
