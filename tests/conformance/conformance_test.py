@@ -42,13 +42,12 @@ def C(name, index, expect, why="", na=None, **query):
 BOTH_POINT = "a batch row is queried by its postcode, or (--use-geometry) by its point: never both"
 NO_LON = "a batch point is a geometry, which always has both coordinates"
 NO_JSON = "JSON has no NaN or Infinity, so a bulk item cannot carry it"
-PARSER = ("the CLI's argument parser rejects this before validation (exit 1): it must hand the "
-          "text to the shared validation instead and give the same invalid_parameter (exit 2)")
-FAR = "agreed: the engine refuses points far outside Great Britain (its message, the same everywhere)"
-CLI_EMPTY = ("the CLI takes an empty or missing query for no query at all (usage, exit 1): it must "
-             "pass on what it was given and answer like the other shells (exit 2)")
-PY_TYPE = ("Python's binding rejects a non-int k with TypeError: it must raise InvalidParameter "
-           "(code and message as elsewhere; it may also derive from TypeError)")
+PARSER = ("every shell hands numbers to the contract as text or numbers, never to its own "
+          "argument parser: the contract's invalid_parameter (CLI exit 2), not a usage error")
+FAR = "the engine refuses points outside the area the index covers: not_covered, the same everywhere"
+CLI_EMPTY = ("the CLI passes on what it was given, an empty or missing query included, and answers "
+             "like the other shells (exit 2)")
+PY_TYPE = "Python numbers of any type or size go to the contract: InvalidParameter, never TypeError"
 
 CASES = [
     # -- postcodes resolved at each level -------------------------------------------------------
