@@ -61,6 +61,57 @@ void plain_text(cairo_t* cr, double x, double y, const std::string& text, std::u
     cairo_show_text(cr, text.c_str());
 }
 
+// An SVG surface streams to `path` as it is drawn; a PNG is drawn in memory and written to
+// `path` by finish_surface.
+cairo_surface_t* open_surface(const std::string& path, bool svg, int width_px, int height_px) {
+    cairo_surface_t* surface =
+        svg ? cairo_svg_surface_create(path.c_str(), width_px, height_px)
+            : cairo_image_surface_create(CAIRO_FORMAT_RGB24, width_px, height_px);
+    // Pixels rather than cairo's default points, so the SVG's size is the PNG's.
+    if (svg) cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
+    return surface;
+}
+
+// Completes the file (the SVG's last writes, or the whole PNG) and frees the surface. Throws
+// Error{io_error} when cairo could not write: a half-written map must not pass as a map.
+void finish_surface(cairo_surface_t* surface, bool svg, const std::string& path) {
+    cairo_status_t status = CAIRO_STATUS_SUCCESS;
+    if (svg) {
+        cairo_surface_finish(surface);
+        status = cairo_surface_status(surface);
+    } else {
+        status = cairo_surface_write_to_png(surface, path.c_str());
+    }
+    cairo_surface_destroy(surface);
+    if (status != CAIRO_STATUS_SUCCESS) {
+        throw Error(ErrorCode::io_error,
+                    "cannot write the map " + path + ": " + cairo_status_to_string(status));
+    }
+}
+
+// Land pixels with no point of their own take a neighbour's palette slot, one pixel deeper
+// per pass: with many points the gaps between them on land close up, so catchments read as
+// areas rather than speckle. `slots` is width x height, as `land` is.
+std::vector<std::uint16_t> fill_gaps(std::vector<std::uint16_t> slots,
+                                     const std::vector<std::uint8_t>& land, int width, int height,
+                                     int passes) {
+    for (int pass = 0; pass < passes; ++pass) {
+        std::vector<std::uint16_t> next = slots;
+        for (int y = 0; y < height; ++y) {
+            for (int x = 0; x < width; ++x) {
+                const std::size_t i = static_cast<std::size_t>(y) * width + x;
+                if (slots[i] != 0 || !land[i]) continue;
+                // First neighbour in a fixed order: deterministic.
+                if (x > 0 && slots[i - 1]) next[i] = slots[i - 1];
+                else if (x + 1 < width && slots[i + 1]) next[i] = slots[i + 1];
+                else if (y > 0 && slots[i - width]) next[i] = slots[i - width];
+                else if (y + 1 < height && slots[i + width]) next[i] = slots[i + width];
+            }
+        }
+        slots.swap(next);
+    }
+    return slots;
+}
 
 }  // namespace
 
@@ -168,39 +219,40 @@ void CatchmentMap::add_grid(double e, double n, std::int32_t site) {
 
 void CatchmentMap::write(const std::string& path, const std::string& format) const {
     const bool svg = format == "svg";
-    cairo_surface_t* surface = svg ? cairo_svg_surface_create(path.c_str(), width_, height_)
-                                   : cairo_image_surface_create(CAIRO_FORMAT_RGB24, width_, height_);
-    if (svg) cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
+    cairo_surface_t* surface = open_surface(path, svg, width_, height_);
     cairo_t* cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
 
-    // The raster: land grey; with many points, each pixel in its nearest site's colour, gaps
-    // between points on land filled from their neighbours (three passes, ~3 px).
+    // Back to front: each step draws over the ones before it.
+    draw_land_and_catchments(cr);
+    // Dots only when every point was kept; past kMaxMarkers the coloured pixels are the picture.
+    if (!markers_overflowed_) draw_markers(cr);
+    draw_sites(cr);
+    draw_legend(cr);
+    draw_titles(cr);
+    draw_scale_bar(cr);
+    draw_footer(cr);
+
+    cairo_destroy(cr);
+    finish_surface(surface, svg, path);
+}
+
+// The raster: land grey; with many points, each pixel in its nearest site's colour, gaps
+// between points on land filled from their neighbours (three passes, ~3 px). With few points
+// the land alone: the dots drawn over it are the picture.
+void CatchmentMap::draw_land_and_catchments(cairo_t* cr) const {
     const bool dots = !markers_overflowed_;
-    std::vector<std::uint16_t> fill = catchment_;
-    if (dots) std::fill(fill.begin(), fill.end(), 0);
-    for (int pass = 0; pass < 3 && !dots; ++pass) {
-        std::vector<std::uint16_t> next = fill;
-        for (int y = 0; y < map_h_; ++y) {
-            for (int x = 0; x < map_w_; ++x) {
-                const std::size_t i = static_cast<std::size_t>(y) * map_w_ + x;
-                if (fill[i] != 0 || !land_[i]) continue;
-                // First neighbour in a fixed order: deterministic.
-                if (x > 0 && fill[i - 1]) next[i] = fill[i - 1];
-                else if (x + 1 < map_w_ && fill[i + 1]) next[i] = fill[i + 1];
-                else if (y > 0 && fill[i - map_w_]) next[i] = fill[i - map_w_];
-                else if (y + 1 < map_h_ && fill[i + map_w_]) next[i] = fill[i + map_w_];
-            }
-        }
-        fill.swap(next);
-    }
+    const std::vector<std::uint16_t> fill =
+        dots ? std::vector<std::uint16_t>(catchment_.size(), 0)
+             : fill_gaps(catchment_, land_, map_w_, map_h_, 3);
     cairo_surface_t* raster = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, map_w_, map_h_);
     cairo_surface_flush(raster);
     auto* pixels = cairo_image_surface_get_data(raster);
     const int stride = cairo_image_surface_get_stride(raster);
     for (int y = 0; y < map_h_; ++y) {
-        auto* line = reinterpret_cast<std::uint32_t*>(pixels + static_cast<std::ptrdiff_t>(y) * stride);
+        auto* line =
+            reinterpret_cast<std::uint32_t*>(pixels + static_cast<std::ptrdiff_t>(y) * stride);
         for (int x = 0; x < map_w_; ++x) {
             const std::size_t i = static_cast<std::size_t>(y) * map_w_ + x;
             std::uint32_t argb = 0;
@@ -211,24 +263,75 @@ void CatchmentMap::write(const std::string& path, const std::string& format) con
     }
     cairo_surface_mark_dirty(raster);
     cairo_set_source_surface(cr, raster, map_x_, map_y_);
+    // Nearest-neighbour: pixels are copied, never blended with a neighbour's colour.
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
     cairo_paint(cr);
     cairo_surface_destroy(raster);
+}
 
-    if (dots) {
-        const double r = markers_.size() > 2000 ? 1.6 : 3.0;
-        for (const auto& m : markers_) {
-            cairo_arc(cr, map_x_ + static_cast<double>(m.x), map_y_ + static_cast<double>(m.y), r, 0, 2 * M_PI);
-            if (m.slot >= 0) set_rgb(cr, kPalette[static_cast<std::size_t>(m.slot) % kPaletteSize]);
-            else cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-            cairo_fill_preserve(cr);
-            cairo_set_source_rgba(cr, 0, 0, 0, 0.5);
-            cairo_set_line_width(cr, 0.5);
-            cairo_stroke(cr);
+// Each kept point as a dot in its nearest site's colour (dark grey: no site), outlined so
+// that neighbours stay apart; smaller past 2,000 points, where full-size dots would cover
+// each other.
+void CatchmentMap::draw_markers(cairo_t* cr) const {
+    const double r = markers_.size() > 2000 ? 1.6 : 3.0;
+    for (const auto& m : markers_) {
+        cairo_arc(cr, map_x_ + static_cast<double>(m.x), map_y_ + static_cast<double>(m.y), r, 0,
+                  2 * M_PI);
+        if (m.slot >= 0) set_rgb(cr, kPalette[static_cast<std::size_t>(m.slot) % kPaletteSize]);
+        else cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgba(cr, 0, 0, 0, 0.5);
+        cairo_set_line_width(cr, 0.5);
+        cairo_stroke(cr);
+    }
+}
+
+// A site's place in the grid: its own postcode's grid reference when the index has it
+// located (the same coordinates the catchment pixels come from), else its WGS84 position
+// projected. False, with e and n NaN, when neither is known.
+bool CatchmentMap::site_grid_position(const SiteView& site, double& e, double& n) const {
+    e = NAN, n = NAN;
+    const auto record = engine_.lookup(site.postcode);
+    if (record && record->located) {
+        e = record->eastings_m, n = record->northings_m;
+    } else if (to_grid_) {
+        double x = site.position.lon_deg, y = site.position.lat_deg, z = 0;
+        if (OCTTransform(static_cast<OGRCoordinateTransformationH>(to_grid_), 1, &x, &y, &z)) {
+            e = x, n = y;
         }
     }
+    return !std::isnan(e);
+}
 
-    // Names shorter by what every shown site's name starts with ("Nuffield Health ").
+// Sites: a ringed dot in their colour, labelled by town.
+void CatchmentMap::draw_sites(cairo_t* cr) const {
+    font(cr, 12, true);
+    for (std::size_t k = 0; k < sites_.size(); ++k) {
+        const auto site = engine_.site(sites_[k]);
+        double e, n;
+        if (!site_grid_position(site, e, n)) continue;
+        const double px = map_x_ + (e - min_e_) / metres_per_px_,
+                     py = map_y_ + (max_n_ - n) / metres_per_px_;
+        cairo_arc(cr, px, py, 6.5, 0, 2 * M_PI);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        cairo_set_line_width(cr, 1.5);
+        cairo_stroke(cr);
+        cairo_arc(cr, px, py, 3.5, 0, 2 * M_PI);
+        set_rgb(cr, kPalette[k % kPaletteSize]);
+        cairo_fill(cr);
+        const std::string label = site.town.empty() ? std::string(site.id) : std::string(site.town);
+        const double w = text_width(cr, label);
+        // Right of the dot, unless that would run off the map's right edge.
+        const double lx = px + 10 + w < map_x_ + map_w_ ? px + 10 : px - 10 - w;
+        halo_text(cr, lx, py + 4, label);
+    }
+}
+
+// What every shown site's name starts with, cut back to a whole word ("Nuffield Health "):
+// the legend says it once, in its heading, so its rows stay short. Empty for one site.
+std::string CatchmentMap::common_name_prefix() const {
     std::string common;
     if (sites_.size() > 1) {
         common = std::string(engine_.site(sites_[0]).name);
@@ -241,79 +344,60 @@ void CatchmentMap::write(const std::string& path, const std::string& format) con
         const auto space = common.rfind(' ');
         common.resize(space == std::string::npos ? 0 : space + 1);
     }
+    return common;
+}
+
+// Legend, top right (over the North Sea on a GB map): each site's colour, its name less the
+// common prefix, and how many points it is nearest to.
+void CatchmentMap::draw_legend(cairo_t* cr) const {
+    const std::string common = common_name_prefix();
     auto short_name = [&](std::uint32_t s) {
         std::string name(engine_.site(s).name);
         return name.substr(std::min(common.size(), name.size()));
     };
-
-    // Sites: a ringed dot in their colour, labelled by town.
-    font(cr, 12, true);
+    font(cr, 11);
+    double name_w = 0, count_w = 0;
     for (std::size_t k = 0; k < sites_.size(); ++k) {
-        const auto site = engine_.site(sites_[k]);
-        double e = NAN, n = NAN;
-        const auto record = engine_.lookup(site.postcode);
-        if (record && record->located) {
-            e = record->eastings_m, n = record->northings_m;
-        } else if (to_grid_) {
-            double x = site.position.lon_deg, y = site.position.lat_deg, z = 0;
-            if (OCTTransform(static_cast<OGRCoordinateTransformationH>(to_grid_), 1, &x, &y, &z)) e = x, n = y;
-        }
-        if (std::isnan(e)) continue;
-        const double px = map_x_ + (e - min_e_) / metres_per_px_, py = map_y_ + (max_n_ - n) / metres_per_px_;
-        cairo_arc(cr, px, py, 6.5, 0, 2 * M_PI);
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_fill_preserve(cr);
-        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-        cairo_set_line_width(cr, 1.5);
-        cairo_stroke(cr);
-        cairo_arc(cr, px, py, 3.5, 0, 2 * M_PI);
+        name_w = std::max(name_w, text_width(cr, short_name(sites_[k])));
+        count_w = std::max(count_w, text_width(cr, with_commas(points_per_site_[k])));
+    }
+    font(cr, 12, true);
+    const std::string heading =
+        "Nearest site" +
+        (common.empty() ? std::string() : " (" + common.substr(0, common.size() - 1) + ")");
+    const double box_w = std::max(text_width(cr, heading), 18 + name_w + 14 + count_w) + 20;
+    const double row_h = 17;
+    const double box_h = 30 + row_h * static_cast<double>(sites_.size()) + 6;
+    const double bx = map_x_ + map_w_ - box_w - 4, by = map_y_ + 4;
+    cairo_rectangle(cr, bx, by, box_w, box_h);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.92);
+    cairo_fill_preserve(cr);
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
+    plain_text(cr, bx + 10, by + 20, heading);
+    font(cr, 11);
+    for (std::size_t k = 0; k < sites_.size(); ++k) {
+        const double y = by + 30 + row_h * static_cast<double>(k);
+        cairo_rectangle(cr, bx + 10, y + 2, 12, 12);
         set_rgb(cr, kPalette[k % kPaletteSize]);
         cairo_fill(cr);
-        const std::string label = site.town.empty() ? std::string(site.id) : std::string(site.town);
-        const double w = text_width(cr, label);
-        const double lx = px + 10 + w < map_x_ + map_w_ ? px + 10 : px - 10 - w;
-        halo_text(cr, lx, py + 4, label);
+        plain_text(cr, bx + 28, y + 12, short_name(sites_[k]));
+        const std::string count = with_commas(points_per_site_[k]);
+        plain_text(cr, bx + box_w - 10 - text_width(cr, count), y + 12, count, 0x555555);
     }
+}
 
-    // Legend, top right (over the North Sea on a GB map).
-    {
-        font(cr, 11);
-        double name_w = 0, count_w = 0;
-        for (std::size_t k = 0; k < sites_.size(); ++k) {
-            name_w = std::max(name_w, text_width(cr, short_name(sites_[k])));
-            count_w = std::max(count_w, text_width(cr, with_commas(points_per_site_[k])));
-        }
-        font(cr, 12, true);
-        const std::string heading = "Nearest site" + (common.empty() ? std::string() : " (" + common.substr(0, common.size() - 1) + ")");
-        const double box_w = std::max(text_width(cr, heading), 18 + name_w + 14 + count_w) + 20;
-        const double row_h = 17;
-        const double box_h = 30 + row_h * static_cast<double>(sites_.size()) + 6;
-        const double bx = map_x_ + map_w_ - box_w - 4, by = map_y_ + 4;
-        cairo_rectangle(cr, bx, by, box_w, box_h);
-        cairo_set_source_rgba(cr, 1, 1, 1, 0.92);
-        cairo_fill_preserve(cr);
-        cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
-        cairo_set_line_width(cr, 1);
-        cairo_stroke(cr);
-        plain_text(cr, bx + 10, by + 20, heading);
-        font(cr, 11);
-        for (std::size_t k = 0; k < sites_.size(); ++k) {
-            const double y = by + 30 + row_h * static_cast<double>(k);
-            cairo_rectangle(cr, bx + 10, y + 2, 12, 12);
-            set_rgb(cr, kPalette[k % kPaletteSize]);
-            cairo_fill(cr);
-            plain_text(cr, bx + 28, y + 12, short_name(sites_[k]));
-            const std::string count = with_commas(points_per_site_[k]);
-            plain_text(cr, bx + box_w - 10 - text_width(cr, count), y + 12, count, 0x555555);
-        }
-    }
-
-    // Title, scale bar, footer.
+// Title and subtitle, in the band above the map.
+void CatchmentMap::draw_titles(cairo_t* cr) const {
     font(cr, 17, true);
     plain_text(cr, kMargin, 26, options_.title);
     font(cr, 12);
     plain_text(cr, kMargin, 46, options_.subtitle, 0x444444);
+}
 
+// Scale bar, bottom left of the map: the longest round length that fits in 160 px.
+void CatchmentMap::draw_scale_bar(cairo_t* cr) const {
     double bar_km = 1;
     for (double c : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0}) {
         if (c * 1000 / metres_per_px_ <= 160) bar_km = c;
@@ -329,27 +413,19 @@ void CatchmentMap::write(const std::string& path, const std::string& format) con
     cairo_stroke(cr);
     font(cr, 11);
     halo_text(cr, sx + bar_px + 6, sy + 4, std::to_string(static_cast<int>(bar_km)) + " km");
+}
 
+// Footer, below the map: the projection, where the grey land comes from, and the attribution
+// Code-Point Open's licence requires.
+void CatchmentMap::draw_footer(cairo_t* cr) const {
     font(cr, 10);
     plain_text(cr, kMargin, map_y_ + map_h_ + 18,
                "British National Grid (EPSG:27700). Grey: land, drawn from the index's " +
                    with_commas(engine_.located_count()) + " postcode centroids.",
                0x555555);
     plain_text(cr, kMargin, map_y_ + map_h_ + 33,
-               "Contains OS data \xC2\xA9 Crown copyright and database right (Code-Point Open).", 0x555555);
-
-    cairo_destroy(cr);
-    cairo_status_t status = CAIRO_STATUS_SUCCESS;
-    if (svg) {
-        cairo_surface_finish(surface);
-        status = cairo_surface_status(surface);
-    } else {
-        status = cairo_surface_write_to_png(surface, path.c_str());
-    }
-    cairo_surface_destroy(surface);
-    if (status != CAIRO_STATUS_SUCCESS) {
-        throw Error(ErrorCode::io_error, "cannot write the map " + path + ": " + cairo_status_to_string(status));
-    }
+               "Contains OS data \xC2\xA9 Crown copyright and database right (Code-Point Open).",
+               0x555555);
 }
 
 void release_drawing_caches() {

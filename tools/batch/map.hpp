@@ -15,6 +15,9 @@
 
 #include "hloc/engine.hpp"
 
+// cairo's drawing context, declared as cairo.h declares it, so this header need not include it.
+typedef struct _cairo cairo_t;
+
 namespace hloc::batch {
 
 struct MapOptions {
@@ -55,6 +58,16 @@ public:
 
 private:
     bool to_pixel(double e, double n, int& x, int& y) const;
+    // The steps of write(), in the order they paint.
+    void draw_land_and_catchments(cairo_t* cr) const;
+    void draw_markers(cairo_t* cr) const;
+    bool site_grid_position(const SiteView& site, double& e, double& n) const;
+    void draw_sites(cairo_t* cr) const;
+    std::string common_name_prefix() const;
+    void draw_legend(cairo_t* cr) const;
+    void draw_titles(cairo_t* cr) const;
+    void draw_scale_bar(cairo_t* cr) const;
+    void draw_footer(cairo_t* cr) const;
 
     const Engine& engine_;
     MapOptions options_;

@@ -52,11 +52,9 @@ void log_index(const hloc::serve::LoadedIndex& index) {
               << " sites; treatments: " << treatments << "\n";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"Serve nearest-hospital queries over HTTP/1.1 (JSON; see GET /openapi.json).",
-                 "hospital-locator serve"};
+// The command line as CLI11 fills it: ServerConfig's own fields where an option maps straight
+// onto one, and the text or milliseconds that checked_config turns into the rest.
+struct Arguments {
     hloc::serve::ServerConfig config;
     std::string index_file = hloc::paths::default_index().string();
     std::string listen = "127.0.0.1:8080";
@@ -64,13 +62,18 @@ int main(int argc, char** argv) {
     long long read_ms = config.read_timeout.count(), idle_ms = config.idle_timeout.count(),
               write_ms = config.write_timeout.count(),
               shutdown_ms = config.shutdown_timeout.count();
-    app.add_option("--index", index_file, "the index file (.hlx); SIGHUP reloads it")
+};
+
+// Registers every option (in --help's order), each defaulting to the value `args` holds.
+void add_options(CLI::App& app, Arguments& args) {
+    auto& config = args.config;
+    app.add_option("--index", args.index_file, "the index file (.hlx); SIGHUP reloads it")
         ->capture_default_str();
-    app.add_option("--listen", listen, "address and port (port 0: any free port, logged)")
+    app.add_option("--listen", args.listen, "address and port (port 0: any free port, logged)")
         ->capture_default_str();
     app.add_option("--threads", config.threads, "worker threads (0: one per core)")
         ->capture_default_str();
-    app.add_option("--access-log", access_log,
+    app.add_option("--access-log", args.access_log,
                    "append one JSON line per request to this file (off by default)");
     app.add_option("--max-body-bytes", config.max_body_bytes, "largest request body (413 beyond)")
         ->capture_default_str()
@@ -89,16 +92,17 @@ int main(int argc, char** argv) {
     app.add_option("--max-connections", config.max_connections, "open connections (more get 503)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--read-timeout-ms", read_ms, "time to receive a whole request (408 beyond)")
+    app.add_option("--read-timeout-ms", args.read_ms,
+                   "time to receive a whole request (408 beyond)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--idle-timeout-ms", idle_ms, "keep-alive wait for the next request")
+    app.add_option("--idle-timeout-ms", args.idle_ms, "keep-alive wait for the next request")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--write-timeout-ms", write_ms, "time for a client to take its answer")
+    app.add_option("--write-timeout-ms", args.write_ms, "time for a client to take its answer")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--shutdown-timeout-ms", shutdown_ms,
+    app.add_option("--shutdown-timeout-ms", args.shutdown_ms,
                    "SIGTERM: longest wait for in-flight requests")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -116,31 +120,60 @@ int main(int argc, char** argv) {
     app.add_flag("--resident", config.resident,
                  "read the index into private huge pages (~45 MB per process, faster) instead of "
                  "sharing the mapping");
+}
+
+// The settings the server runs with: the parsed arguments with --listen split into host and
+// port and the timeouts made durations. Throws CLI::ValidationError for a bad --listen, so
+// main reports it as it does CLI11's own usage errors.
+hloc::serve::ServerConfig checked_config(const Arguments& args) {
+    hloc::serve::ServerConfig config = args.config;
+    parse_listen(args.listen, config);
+    config.index_file = args.index_file;
+    config.read_timeout = std::chrono::milliseconds(args.read_ms);
+    config.idle_timeout = std::chrono::milliseconds(args.idle_ms);
+    config.write_timeout = std::chrono::milliseconds(args.write_ms);
+    config.shutdown_timeout = std::chrono::milliseconds(args.shutdown_ms);
+    return config;
+}
+
+// The DESIGN.md error object, one line on stderr.
+void print_error(const Error& e) {
+    std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
+}
+
+// The first load. A refused index ends the process (false: exit 2) unless --wait-for-index
+// asked to start unready, answering 503 until a SIGHUP loads a good file.
+bool load_first_index(hloc::serve::IndexHolder& holder, const hloc::serve::ServerConfig& config) {
     try {
-        app.parse(argc, argv);
-        parse_listen(listen, config);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 1;
+        log_index(*holder.reload());
+    } catch (const Error& e) {
+        print_error(e);
+        if (!config.wait_for_index) return false;
+        std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string()
+                  << "\n";
     }
-    config.index_file = index_file;
-    config.read_timeout = std::chrono::milliseconds(read_ms);
-    config.idle_timeout = std::chrono::milliseconds(idle_ms);
-    config.write_timeout = std::chrono::milliseconds(write_ms);
-    config.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+    return true;
+}
 
-    // A client that vanishes mid-answer must cost an error code, not the process.
-    std::signal(SIGPIPE, SIG_IGN);
+// The address actually bound, IPv6 in brackets as in a URL: with port 0 this line is the only
+// place the chosen port is told (the tests read it), so it is flushed at once.
+void log_listening(const boost::asio::ip::tcp::endpoint& bound,
+                   const hloc::serve::ServerConfig& config) {
+    const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                 : bound.address().to_string();
+    std::cerr << "listening on http://" << address << ":" << bound.port() << " with "
+              << (config.threads != 0 ? config.threads
+                                      : std::max(1u, std::thread::hardware_concurrency()))
+              << " threads" << std::endl;
+}
 
+// Loads the index, binds, serves until stopped; returns the exit code (see the top of this
+// file). `listen` is the --listen text, quoted when it cannot be bound.
+int serve(const hloc::serve::ServerConfig& config, const std::string& listen,
+          const std::string& access_log) {
     try {
         hloc::serve::IndexHolder holder(config.index_file, config.resident);
-        try {
-            log_index(*holder.reload());
-        } catch (const Error& e) {
-            std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
-            if (!config.wait_for_index) return 2;
-            std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string()
-                      << "\n";
-        }
+        if (!load_first_index(holder, config)) return 2;
         std::unique_ptr<hloc::serve::AccessLog> log;
         if (!access_log.empty()) log = std::make_unique<hloc::serve::AccessLog>(access_log);
         hloc::serve::Server server(config, holder, log.get());
@@ -148,24 +181,38 @@ int main(int argc, char** argv) {
         try {
             bound = server.listen();
         } catch (const boost::system::system_error& e) {
-            std::cerr << hloc::contract::to_text(hloc::contract::error_json(Error(
-                             ErrorCode::io_error, "cannot listen on " + listen + ": " + e.what())))
-                      << "\n";
+            print_error(Error(ErrorCode::io_error, "cannot listen on " + listen + ": " + e.what()));
             return 2;
         }
-        const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                     : bound.address().to_string();
-        std::cerr << "listening on http://" << address << ":" << bound.port() << " with "
-                  << (config.threads != 0 ? config.threads
-                                          : std::max(1u, std::thread::hardware_concurrency()))
-                  << " threads" << std::endl;
+        log_listening(bound, config);
         const bool drained = server.run();
         std::cerr << (drained ? "stopped: every request answered"
                               : "stopped: the shutdown timeout cut requests off")
                   << std::endl;
         return drained ? 0 : 1;
     } catch (const Error& e) {
-        std::cerr << hloc::contract::to_text(hloc::contract::error_json(e)) << "\n";
+        print_error(e);
         return 2;
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Serve nearest-hospital queries over HTTP/1.1 (JSON; see GET /openapi.json).",
+                 "hospital-locator serve"};
+    Arguments args;
+    add_options(app, args);
+    hloc::serve::ServerConfig config;
+    try {
+        app.parse(argc, argv);
+        config = checked_config(args);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 1;
+    }
+
+    // A client that vanishes mid-answer must cost an error code, not the process.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    return serve(config, args.listen, args.access_log);
 }

@@ -107,24 +107,49 @@ std::string route_labels(Route r) {
     return s;
 }
 
-}  // namespace
+// Every worker's counters summed: render_metrics reads them once, and the families below are
+// formatted from these plain numbers.
+struct Totals {
+    std::array<std::array<std::uint64_t, kStatusSlots>, kRouteCount> requests{};
+    std::array<std::array<std::uint64_t, kLatencyBucketsUs.size() + 1>, kRouteCount> buckets{};
+    std::array<std::uint64_t, kRouteCount> latency_sum_us{};
+    std::uint64_t in_flight = 0, connections = 0;
+};
 
-std::string render_metrics(std::span<const WorkerMetrics* const> workers, const IndexGauge& index,
-                           std::uint64_t reloads, std::uint64_t reloads_failed,
-                           std::chrono::steady_clock::time_point started) {
-    auto load = [](const std::atomic<std::uint64_t>& a) {
-        return a.load(std::memory_order_relaxed);
-    };
-    std::string out;
-    out.reserve(16 * 1024);
-    out +=
-        "# HELP hloc_http_requests_total HTTP requests answered, by route and status.\n"
-        "# TYPE hloc_http_requests_total counter\n";
+// A family's HELP and TYPE lines, which Prometheus wants once, before its samples.
+void append_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+// A family with one sample and no labels: every gauge and counter but the per-route ones.
+void append_unlabelled(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, std::string_view value) {
+    append_family(out, name, type, help);
+    out += name;
+    out += ' ';
+    out += value;
+    out += '\n';
+}
+
+// Only the route and status pairs that occurred: most never do, and a series of zeros for each
+// would multiply the body for nothing.
+void append_request_counts(std::string& out, const Totals& totals) {
+    append_family(out, "hloc_http_requests_total", "counter",
+                  "HTTP requests answered, by route and status.");
     for (std::size_t r = 0; r < kRouteCount; ++r) {
         for (std::size_t s = 0; s < kStatusSlots; ++s) {
-            std::uint64_t n = 0;
-            for (const auto* w : workers) n += load(w->requests_[r][s]);
+            const std::uint64_t n = totals.requests[r][s];
             if (n == 0) continue;
+            // Only the first 0 slot is "other"; any later one is padding, never counted into.
             if (kStatuses[s] == 0 && s != status_slot(0)) continue;
             out += "hloc_http_requests_total{" + route_labels(static_cast<Route>(r)) +
                    ",status=\"" +
@@ -132,16 +157,16 @@ std::string render_metrics(std::span<const WorkerMetrics* const> workers, const 
                    "\"} " + std::to_string(n) + "\n";
         }
     }
-    out +=
-        "# HELP hloc_http_request_duration_seconds Time from a request read whole to its answer "
-        "handed to the socket.\n# TYPE hloc_http_request_duration_seconds histogram\n";
+}
+
+// One histogram per route that answered anything; buckets are cumulative, as Prometheus
+// requires, and in seconds though counted in microseconds.
+void append_request_durations(std::string& out, const Totals& totals) {
+    append_family(out, "hloc_http_request_duration_seconds", "histogram",
+                  "Time from a request read whole to its answer handed to the socket.");
     for (std::size_t r = 0; r < kRouteCount; ++r) {
-        std::uint64_t total = 0, sum_us = 0;
-        std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> b{};
-        for (const auto* w : workers) {
-            for (std::size_t i = 0; i < b.size(); ++i) b[i] += load(w->buckets_[r][i]);
-            sum_us += load(w->latency_sum_us_[r]);
-        }
+        const auto& b = totals.buckets[r];
+        std::uint64_t total = 0;
         for (auto v : b) total += v;
         if (total == 0) continue;
         const auto labels = route_labels(static_cast<Route>(r));
@@ -153,76 +178,97 @@ std::string render_metrics(std::span<const WorkerMetrics* const> workers, const 
         }
         out += "hloc_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
                std::to_string(total) + "\n";
-        out +=
-            "hloc_http_request_duration_seconds_sum{" + labels + "} " + seconds_text(sum_us) + "\n";
+        out += "hloc_http_request_duration_seconds_sum{" + labels + "} " +
+               seconds_text(totals.latency_sum_us[r]) + "\n";
         out += "hloc_http_request_duration_seconds_count{" + labels + "} " + std::to_string(total) +
                "\n";
     }
-    std::uint64_t in_flight = 0, connections = 0;
-    for (const auto* w : workers) {
-        in_flight += load(w->in_flight_);
-        connections += load(w->connections_);
-    }
-    out +=
-        "# HELP hloc_http_requests_in_flight Requests read and being answered.\n"
-        "# TYPE hloc_http_requests_in_flight gauge\nhloc_http_requests_in_flight " +
-        std::to_string(in_flight) + "\n";
-    out +=
-        "# HELP hloc_http_connections Open client connections.\n"
-        "# TYPE hloc_http_connections gauge\nhloc_http_connections " +
-        std::to_string(connections) + "\n";
-    out +=
-        "# HELP hloc_index_info The index being served (value 1), labelled with its checksum, "
-        "build date and file.\n# TYPE hloc_index_info gauge\n";
+}
+
+void append_connection_gauges(std::string& out, const Totals& totals) {
+    append_unlabelled(out, "hloc_http_requests_in_flight", "gauge",
+                  "Requests read and being answered.", std::to_string(totals.in_flight));
+    append_unlabelled(out, "hloc_http_connections", "gauge", "Open client connections.",
+                  std::to_string(totals.connections));
+}
+
+// The index's identity and sizes exist only while one is loaded: before that (started with
+// --wait-for-index) only hloc_index_info's HELP and TYPE and hloc_index_ready 0 are sent.
+void append_index_gauges(std::string& out, const IndexGauge& index) {
+    append_family(out, "hloc_index_info", "gauge",
+                  "The index being served (value 1), labelled with its checksum, build date and "
+                  "file.");
     if (index.loaded) {
         out += "hloc_index_info{checksum=\"" + label_escape(index.checksum) + "\",built_at=\"" +
                label_escape(index.built_at) + "\",file=\"" + label_escape(index.file) + "\"} 1\n";
-        out +=
-            "# HELP hloc_index_postcodes Postcodes in the index.\n# TYPE hloc_index_postcodes "
-            "gauge\n"
-            "hloc_index_postcodes " +
-            std::to_string(index.postcodes) + "\n";
-        out +=
-            "# HELP hloc_index_located_postcodes Postcodes with coordinates.\n"
-            "# TYPE hloc_index_located_postcodes gauge\nhloc_index_located_postcodes " +
-            std::to_string(index.located) + "\n";
-        out +=
-            "# HELP hloc_index_sites Sites in the index.\n# TYPE hloc_index_sites "
-            "gauge\nhloc_index_sites " +
-            std::to_string(index.sites) + "\n";
-        out +=
-            "# HELP hloc_index_treatments Treatments in the index.\n# TYPE hloc_index_treatments "
-            "gauge\n"
-            "hloc_index_treatments " +
-            std::to_string(index.treatments) + "\n";
-        out +=
-            "# HELP hloc_index_file_bytes Size of the index file.\n# TYPE hloc_index_file_bytes "
-            "gauge\n"
-            "hloc_index_file_bytes " +
-            std::to_string(index.file_bytes) + "\n";
+        append_unlabelled(out, "hloc_index_postcodes", "gauge", "Postcodes in the index.",
+                      std::to_string(index.postcodes));
+        append_unlabelled(out, "hloc_index_located_postcodes", "gauge",
+                      "Postcodes with coordinates.", std::to_string(index.located));
+        append_unlabelled(out, "hloc_index_sites", "gauge", "Sites in the index.",
+                      std::to_string(index.sites));
+        append_unlabelled(out, "hloc_index_treatments", "gauge", "Treatments in the index.",
+                      std::to_string(index.treatments));
+        append_unlabelled(out, "hloc_index_file_bytes", "gauge", "Size of the index file.",
+                      std::to_string(index.file_bytes));
     }
-    out +=
-        "# HELP hloc_index_ready 1 once an index is loaded and served.\n# TYPE hloc_index_ready "
-        "gauge\n"
-        "hloc_index_ready " +
-        std::string(index.loaded ? "1" : "0") + "\n";
-    out +=
-        "# HELP hloc_index_reloads_total Index reloads that swapped in a new index.\n"
-        "# TYPE hloc_index_reloads_total counter\nhloc_index_reloads_total " +
-        std::to_string(reloads) + "\n";
-    out +=
-        "# HELP hloc_index_reload_failures_total Reloads refused (the old index kept serving).\n"
-        "# TYPE hloc_index_reload_failures_total counter\nhloc_index_reload_failures_total " +
-        std::to_string(reloads_failed) + "\n";
+    append_unlabelled(out, "hloc_index_ready", "gauge", "1 once an index is loaded and served.",
+                  index.loaded ? "1" : "0");
+}
+
+void append_reload_counters(std::string& out, std::uint64_t reloads,
+                            std::uint64_t reloads_failed) {
+    append_unlabelled(out, "hloc_index_reloads_total", "counter",
+                  "Index reloads that swapped in a new index.", std::to_string(reloads));
+    append_unlabelled(out, "hloc_index_reload_failures_total", "counter",
+                  "Reloads refused (the old index kept serving).", std::to_string(reloads_failed));
+}
+
+void append_uptime(std::string& out, std::chrono::steady_clock::time_point started) {
     const auto up_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", up_s);
-    out +=
-        "# HELP hloc_uptime_seconds Seconds since the service started.\n# TYPE hloc_uptime_seconds "
-        "gauge\n"
-        "hloc_uptime_seconds " +
-        std::string(buf) + "\n";
+    append_unlabelled(out, "hloc_uptime_seconds", "gauge", "Seconds since the service started.",
+                      buf);
+}
+
+}  // namespace
+
+// The one reader of the workers' counters (a friend of WorkerMetrics): each counter is read
+// once, relaxed, in the order its family is printed, then formatted from the sums.
+std::string render_metrics(std::span<const WorkerMetrics* const> workers, const IndexGauge& index,
+                           std::uint64_t reloads, std::uint64_t reloads_failed,
+                           std::chrono::steady_clock::time_point started) {
+    auto load = [](const std::atomic<std::uint64_t>& a) {
+        return a.load(std::memory_order_relaxed);
+    };
+    Totals totals;
+    for (std::size_t r = 0; r < kRouteCount; ++r) {
+        for (std::size_t s = 0; s < kStatusSlots; ++s) {
+            for (const auto* w : workers) totals.requests[r][s] += load(w->requests_[r][s]);
+        }
+    }
+    for (std::size_t r = 0; r < kRouteCount; ++r) {
+        for (const auto* w : workers) {
+            for (std::size_t i = 0; i < totals.buckets[r].size(); ++i) {
+                totals.buckets[r][i] += load(w->buckets_[r][i]);
+            }
+            totals.latency_sum_us[r] += load(w->latency_sum_us_[r]);
+        }
+    }
+    for (const auto* w : workers) {
+        totals.in_flight += load(w->in_flight_);
+        totals.connections += load(w->connections_);
+    }
+    std::string out;
+    out.reserve(16 * 1024);
+    append_request_counts(out, totals);
+    append_request_durations(out, totals);
+    append_connection_gauges(out, totals);
+    append_index_gauges(out, index);
+    append_reload_counters(out, reloads, reloads_failed);
+    append_uptime(out, started);
     return out;
 }
 

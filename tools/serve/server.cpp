@@ -494,94 +494,116 @@ tcp::endpoint Server::listen() {
 }
 
 bool Server::run() {
-    auto& c = *control_;
-    std::function<void()> accept = [&] {
-        auto& worker = *workers_[c.next_worker++ % workers_.size()];
-        c.acceptor.async_accept(worker.ioc, [&](error_code ec, tcp::socket socket) {
-            if (ec == asio::error::operation_aborted || !c.acceptor.is_open()) return;
-            if (ec) {
-                // Out of file descriptors, most likely: wait a little rather than spin.
-                log_line("accept failed: " + ec.message());
-                c.retry.expires_after(std::chrono::milliseconds(100));
-                c.retry.async_wait([&](error_code e) {
-                    if (!e) accept();
-                });
-                return;
-            }
-            error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            const bool reject =
-                open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
-            auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
-            asio::post(worker.ioc, [conn] { conn->start(); });
-            accept();
-        });
-    };
-    accept();
+    accept_next();
+    wait_for_signal();
+    std::vector<std::thread> threads;
+    for (auto& w : workers_) threads.emplace_back([this, &w = *w] { run_worker(w); });
+    control_->ioc.run();
+    for (auto& t : threads) t.join();
+    return control_->drained;
+}
 
-    std::function<void()> wait_signal = [&] {
-        c.signals.async_wait([&](error_code ec, int signal) {
-            if (ec) return;
-            if (signal == SIGHUP) {
-                try {
-                    const auto loaded = holder_.reload();
-                    reloads_.fetch_add(1);
-                    log_line("reloaded " + loaded->file.string() + ": checksum " +
-                             loaded->info.checksum + ", " + std::to_string(loaded->info.postcodes) +
-                             " postcodes, " + std::to_string(loaded->info.sites) + " sites");
-                } catch (const Error& e) {
-                    log_line("reload refused, the previous index keeps serving: " +
-                             contract::to_text(contract::error_json(e)));
-                }
-                return wait_signal();
-            }
-            if (stopping()) {
-                log_line("second signal: stopping now");
-                for (auto& w : workers_) w->ioc.stop();
-                return;
-            }
-            log_line("stopping: no new connections; finishing requests in flight");
-            stopping_.store(true, std::memory_order_release);
+// Takes the next connection for the next worker in turn, then waits for another. The handler
+// runs on the control thread; the connection starts on its worker's. Over max_connections it
+// is still accepted, to be answered 503 rather than left waiting in the backlog.
+void Server::accept_next() {
+    auto& c = *control_;
+    auto& worker = *workers_[c.next_worker++ % workers_.size()];
+    c.acceptor.async_accept(worker.ioc, [this, &c, &worker](error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !c.acceptor.is_open()) return;
+        if (ec) {
+            // Out of file descriptors, most likely: wait a little rather than spin.
+            log_line("accept failed: " + ec.message());
+            c.retry.expires_after(std::chrono::milliseconds(100));
+            c.retry.async_wait([this](error_code e) {
+                if (!e) accept_next();
+            });
+            return;
+        }
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        const bool reject =
+            open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
+        auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
+        asio::post(worker.ioc, [conn] { conn->start(); });
+        accept_next();
+    });
+}
+
+// One signal at a time, on the control thread: SIGHUP reloads, the first SIGTERM or SIGINT
+// starts the drain, a second one stops every worker where it stands.
+void Server::wait_for_signal() {
+    control_->signals.async_wait([this](error_code ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+            reload_index();
+            return wait_for_signal();
+        }
+        if (stopping()) {
+            log_line("second signal: stopping now");
+            for (auto& w : workers_) w->ioc.stop();
+            return;
+        }
+        begin_drain();
+        wait_for_signal();
+    });
+}
+
+// The holder opens and verifies the file before swapping it in, so a refused file is only
+// logged: the index being served keeps serving.
+void Server::reload_index() {
+    try {
+        const auto loaded = holder_.reload();
+        reloads_.fetch_add(1);
+        log_line("reloaded " + loaded->file.string() + ": checksum " + loaded->info.checksum +
+                 ", " + std::to_string(loaded->info.postcodes) + " postcodes, " +
+                 std::to_string(loaded->info.sites) + " sites");
+    } catch (const Error& e) {
+        log_line("reload refused, the previous index keeps serving: " +
+                 contract::to_text(contract::error_json(e)));
+    }
+}
+
+// No new connections; each worker closes its idle ones and finishes the rest, its io_context
+// returning once they are gone. The drain timer bounds the wait: past shutdown_timeout every
+// worker is stopped and run() reports that requests were cut off.
+void Server::begin_drain() {
+    auto& c = *control_;
+    log_line("stopping: no new connections; finishing requests in flight");
+    stopping_.store(true, std::memory_order_release);
+    error_code ignored;
+    c.acceptor.close(ignored);
+    c.retry.cancel();
+    for (auto& w : workers_) asio::post(w->ioc, [&w = *w] { w.stop_connections(); });
+    c.drain.expires_after(config_.shutdown_timeout);
+    c.drain.async_wait([this, &c](error_code e) {
+        if (e) return;
+        log_line("shutdown timeout: closing the remaining connections");
+        c.drained = false;
+        for (auto& w : workers_) w->ioc.stop();
+    });
+}
+
+// A worker's thread. When the last one ends, whatever still holds the control thread's
+// io_context open (the signal wait, the timers, the acceptor) is cancelled so run() returns.
+void Server::run_worker(Worker& worker) {
+    auto& c = *control_;
+    worker.start_sweep();
+    try {
+        worker.ioc.run();
+    } catch (const std::exception& e) {
+        // Handlers catch their own errors; this is a bug, reported, never a silent exit.
+        log_line(std::string("worker stopped by an exception: ") + e.what());
+    }
+    asio::post(c.ioc, [this, &c] {
+        if (++c.workers_done == workers_.size()) {
+            c.drain.cancel();
+            c.signals.cancel();
+            c.retry.cancel();
             error_code ignored;
             c.acceptor.close(ignored);
-            c.retry.cancel();
-            for (auto& w : workers_) asio::post(w->ioc, [&w = *w] { w.stop_connections(); });
-            c.drain.expires_after(config_.shutdown_timeout);
-            c.drain.async_wait([&](error_code e) {
-                if (e) return;
-                log_line("shutdown timeout: closing the remaining connections");
-                c.drained = false;
-                for (auto& w : workers_) w->ioc.stop();
-            });
-            wait_signal();
-        });
-    };
-    wait_signal();
-
-    std::vector<std::thread> threads;
-    for (auto& w : workers_) {
-        threads.emplace_back([this, &c, &w = *w] {
-            w.start_sweep();
-            try {
-                w.ioc.run();
-            } catch (const std::exception& e) {
-                // Handlers catch their own errors; this is a bug, reported, never a silent exit.
-                log_line(std::string("worker stopped by an exception: ") + e.what());
-            }
-            asio::post(c.ioc, [this, &c] {
-                if (++c.workers_done == workers_.size()) {
-                    c.drain.cancel();
-                    c.signals.cancel();
-                    c.retry.cancel();
-                    error_code ignored;
-                    c.acceptor.close(ignored);
-                }
-            });
-        });
-    }
-    c.ioc.run();
-    for (auto& t : threads) t.join();
-    return c.drained;
+        }
+    });
 }
 
 }  // namespace hloc::serve

@@ -44,6 +44,12 @@ class Server {
   private:
     struct Control;
     std::string render_metrics() const;
+    // The parts of run(): all but run_worker are on the thread that called run().
+    void accept_next();
+    void wait_for_signal();
+    void reload_index();
+    void begin_drain();
+    void run_worker(Worker& worker);
 
     const ServerConfig& config_;
     IndexHolder& holder_;
