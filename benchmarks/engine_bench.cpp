@@ -61,9 +61,9 @@
 #include <utility>
 #include <vector>
 
-#include "splitmix64.hpp"
 #include "hloc/engine.hpp"
 #include "hloc/geodesy.hpp"
+#include "splitmix64.hpp"
 
 namespace {
 

@@ -46,9 +46,9 @@
 #include <thread>
 #include <vector>
 
-#include "splitmix64.hpp"
 #include "hloc/engine.hpp"
 #include "hloc/geodesy.hpp"
+#include "splitmix64.hpp"
 
 namespace {
 
@@ -303,8 +303,7 @@ int cmd_nearest(const Args& a) {
         rtree.emplace(sites);
     else if (impl != "ours")
         fail("--impl must be ours, brute or rtree");
-    const double build_s =
-        std::chrono::duration<double>(Clock::now() - build_start).count();
+    const double build_s = std::chrono::duration<double>(Clock::now() - build_start).count();
 
     const std::size_t n = origins.size();
     std::vector<Ranked> answers(n);
@@ -354,7 +353,8 @@ int cmd_nearest(const Args& a) {
             for (std::size_t i = 0; i < n; ++i) {
                 const auto t0 = Clock::now();
                 answer_one(i, answers[i]);
-                latencies_ns[i] = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+                latencies_ns[i] =
+                    std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
             }
             if (timed) {
                 p50_runs_ns.push_back(percentile(latencies_ns, 0.5));
@@ -368,8 +368,7 @@ int cmd_nearest(const Args& a) {
             std::atomic<std::size_t> next{0};
             auto work = [&] {
                 for (std::size_t i; (i = next.fetch_add(64)) < n;) {
-                    for (std::size_t j = i; j < std::min(n, i + 64); ++j)
-                        answer_one(j, answers[j]);
+                    for (std::size_t j = i; j < std::min(n, i + 64); ++j) answer_one(j, answers[j]);
                 }
             };
             std::vector<std::thread> pool;
@@ -437,7 +436,8 @@ int cmd_reverse(const Args& a) {
             found[i] = hits->front().postcode;
             found_m[i] = hits->front().distance_m;
         }
-        if (run >= warmup) run_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+        if (run >= warmup)
+            run_s.push_back(std::chrono::duration<double>(Clock::now() - start).count());
     }
     if (const auto path = a.get("out"); !path.empty()) {
         auto out = open_out(path);

@@ -29,10 +29,10 @@ Result<Location> locate_point(LatLon point) {
                      "lon " + number_text(lon) + " is out of range (-180 to 180 degrees)");
     }
     if (!in_box(lat, lon) && in_box(lon, lat)) {
-        return Error(ErrorCode::invalid_parameter,
-                     "lat " + number_text(lat) + ", lon " + number_text(lon) +
-                         " looks swapped: lat " + number_text(lon) + ", lon " + number_text(lat) +
-                         " is in Great Britain");
+        return Error(ErrorCode::invalid_parameter, "lat " + number_text(lat) + ", lon " +
+                                                       number_text(lon) + " looks swapped: lat " +
+                                                       number_text(lon) + ", lon " +
+                                                       number_text(lat) + " is in Great Britain");
     }
     if (!in_box(lat, lon)) {
         return Error(ErrorCode::not_covered,

@@ -30,7 +30,8 @@ struct Engine::Impl {
     const ChordTree& reverse_tree() const {
         std::call_once(postcode_tree_once, [&] {
             try {
-                postcode_tree = load_chord_tree(postcode_cloud, index.postcode_tree_bytes, "postcodes");
+                postcode_tree =
+                    load_chord_tree(postcode_cloud, index.postcode_tree_bytes, "postcodes");
             } catch (const Error& e) {
                 postcode_tree_error = e;
             }
@@ -90,14 +91,16 @@ Result<NearestAnswer> Engine::nearest(const NearestQuery& query) const {
     // Guards for callers that skip the contract: every shell has checked these already.
     if (auto e = check_count("k", query.k)) return *e;
     if (query.max_distance_m) {
-        if (auto e = check_distance_limit("the maximum distance in metres", *query.max_distance_m)) {
+        if (auto e =
+                check_distance_limit("the maximum distance in metres", *query.max_distance_m)) {
             return *e;
         }
     }
     const auto& pos = query.origin.position;
     if (!std::isfinite(pos.lat_deg) || !std::isfinite(pos.lon_deg) || std::abs(pos.lat_deg) > 90 ||
         std::abs(pos.lon_deg) > 180) {
-        return Error(ErrorCode::invalid_parameter, "the query origin is not a valid latitude/longitude");
+        return Error(ErrorCode::invalid_parameter,
+                     "the query origin is not a valid latitude/longitude");
     }
     auto t = impl_->sites.treatment(query.treatment);
     if (!t) return t.error();
@@ -113,9 +116,9 @@ Result<NearestAnswer> Engine::nearest(const NearestQuery& query) const {
         [&](std::uint32_t local) { return tr.offers[local].site; }, ranked);
     answer.results.reserve(ranked.size());
     for (std::size_t i = 0; i < ranked.size(); ++i) {
-        answer.results.push_back({static_cast<std::uint32_t>(i + 1), tr.offers[ranked[i].local].site,
-                                  tr.first_offer + ranked[i].local, ranked[i].geodesic.distance_m,
-                                  ranked[i].geodesic.bearing_deg});
+        answer.results.push_back({static_cast<std::uint32_t>(i + 1),
+                                  tr.offers[ranked[i].local].site, tr.first_offer + ranked[i].local,
+                                  ranked[i].geodesic.distance_m, ranked[i].geodesic.bearing_deg});
     }
     return answer;
 }
@@ -154,7 +157,8 @@ std::uint32_t Engine::located_count() const { return impl_->postcodes.located_co
 
 PostcodeRecord Engine::located_postcode(std::uint32_t row) const {
     if (row >= located_count()) {
-        throw Error(ErrorCode::invalid_parameter, "postcode row " + std::to_string(row) + " is out of range");
+        throw Error(ErrorCode::invalid_parameter,
+                    "postcode row " + std::to_string(row) + " is out of range");
     }
     return impl_->postcodes.unit_record(row, impl_->postcodes.row_postcode(row));
 }

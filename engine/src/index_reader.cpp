@@ -36,7 +36,8 @@ void IndexReader::check_header() {
                       std::to_string(sizeof(fmt::FileHeader)) + " bytes)");
     }
     std::memcpy(&header, bytes.data(), sizeof header);
-    if (header.magic != fmt::kMagic) throw corrupt("it is not a hospital-locator index (bad magic)");
+    if (header.magic != fmt::kMagic)
+        throw corrupt("it is not a hospital-locator index (bad magic)");
     if (header.endian_tag != fmt::kEndianTag) {
         throw corrupt("it was written with the other byte order");
     }
@@ -135,7 +136,8 @@ void IndexReader::check_postcode_references() const {
             throw corrupt("district " + std::to_string(i) + " has a bad sector range");
         }
         for (std::uint32_t s = d.first_sector; s < d.first_sector + d.sector_count; ++s) {
-            if (sectors[s].district != i) throw corrupt("sector " + std::to_string(s) + " is misfiled");
+            if (sectors[s].district != i)
+                throw corrupt("sector " + std::to_string(s) + " is misfiled");
         }
     }
     if (next_row != rows.size()) throw corrupt("districts do not cover every postcode row");
@@ -168,8 +170,10 @@ void IndexReader::check_site_references() const {
     }
     for (std::size_t i = 0; i < offers.size(); ++i) {
         const auto& o = offers[i];
-        if (o.site >= site_records.size()) throw corrupt("a treatment lists a site that does not exist");
-        for (const auto* r : {&o.phone_display, &o.phone_e164, &o.phone_uri}) check_str(*r, "offer", i);
+        if (o.site >= site_records.size())
+            throw corrupt("a treatment lists a site that does not exist");
+        for (const auto* r : {&o.phone_display, &o.phone_e164, &o.phone_uri})
+            check_str(*r, "offer", i);
     }
 }
 

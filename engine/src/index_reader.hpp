@@ -16,7 +16,7 @@
 namespace hloc::detail {
 
 class IndexReader {
-public:
+  public:
     // Throws Error{bad_index} naming what was wrong, Error{io_error} when unreadable.
     IndexReader(const std::filesystem::path& path, bool resident);
 
@@ -47,7 +47,7 @@ public:
     std::span<const std::byte> site_tree_bytes;
     std::span<const std::byte> postcode_tree_bytes;
 
-private:
+  private:
     void check_header();
     void map_sections();
     void check_postcode_references() const;

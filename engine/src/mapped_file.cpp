@@ -35,7 +35,8 @@ MappedFile::MappedFile(const std::filesystem::path& path, bool resident) {
         // not a page-table walk per 4 KiB page touched (which dominates on virtual machines).
         constexpr std::size_t kHuge = 2u << 20;
         mapped_size_ = (size_ + kHuge - 1) / kHuge * kHuge;
-        void* p = ::mmap(nullptr, mapped_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* p = ::mmap(nullptr, mapped_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1, 0);
         if (p == MAP_FAILED) {
             const int err = errno;
             ::close(fd);
@@ -45,12 +46,14 @@ MappedFile::MappedFile(const std::filesystem::path& path, bool resident) {
         ::madvise(p, mapped_size_, MADV_HUGEPAGE);  // advice only: fine if refused
         std::size_t done = 0;
         while (done < size_) {
-            const auto n = ::pread(fd, static_cast<char*>(p) + done, size_ - done, static_cast<off_t>(done));
+            const auto n =
+                ::pread(fd, static_cast<char*>(p) + done, size_ - done, static_cast<off_t>(done));
             if (n <= 0) {
                 const int err = n < 0 ? errno : EIO;
                 ::munmap(p, mapped_size_);
                 ::close(fd);
-                throw Error(ErrorCode::io_error, "cannot read index '" + path.string() + "': " + std::strerror(err));
+                throw Error(ErrorCode::io_error,
+                            "cannot read index '" + path.string() + "': " + std::strerror(err));
             }
             done += static_cast<std::size_t>(n);
         }

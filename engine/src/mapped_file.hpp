@@ -8,7 +8,7 @@
 namespace hloc::detail {
 
 class MappedFile {
-public:
+  public:
     // Throws Error{bad_index} if the file is missing or empty, Error{io_error} otherwise.
     // `resident`: read the file into private memory backed by transparent huge pages instead
     // of mapping it (see OpenOptions::resident).
@@ -20,7 +20,7 @@ public:
 
     std::span<const std::byte> bytes() const { return {data_, size_}; }
 
-private:
+  private:
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
     std::size_t mapped_size_ = 0;

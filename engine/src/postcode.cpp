@@ -25,10 +25,8 @@ struct NotCoveredArea {
     std::string_view area;
     std::string_view place;
 };
-constexpr std::array<NotCoveredArea, 4> kNotCovered = {{{"BT", "Northern Ireland"},
-                                                        {"JE", "Jersey"},
-                                                        {"GY", "Guernsey"},
-                                                        {"IM", "the Isle of Man"}}};
+constexpr std::array<NotCoveredArea, 4> kNotCovered = {
+    {{"BT", "Northern Ireland"}, {"JE", "Jersey"}, {"GY", "Guernsey"}, {"IM", "the Isle of Man"}}};
 
 struct NonGeographic {
     std::string_view prefix;  // of the compact form
@@ -56,7 +54,9 @@ bool is_alpha(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Royal Mail never uses these letters in the inward code's last two places.
-bool is_inward_letter(char c) { return is_alpha(c) && std::string_view("CIKMOV").find(c) == std::string_view::npos; }
+bool is_inward_letter(char c) {
+    return is_alpha(c) && std::string_view("CIKMOV").find(c) == std::string_view::npos;
+}
 
 // Outward codes: A9, A99, AA9, AA99, A9A, AA9A.
 bool is_outward(std::string_view s) {
@@ -94,8 +94,8 @@ bool is_gb_area(std::string_view area) {
 using detail::in_quotes;
 
 Error invalid(std::string_view input, const std::string& why, std::string suggestion = {}) {
-    return Error(ErrorCode::invalid_postcode, in_quotes(input) + " is not a valid UK postcode: " + why,
-                 std::move(suggestion));
+    return Error(ErrorCode::invalid_postcode,
+                 in_quotes(input) + " is not a valid UK postcode: " + why, std::move(suggestion));
 }
 
 // The compact form (no blanks, upper case) and where the first blank was, or an error
@@ -123,13 +123,13 @@ Result<Compact> compact(std::string_view input) {
         }
         if (c < 0x20 || c == 0x7f) {
             return Error(ErrorCode::invalid_postcode,
-                         "postcode input contains a control character (byte " +
-                             std::to_string(c) + ") at position " + std::to_string(i + 1));
+                         "postcode input contains a control character (byte " + std::to_string(c) +
+                             ") at position " + std::to_string(i + 1));
         }
         if (c >= 0x80) {
-            return Error(ErrorCode::invalid_postcode,
-                         "postcode input contains a non-ASCII byte at position " +
-                             std::to_string(i + 1));
+            return Error(
+                ErrorCode::invalid_postcode,
+                "postcode input contains a non-ASCII byte at position " + std::to_string(i + 1));
         }
         const bool lower = c >= 'a' && c <= 'z';
         if (!lower && !is_alpha(static_cast<char>(c)) && !is_digit(static_cast<char>(c))) {
@@ -203,9 +203,12 @@ std::optional<Error> check_non_geographic(std::string_view input, std::string_vi
 
 std::string ParsedPostcode::text() const {
     switch (level) {
-        case PostcodeLevel::unit: return outward + ' ' + sector_digit + unit_letters;
-        case PostcodeLevel::sector: return outward + ' ' + sector_digit;
-        case PostcodeLevel::district: return outward;
+        case PostcodeLevel::unit:
+            return outward + ' ' + sector_digit + unit_letters;
+        case PostcodeLevel::sector:
+            return outward + ' ' + sector_digit;
+        case PostcodeLevel::district:
+            return outward;
     }
     return outward;
 }
@@ -228,8 +231,8 @@ std::vector<std::string> postcode_suggestions(std::string_view input) {
     const std::string s(c->text());
     if (c->length < 5 || c->length > 7) return out;
     // Every outward shape of the right length, each position read as what it must be.
-    static constexpr std::array<std::string_view, 6> kShapes = {"A9", "A99", "AA9",
-                                                               "AA99", "A9A", "AA9A"};
+    static constexpr std::array<std::string_view, 6> kShapes = {"A9",   "A99", "AA9",
+                                                                "AA99", "A9A", "AA9A"};
     for (auto shape : kShapes) {
         const std::string full = std::string(shape) + "9AA";
         if (full.size() != s.size()) continue;
@@ -239,13 +242,19 @@ std::vector<std::string> postcode_suggestions(std::string_view input) {
             const bool want_digit = full[i] == '9';
             char& ch = fixed[i];
             if (want_digit && !is_digit(ch)) {
-                if (ch == 'O') ch = '0';
-                else if (ch == 'I' || ch == 'L') ch = '1';
-                else possible = false;
+                if (ch == 'O')
+                    ch = '0';
+                else if (ch == 'I' || ch == 'L')
+                    ch = '1';
+                else
+                    possible = false;
             } else if (!want_digit && !is_alpha(ch)) {
-                if (ch == '0') ch = 'O';
-                else if (ch == '1') ch = 'I';
-                else possible = false;
+                if (ch == '0')
+                    ch = 'O';
+                else if (ch == '1')
+                    ch = 'I';
+                else
+                    possible = false;
             }
         }
         if (!possible || fixed == s) continue;
@@ -307,11 +316,11 @@ Result<std::string> normalise_postcode(std::string_view input) {
     auto parsed = parse_postcode(input);
     if (!parsed) return parsed.error();
     if (parsed->level != PostcodeLevel::unit) {
-        return invalid(input, "it is " +
-                                  std::string(parsed->level == PostcodeLevel::sector
-                                                  ? "a postcode sector"
-                                                  : "an outward code") +
-                                  ", not a full postcode");
+        return invalid(input,
+                       "it is " +
+                           std::string(parsed->level == PostcodeLevel::sector ? "a postcode sector"
+                                                                              : "an outward code") +
+                           ", not a full postcode");
     }
     return parsed->text();
 }

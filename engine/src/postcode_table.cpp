@@ -14,10 +14,14 @@ namespace {
 
 std::string_view country_name(std::uint8_t country) {
     switch (static_cast<fmt::Country>(country)) {
-        case fmt::Country::england: return "England";
-        case fmt::Country::scotland: return "Scotland";
-        case fmt::Country::wales: return "Wales";
-        case fmt::Country::unknown: break;
+        case fmt::Country::england:
+            return "England";
+        case fmt::Country::scotland:
+            return "Scotland";
+        case fmt::Country::wales:
+            return "Wales";
+        case fmt::Country::unknown:
+            break;
     }
     return "";
 }
@@ -119,7 +123,8 @@ std::optional<std::uint32_t> PostcodeTable::find_unit(const ParsedPostcode& p) c
     return find_row(*d, fmt::inward_code(p.sector_digit, p.unit_letters[0], p.unit_letters[1]));
 }
 
-const fmt::SectorRecord* PostcodeTable::find_sector(const fmt::DistrictRecord& d, char digit) const {
+const fmt::SectorRecord* PostcodeTable::find_sector(const fmt::DistrictRecord& d,
+                                                    char digit) const {
     for (std::uint32_t s = d.first_sector; s < d.first_sector + d.sector_count; ++s) {
         if (sectors_[s].digit == static_cast<std::uint8_t>(digit)) return &sectors_[s];
     }
@@ -201,15 +206,17 @@ Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
             s != nullptr && s->centroid.located_count > 0) {
             auto r = centroid_record(p.sector_text(), MatchLevel::sector, s->centroid, s->country);
             if (!note.empty()) {
-                r.note = note + "; the centroid of its sector " + in_quotes(r.postcode) + " is used";
+                r.note =
+                    note + "; the centroid of its sector " + in_quotes(r.postcode) + " is used";
             }
             return r;
         }
-        if (note.empty()) note = "sector " + in_quotes(p.sector_text()) + " is not in Code-Point Open";
+        if (note.empty())
+            note = "sector " + in_quotes(p.sector_text()) + " is not in Code-Point Open";
     }
     if (district != nullptr && district->centroid.located_count > 0) {
-        auto r = centroid_record(p.outward, MatchLevel::district, district->centroid,
-                                 district->country);
+        auto r =
+            centroid_record(p.outward, MatchLevel::district, district->centroid, district->country);
         if (!note.empty()) {
             r.note = note + "; the centroid of its district " + in_quotes(p.outward) + " is used";
         }
@@ -224,12 +231,13 @@ Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
     }
     if (district == nullptr) {
         return Error(ErrorCode::postcode_not_found,
-                     in_quotes(p.text()) + " is not in Code-Point Open, and neither is its district " +
+                     in_quotes(p.text()) +
+                         " is not in Code-Point Open, and neither is its district " +
                          district_text);
     }
-    return Error(ErrorCode::postcode_not_found,
-                 note + ", and neither its sector nor its district " + district_text +
-                     " has a located postcode");
+    return Error(ErrorCode::postcode_not_found, note +
+                                                    ", and neither its sector nor its district " +
+                                                    district_text + " has a located postcode");
 }
 
 // For an O/0 or I/1 slip with several possible corrections, suggest one that exists in the

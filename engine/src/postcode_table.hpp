@@ -21,7 +21,7 @@
 namespace hloc::detail {
 
 class PostcodeTable {
-public:
+  public:
     explicit PostcodeTable(const IndexReader& index);
 
     // With `need_position` false a unit with no coordinates (quality 90) is itself the answer;
@@ -34,13 +34,15 @@ public:
     std::uint8_t row_quality(std::uint32_t row) const;
     PostcodeRecord unit_record(std::uint32_t row, std::string text) const;
 
-private:
+  private:
     const format::DistrictRecord* find_district(std::string_view outward) const;
-    std::optional<std::uint32_t> find_row(const format::DistrictRecord& d, std::uint32_t inward) const;
+    std::optional<std::uint32_t> find_row(const format::DistrictRecord& d,
+                                          std::uint32_t inward) const;
     std::optional<std::uint32_t> find_unit(const ParsedPostcode& p) const;
     const format::SectorRecord* find_sector(const format::DistrictRecord& d, char digit) const;
     const format::UnlocatedRecord* find_unlocated(std::string_view text) const;
-    Result<PostcodeRecord> fall_back(const ParsedPostcode& p, const format::DistrictRecord* district,
+    Result<PostcodeRecord> fall_back(const ParsedPostcode& p,
+                                     const format::DistrictRecord* district,
                                      std::string note) const;
     Error with_existing_suggestion(std::string_view input, Error error) const;
 

@@ -8,10 +8,14 @@ namespace hloc {
 
 std::string_view match_level_name(MatchLevel level) {
     switch (level) {
-        case MatchLevel::unit: return "unit";
-        case MatchLevel::sector: return "sector";
-        case MatchLevel::district: return "district";
-        case MatchLevel::point: return "point";
+        case MatchLevel::unit:
+            return "unit";
+        case MatchLevel::sector:
+            return "sector";
+        case MatchLevel::district:
+            return "district";
+        case MatchLevel::point:
+            return "point";
     }
     return "point";
 }
@@ -33,9 +37,9 @@ std::optional<Error> check_count(std::string_view name, double value) {
 
 std::optional<Error> check_distance_limit(std::string_view name, double value) {
     if (std::isfinite(value) && value >= 0) return std::nullopt;
-    return Error(ErrorCode::invalid_parameter,
-                 std::string(name) + " must be a finite number of at least 0 (got " +
-                     detail::number_text(value) + ")");
+    return Error(ErrorCode::invalid_parameter, std::string(name) +
+                                                   " must be a finite number of at least 0 (got " +
+                                                   detail::number_text(value) + ")");
 }
 
 }  // namespace hloc

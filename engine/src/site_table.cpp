@@ -45,8 +45,8 @@ Result<const Treatment*> SiteTable::treatment(std::string_view name) const {
     }
     if (name.empty()) {
         if (treatments_.size() == 1) return &treatments_.front();
-        return Error(ErrorCode::invalid_parameter, "this index offers several treatments (" + names +
-                                                       "): name one with treatment");
+        return Error(ErrorCode::invalid_parameter, "this index offers several treatments (" +
+                                                       names + "): name one with treatment");
     }
     for (const auto& t : treatments_) {
         if (t.name == name) return &t;
@@ -96,10 +96,9 @@ PhoneView SiteTable::phone(std::uint32_t offer_index) const {
 
 Result<SiteView> SiteTable::find_site(std::string_view id) const {
     const auto& recs = index_.site_records;
-    auto it = std::lower_bound(recs.begin(), recs.end(), id,
-                               [&](const fmt::SiteRecord& r, std::string_view key) {
-                                   return index_.str(r.id) < key;
-                               });
+    auto it = std::lower_bound(
+        recs.begin(), recs.end(), id,
+        [&](const fmt::SiteRecord& r, std::string_view key) { return index_.str(r.id) < key; });
     if (it == recs.end() || index_.str(it->id) != id) {
         return Error(ErrorCode::unknown_site, "no site " + in_quotes(id) + " in this index");
     }

@@ -23,7 +23,7 @@ struct Treatment {
 };
 
 class SiteTable {
-public:
+  public:
     // Loads every treatment's tree (throws Error{bad_index} for a damaged one).
     explicit SiteTable(const IndexReader& index);
     SiteTable(const SiteTable&) = delete;
@@ -33,16 +33,19 @@ public:
     Result<const Treatment*> treatment(std::string_view name) const;
     const std::vector<Treatment>& treatments() const { return treatments_; }
 
-    std::uint32_t site_count() const { return static_cast<std::uint32_t>(index_.site_records.size()); }
+    std::uint32_t site_count() const {
+        return static_cast<std::uint32_t>(index_.site_records.size());
+    }
     SiteView site(std::uint32_t index) const;
     PhoneView phone(std::uint32_t offer_index) const;
     Result<SiteView> find_site(std::string_view id) const;
     LatLon site_position(std::uint32_t index) const;
 
-private:
+  private:
     const IndexReader& index_;
     std::vector<Treatment> treatments_;
-    // Per site, its offer indices: site_offer_index_[site_offer_begin_[s] .. site_offer_begin_[s+1]).
+    // Per site, its offer indices: site_offer_index_[site_offer_begin_[s] ..
+    // site_offer_begin_[s+1]).
     std::vector<std::uint32_t> site_offer_begin_, site_offer_index_;
 };
 

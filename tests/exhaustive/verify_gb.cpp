@@ -10,9 +10,9 @@
 //
 // The index and the data directory come from --index and --data, else $HLOC_TEST_INDEX and
 // $HLOC_TEST_DATA (the integration tests' names), so the test needs none of the shells' code.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -48,7 +48,8 @@ std::string given_or_env(const std::optional<std::string>& given, const char* op
 double sphere_angle(LatLon a, LatLon b) {
     const double d2r = std::numbers::pi / 180;
     const double c = std::sin(a.lat_deg * d2r) * std::sin(b.lat_deg * d2r) +
-                     std::cos(a.lat_deg * d2r) * std::cos(b.lat_deg * d2r) * std::cos((a.lon_deg - b.lon_deg) * d2r);
+                     std::cos(a.lat_deg * d2r) * std::cos(b.lat_deg * d2r) *
+                         std::cos((a.lon_deg - b.lon_deg) * d2r);
     return std::acos(std::clamp(c, -1.0, 1.0));
 }
 
@@ -57,7 +58,8 @@ int verify_ranking(const Engine& engine, const std::string& treatment, unsigned 
     std::vector<std::uint32_t> sites;  // the treatment's sites, ascending index = id order
     for (std::uint32_t i = 0; i < engine.site_count(); ++i) {
         const auto s = engine.site(i);
-        if (treatment.empty() || std::find(s.treatments.begin(), s.treatments.end(), treatment) != s.treatments.end()) {
+        if (treatment.empty() ||
+            std::find(s.treatments.begin(), s.treatments.end(), treatment) != s.treatments.end()) {
             sites.push_back(i);
         }
     }
@@ -84,7 +86,8 @@ int verify_ranking(const Engine& engine, const std::string& treatment, unsigned 
                 brute.clear();
                 sphere.clear();
                 for (std::size_t i = 0; i < sites.size(); ++i) {
-                    brute.emplace_back(geodesic_inverse(pc.position, site_pos[i]).distance_m, sites[i]);
+                    brute.emplace_back(geodesic_inverse(pc.position, site_pos[i]).distance_m,
+                                       sites[i]);
                     sphere.emplace_back(sphere_angle(pc.position, site_pos[i]), sites[i]);
                 }
                 std::sort(brute.begin(), brute.end());
@@ -114,11 +117,14 @@ int verify_ranking(const Engine& engine, const std::string& treatment, unsigned 
     work();
     for (auto& t : pool) t.join();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("ranking: %u located postcodes x %zu sites: %llu differ from brute force (%.1f s)\n", n,
-                sites.size(), static_cast<unsigned long long>(mismatches.load()), s);
+    std::printf(
+        "ranking: %u located postcodes x %zu sites: %llu differ from brute force (%.1f s)\n", n,
+        sites.size(), static_cast<unsigned long long>(mismatches.load()), s);
     const auto sphere_count = sphere_differs.load();
-    std::printf("ranking: a sphere would change the top 3 or its order for %llu postcodes (%.2f %%)\n",
-                static_cast<unsigned long long>(sphere_count), 100.0 * static_cast<double>(sphere_count) / n);
+    std::printf(
+        "ranking: a sphere would change the top 3 or its order for %llu postcodes (%.2f %%)\n",
+        static_cast<unsigned long long>(sphere_count),
+        100.0 * static_cast<double>(sphere_count) / n);
     return mismatches.load() == 0 ? 0 : 1;
 }
 
@@ -128,7 +134,8 @@ int verify_coords(const Engine& engine, const std::filesystem::path& data_dir) {
         throw Error(ErrorCode::bad_input, data_dir.string() + " does not hold " + kGridFile);
     }
     const auto t0 = std::chrono::steady_clock::now();
-    const auto in_path = std::filesystem::temp_directory_path() / ("hloc-verify-" + std::to_string(::getpid()) + ".txt");
+    const auto in_path = std::filesystem::temp_directory_path() /
+                         ("hloc-verify-" + std::to_string(::getpid()) + ".txt");
     const std::uint32_t n = engine.located_count();
     {
         std::FILE* f = std::fopen(in_path.c_str(), "w");
@@ -139,9 +146,10 @@ int verify_coords(const Engine& engine, const std::filesystem::path& data_dir) {
         }
         std::fclose(f);
     }
-    const std::string cmd = "PROJ_DATA='" + std::filesystem::absolute(data_dir).string() +
-                            ":/usr/share/proj' PROJ_NETWORK=OFF cs2cs -f %.10f EPSG:27700 EPSG:4326 < " +
-                            in_path.string();
+    const std::string cmd =
+        "PROJ_DATA='" + std::filesystem::absolute(data_dir).string() +
+        ":/usr/share/proj' PROJ_NETWORK=OFF cs2cs -f %.10f EPSG:27700 EPSG:4326 < " +
+        in_path.string();
     std::FILE* out = ::popen(cmd.c_str(), "r");
     if (out == nullptr) throw Error(ErrorCode::io_error, "cannot run cs2cs");
     double worst = 0, sum = 0, lat = 0, lon = 0, h = 0;
@@ -160,8 +168,9 @@ int verify_coords(const Engine& engine, const std::filesystem::path& data_dir) {
     const int rc = ::pclose(out);
     std::filesystem::remove(in_path);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("coords: %u of %u postcodes compared with cs2cs: worst %.4f m (%s), mean %.4f m (%.1f s)\n",
-                row, n, worst, worst_pc.c_str(), sum / std::max(1u, row), s);
+    std::printf(
+        "coords: %u of %u postcodes compared with cs2cs: worst %.4f m (%s), mean %.4f m (%.1f s)\n",
+        row, n, worst, worst_pc.c_str(), sum / std::max(1u, row), s);
     return rc == 0 && row == n && worst < 0.01 ? 0 : 1;
 }
 

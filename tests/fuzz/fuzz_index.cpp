@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                              ("hloc-fuzz-" + std::to_string(::getpid()) + ".hlx");
     {
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        out.write(reinterpret_cast<const char*>(bytes.data()),
+                  static_cast<std::streamsize>(bytes.size()));
     }
     try {
         const auto engine = hloc::Engine::open(path, {.verify_checksum = true});
@@ -50,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)engine.reverse({{53.2, -2.9}, 3});
         (void)engine.info();
         (void)engine.sites();
-        for (std::uint32_t r = 0; r < engine.located_count() && r < 64; ++r) (void)engine.located_postcode(r);
+        for (std::uint32_t r = 0; r < engine.located_count() && r < 64; ++r)
+            (void)engine.located_postcode(r);
     } catch (const hloc::Error& e) {
         if (e.code() != hloc::ErrorCode::bad_index) std::abort();
     }

@@ -2,7 +2,6 @@
 // "fixture: GB index" test. Oracles: brute force over every site, GeographicLib (Karney),
 // and PROJ's own cs2cs.
 #include <GeographicLib/Geodesic.hpp>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +17,8 @@ using namespace hloc;
 namespace {
 
 const Engine& gb() {
-    static const Engine engine = Engine::open(std::getenv("HLOC_TEST_INDEX"), {.verify_checksum = true});
+    static const Engine engine =
+        Engine::open(std::getenv("HLOC_TEST_INDEX"), {.verify_checksum = true});
     return engine;
 }
 
@@ -34,7 +34,8 @@ std::vector<std::uint32_t> area_rows(std::string_view area) {
     const auto& e = gb();
     for (std::uint32_t r = 0; r < e.located_count(); ++r) {
         const auto pc = e.located_postcode(r).postcode;
-        if (pc.starts_with(area) && std::isdigit(static_cast<unsigned char>(pc[area.size()]))) rows.push_back(r);
+        if (pc.starts_with(area) && std::isdigit(static_cast<unsigned char>(pc[area.size()])))
+            rows.push_back(r);
     }
     return rows;
 }
@@ -60,7 +61,8 @@ TEST_CASE("the GB index holds every Code-Point postcode", "[gb]") {
     REQUIRE(info.treatments.size() == 1);
     CHECK(info.treatments[0].name == "kyphoplasty");
     CHECK(info.treatments[0].site_count == 10);
-    CHECK(info.transform.find("hgridshift +grids=uk_os_OSTN15_NTv2_OSGBtoETRS.tif") != std::string::npos);
+    CHECK(info.transform.find("hgridshift +grids=uk_os_OSTN15_NTv2_OSGBtoETRS.tif") !=
+          std::string::npos);
     const auto count = std::find_if(info.metadata.begin(), info.metadata.end(),
                                     [](const auto& kv) { return kv.first == "count.area_files"; });
     REQUIRE(count != info.metadata.end());
@@ -111,7 +113,9 @@ TEST_CASE("every postcode of three areas agrees with cs2cs to 1 cm", "[gb]") {
         }
         std::fclose(f);
     }
-    const std::string cmd = std::string("PROJ_DATA='") + data + ":/usr/share/proj' PROJ_NETWORK=OFF cs2cs -f %.10f EPSG:27700 EPSG:4326 < " + in_file;
+    const std::string cmd =
+        std::string("PROJ_DATA='") + data +
+        ":/usr/share/proj' PROJ_NETWORK=OFF cs2cs -f %.10f EPSG:27700 EPSG:4326 < " + in_file;
     std::FILE* out = ::popen(cmd.c_str(), "r");
     REQUIRE(out != nullptr);
     double worst_m = 0;
@@ -119,7 +123,8 @@ TEST_CASE("every postcode of three areas agrees with cs2cs to 1 cm", "[gb]") {
     double lat = 0, lon = 0, h = 0;
     while (std::fscanf(out, "%lf %lf %lf", &lat, &lon, &h) == 3) {
         REQUIRE(n < rows.size());
-        worst_m = std::max(worst_m, metres_between(gb().located_postcode(rows[n]).position, {lat, lon}));
+        worst_m =
+            std::max(worst_m, metres_between(gb().located_postcode(rows[n]).position, {lat, lon}));
         ++n;
     }
     CHECK(::pclose(out) == 0);
@@ -162,7 +167,8 @@ TEST_CASE("distances agree with Karney's geodesic to 1 mm", "[gb]") {
         for (const auto& r : answer.results) {
             const auto site = e.site(r.site_index).position;
             double s12 = 0;
-            karney.Inverse(q.origin.position.lat_deg, q.origin.position.lon_deg, site.lat_deg, site.lon_deg, s12);
+            karney.Inverse(q.origin.position.lat_deg, q.origin.position.lon_deg, site.lat_deg,
+                           site.lon_deg, s12);
             REQUIRE(r.distance_m == Approx(s12).margin(0.001));
         }
     }
@@ -172,11 +178,16 @@ TEST_CASE("the ten kyphoplasty sites are all located, and phone as the page says
     const auto& e = gb();
     REQUIRE(e.site_count() == 10);
     std::map<std::string, std::pair<std::string, std::string>> want = {
-        {"brentwood", {"postcode", "01277 695695"}},  {"cardiff-bay", {"postcode", "029 2083 6700"}},
-        {"cheltenham", {"postcode", "01242 246552"}}, {"chester", {"directory", "01244 680444"}},
-        {"glasgow", {"postcode", "0345 602 8179"}},   {"haywards-heath", {"postcode", "01444 456999"}},
-        {"plymouth", {"directory", "01752 775861"}},  {"taunton", {"directory", "01823 286991"}},
-        {"tees", {"postcode", "01642 367439"}},       {"wessex", {"postcode", "023 8026 6377"}},
+        {"brentwood", {"postcode", "01277 695695"}},
+        {"cardiff-bay", {"postcode", "029 2083 6700"}},
+        {"cheltenham", {"postcode", "01242 246552"}},
+        {"chester", {"directory", "01244 680444"}},
+        {"glasgow", {"postcode", "0345 602 8179"}},
+        {"haywards-heath", {"postcode", "01444 456999"}},
+        {"plymouth", {"directory", "01752 775861"}},
+        {"taunton", {"directory", "01823 286991"}},
+        {"tees", {"postcode", "01642 367439"}},
+        {"wessex", {"postcode", "023 8026 6377"}},
     };
     for (const auto& s : e.sites()) {
         INFO(s.id);
@@ -216,7 +227,8 @@ TEST_CASE("a missing unit falls back to its sector, then its district, and says 
     const auto sector = e.resolve("CM15 8ZZ").value();
     CHECK(sector.match == MatchLevel::sector);
     CHECK(sector.postcode == "CM15 8");
-    CHECK(sector.note == "'CM15 8ZZ' is not in Code-Point Open; the centroid of its sector 'CM15 8' is used");
+    CHECK(sector.note ==
+          "'CM15 8ZZ' is not in Code-Point Open; the centroid of its sector 'CM15 8' is used");
     const auto district = e.resolve("CM15 7ZZ").value();
     CHECK(district.match == MatchLevel::district);
     CHECK(district.postcode == "CM15");
@@ -224,7 +236,8 @@ TEST_CASE("a missing unit falls back to its sector, then its district, and says 
     CHECK(unknown.error().code() == ErrorCode::postcode_not_found);
     CHECK(unknown.error().message() ==
           "'TR98 1AA' is not in Code-Point Open, and neither is its district 'TR98'");
-    CHECK(e.resolve("TR98").error().message() == "postcode district 'TR98' is not in Code-Point Open");
+    CHECK(e.resolve("TR98").error().message() ==
+          "postcode district 'TR98' is not in Code-Point Open");
 }
 
 TEST_CASE("quality-90 postcodes are found by lookup but kept out of the spatial index", "[gb]") {
@@ -265,9 +278,12 @@ TEST_CASE("a maximum distance that excludes every site is an empty answer, not a
 
 TEST_CASE("bad query parameters are invalid_parameter with the reason", "[gb]") {
     const auto& e = gb();
-    CHECK(e.locate_point({std::nan(""), 0}).error().message() == "lat and lon must be finite numbers");
-    CHECK(e.locate_point({91, 0}).error().message() == "lat 91 is out of range (-90 to 90 degrees)");
-    CHECK(e.locate_point({0, -181}).error().message() == "lon -181 is out of range (-180 to 180 degrees)");
+    CHECK(e.locate_point({std::nan(""), 0}).error().message() ==
+          "lat and lon must be finite numbers");
+    CHECK(e.locate_point({91, 0}).error().message() ==
+          "lat 91 is out of range (-90 to 90 degrees)");
+    CHECK(e.locate_point({0, -181}).error().message() ==
+          "lon -181 is out of range (-180 to 180 degrees)");
     CHECK(e.locate_point({-3, 53}).error().message() ==
           "lat -3, lon 53 looks swapped: lat 53, lon -3 is in Great Britain");
     NearestQuery q;
@@ -281,11 +297,13 @@ TEST_CASE("bad query parameters are invalid_parameter with the reason", "[gb]") 
     CHECK(e.nearest(q).error().code() == ErrorCode::invalid_parameter);
     q.max_distance_m.reset();
     q.treatment = "hip-replacement";
-    CHECK(e.nearest(q).error().message() == "no treatment 'hip-replacement' in this index; it has: kyphoplasty");
+    CHECK(e.nearest(q).error().message() ==
+          "no treatment 'hip-replacement' in this index; it has: kyphoplasty");
     CHECK(e.nearest(q).error().code() == ErrorCode::unknown_treatment);
 }
 
-TEST_CASE("reverse finds the nearest postcodes exactly, as brute force over every centroid", "[gb]") {
+TEST_CASE("reverse finds the nearest postcodes exactly, as brute force over every centroid",
+          "[gb]") {
     const auto& e = gb();
     std::vector<LatLon> all(e.located_count());
     for (std::uint32_t r = 0; r < e.located_count(); ++r) all[r] = e.located_postcode(r).position;

@@ -23,7 +23,8 @@ std::vector<char> tiny_bytes() {
 }
 
 fs::path write_copy(const std::vector<char>& bytes, const std::string& name) {
-    const auto path = fs::path(std::getenv("HLOC_TINY_INDEX")).parent_path() / ("refused-" + name + ".hlx");
+    const auto path =
+        fs::path(std::getenv("HLOC_TINY_INDEX")).parent_path() / ("refused-" + name + ".hlx");
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return path;
@@ -60,7 +61,8 @@ void reseal(std::vector<char>& bytes) {
 
 }  // namespace
 
-TEST_CASE("the tiny index opens, verifies and carries two treatments with their own phones", "[index-file]") {
+TEST_CASE("the tiny index opens, verifies and carries two treatments with their own phones",
+          "[index-file]") {
     const auto e = Engine::open(std::getenv("HLOC_TINY_INDEX"), {.verify_checksum = true});
     const auto treatments = e.treatments();
     REQUIRE(treatments.size() == 2);
@@ -79,7 +81,8 @@ TEST_CASE("the tiny index opens, verifies and carries two treatments with their 
     NearestQuery q;
     q.origin = e.resolve("CH1 1AB").value();
     CHECK(e.nearest(q).error().message() ==
-          "this index offers several treatments (kyphoplasty, spinal-injection): name one with treatment");
+          "this index offers several treatments (kyphoplasty, spinal-injection): name one with "
+          "treatment");
     q.treatment = "spinal-injection";
     const auto a = e.nearest(q).value();
     REQUIRE(a.results.size() == 3);
@@ -95,12 +98,13 @@ TEST_CASE("a truncated index is refused at every length", "[index-file]") {
     }
     for (std::size_t len = sizeof(format::FileHeader); len < bytes.size(); len += 997) {
         CHECK(refusal({bytes.begin(), bytes.begin() + static_cast<long>(len)}, "truncated") ==
-              "it is " + std::to_string(len) + " bytes but its header says " + std::to_string(bytes.size()) +
-                  " (truncated or appended to)");
+              "it is " + std::to_string(len) + " bytes but its header says " +
+                  std::to_string(bytes.size()) + " (truncated or appended to)");
     }
 }
 
-TEST_CASE("an empty file, a missing file and a file that is not an index are refused", "[index-file]") {
+TEST_CASE("an empty file, a missing file and a file that is not an index are refused",
+          "[index-file]") {
     try {
         Engine::open(write_copy({}, "empty"));
         FAIL("opened an empty file");

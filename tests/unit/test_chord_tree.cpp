@@ -40,7 +40,8 @@ TEST_CASE("a loaded tree answers exactly as brute force, and re-serialises to th
 
         std::mt19937_64 rng(99);
         for (int q = 0; q < 200; ++q) {
-            const auto u = hloc::to_unit_vector({49.9 + (rng() % 1100) / 100.0, -8.6 + (rng() % 1030) / 100.0});
+            const auto u = hloc::to_unit_vector(
+                {49.9 + (rng() % 1100) / 100.0, -8.6 + (rng() % 1030) / 100.0});
             const std::array<double, 3> query{double(u.x), double(u.y), double(u.z)};
             const std::size_t k = std::min<std::size_t>(3, points.size());
             std::vector<std::uint32_t> idx(k);

@@ -1,9 +1,8 @@
 // The contract's rules that need no index: numbers from text, the count and distance limits,
 // the error's suggestion, the row status, the one parallel-for. (Requests against an index are
 // checked shell by shell in tests/conformance.)
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "hloc/contract/csv_writer.hpp"
@@ -28,10 +27,12 @@ TEST_CASE("a number from text is strict: the whole text, or a message echoing it
 TEST_CASE("k is a whole number from 1 to 1000, and the message shows what was given") {
     CHECK_FALSE(hloc::check_count("k", 1));
     CHECK_FALSE(hloc::check_count("k", 1000));
-    CHECK(hloc::check_count("k", 0)->message() == "k must be a whole number between 1 and 1000 (got 0)");
+    CHECK(hloc::check_count("k", 0)->message() ==
+          "k must be a whole number between 1 and 1000 (got 0)");
     CHECK(hloc::check_count("k", 4294967297.0)->message() ==
           "k must be a whole number between 1 and 1000 (got 4294967297)");
-    CHECK(hloc::check_count("k", 2.5)->message() == "k must be a whole number between 1 and 1000 (got 2.5)");
+    CHECK(hloc::check_count("k", 2.5)->message() ==
+          "k must be a whole number between 1 and 1000 (got 2.5)");
     CHECK(hloc::check_count("limit", 1e30)->message() ==
           "limit must be a whole number between 1 and 1000 (got 1e+30)");
     CHECK(hloc::check_count("k", NAN)->code() == ErrorCode::invalid_parameter);
@@ -47,28 +48,33 @@ TEST_CASE("a distance limit is finite and at least 0") {
 }
 
 TEST_CASE("a suggestion is a field of the error, and the message says it once") {
-    const hloc::Error plain(ErrorCode::invalid_postcode, "'SWIA 1AA' is not a valid UK postcode: why");
+    const hloc::Error plain(ErrorCode::invalid_postcode,
+                            "'SWIA 1AA' is not a valid UK postcode: why");
     const auto suggested = plain.with_suggestion("SW1A 1AA");
     CHECK(suggested.suggestion() == "SW1A 1AA");
-    CHECK(suggested.message() == "'SWIA 1AA' is not a valid UK postcode: why; did you mean 'SW1A 1AA'?");
+    CHECK(suggested.message() ==
+          "'SWIA 1AA' is not a valid UK postcode: why; did you mean 'SW1A 1AA'?");
     CHECK(suggested.with_suggestion("SW1A 1AB").message() ==
           "'SWIA 1AA' is not a valid UK postcode: why; did you mean 'SW1A 1AB'?");
-    CHECK(contract::to_text(contract::error_json(suggested)) ==
-          R"({"error":{"code":"invalid_postcode","message":"'SWIA 1AA' is not a valid UK postcode: why; )"
-          R"(did you mean 'SW1A 1AA'?","status":400,"suggestion":"SW1A 1AA"}})");
+    CHECK(
+        contract::to_text(contract::error_json(suggested)) ==
+        R"({"error":{"code":"invalid_postcode","message":"'SWIA 1AA' is not a valid UK postcode: why; )"
+        R"(did you mean 'SW1A 1AA'?","status":400,"suggestion":"SW1A 1AA"}})");
     CHECK(contract::to_text(contract::error_json(plain)).find("suggestion") == std::string::npos);
 }
 
 TEST_CASE("bytes that are not UTF-8 are written as U+FFFD, never thrown") {
     const hloc::Error e(ErrorCode::invalid_postcode, "'\xff\xfe' is not a valid UK postcode");
-    CHECK(contract::to_text(contract::error_json(e)).find("\xef\xbf\xbd\xef\xbf\xbd") != std::string::npos);
+    CHECK(contract::to_text(contract::error_json(e)).find("\xef\xbf\xbd\xef\xbf\xbd") !=
+          std::string::npos);
 }
 
 TEST_CASE("a row's status is defined once: unit and point ok, centroids approximate") {
     CHECK(contract::status_of(hloc::MatchLevel::unit) == contract::RowStatus::ok);
     CHECK(contract::status_of(hloc::MatchLevel::point) == contract::RowStatus::ok);
     CHECK(contract::status_of(hloc::MatchLevel::sector) == contract::RowStatus::approximate);
-    CHECK(contract::status_for(ErrorCode::non_geographic_postcode) == contract::RowStatus::not_found);
+    CHECK(contract::status_for(ErrorCode::non_geographic_postcode) ==
+          contract::RowStatus::not_found);
     CHECK(contract::status_for(ErrorCode::not_covered) == contract::RowStatus::not_covered);
     CHECK(contract::status_for(ErrorCode::invalid_parameter) == contract::RowStatus::invalid);
     CHECK(contract::status_name(contract::RowStatus::not_covered) == "not_covered");

@@ -1,8 +1,7 @@
 // The exact k-nearest search (engine/src/exact_nearest.hpp, internal) against brute force over
 // synthetic points: no GB data. After nanoflann's tests/test_kdtree_basic.cpp.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 
 #include "exact_nearest.hpp"
@@ -76,10 +75,12 @@ TEST_CASE("exact_nearest gives brute force's top k, in order, ties by key") {
         const auto tree = hloc::build_chord_tree(cloud, 8);
         for (int q = 0; q < 200; ++q) {
             // Half the queries stand on a point (distance 0, and its duplicates tie).
-            const LatLon origin = q % 2 ? LatLon{lat(rng), lon(rng)} : p.positions[rng() % p.positions.size()];
+            const LatLon origin =
+                q % 2 ? LatLon{lat(rng), lon(rng)} : p.positions[rng() % p.positions.size()];
             for (std::uint32_t k : {1u, 3u, 10u, 1000u}) {
                 INFO("points " << n << ", query " << q << ", k " << k);
-                CHECK(searched(p, *tree, origin, k, std::nullopt) == brute_force(p, origin, k, std::nullopt));
+                CHECK(searched(p, *tree, origin, k, std::nullopt) ==
+                      brute_force(p, origin, k, std::nullopt));
             }
             const double max_m = 50'000.0 * (q % 5);
             CHECK(searched(p, *tree, origin, 5, max_m) == brute_force(p, origin, 5, max_m));
@@ -98,7 +99,8 @@ TEST_CASE("exact_nearest of an empty cloud or k = 0 is empty") {
     CHECK(searched(p, *full, {53.0, -2.0}, 0, std::nullopt).empty());
 }
 
-TEST_CASE("the candidate radius covers a geodesic of the bound, and everything past half the Earth") {
+TEST_CASE(
+    "the candidate radius covers a geodesic of the bound, and everything past half the Earth") {
     // A geodesic of 100 km spans at most 100 km / (a(1 - e^2)) radians of the unit sphere.
     const double angle = 100'000.0 / hloc::kMinRadiusOfCurvatureM;
     const double chord = 2.0 * std::sin(angle / 2.0) * hloc::format::kUnitScale;

@@ -1,6 +1,5 @@
 // Distances against Karney's geodesics (GeographicLib, Debian's libgeographiclib-dev).
 #include <GeographicLib/Geodesic.hpp>
-
 #include <catch2/catch.hpp>
 #include <random>
 
@@ -21,10 +20,12 @@ TEST_CASE("Chester to Brentwood matches GeodSolve -i to the millimetre") {
 TEST_CASE("Vincenty (Boost.Geometry) is within 1 mm of Karney for pairs across and around GB") {
     const auto& karney = GeographicLib::Geodesic::WGS84();
     std::mt19937_64 rng(7);
-    std::uniform_real_distribution<double> lat(49.8, 61.0), lon(-8.7, 1.8), far_lat(-60, 75), far_lon(-180, 180);
+    std::uniform_real_distribution<double> lat(49.8, 61.0), lon(-8.7, 1.8), far_lat(-60, 75),
+        far_lon(-180, 180);
     for (int i = 0; i < 20000; ++i) {
         const LatLon a{lat(rng), lon(rng)};
-        const LatLon b = i % 4 == 0 ? LatLon{far_lat(rng), far_lon(rng)} : LatLon{lat(rng), lon(rng)};
+        const LatLon b =
+            i % 4 == 0 ? LatLon{far_lat(rng), far_lon(rng)} : LatLon{lat(rng), lon(rng)};
         double s12 = 0, azi1 = 0, azi2 = 0;
         karney.Inverse(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg, s12, azi1, azi2);
         const auto g = geodesic_inverse(a, b);

@@ -90,5 +90,6 @@ TEST_CASE("a page that cannot be read as a listing is refused with file and line
           "page.txt:3: phone number '01277 695695' does not follow a hospital without one");
     CHECK(message("Find your nearest hospital\nA Road\nCM15 8EH\nCH4 7QP\nGet in touch\n") ==
           "page.txt:4: a second postcode in one block ('CH4 7QP')");
-    CHECK(message("Find your nearest hospital\n\nGet in touch\n") == "page.txt: the list of hospitals is empty");
+    CHECK(message("Find your nearest hospital\n\nGet in touch\n") ==
+          "page.txt: the list of hospitals is empty");
 }

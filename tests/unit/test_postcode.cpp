@@ -52,9 +52,10 @@ TEST_CASE("malformed postcodes say why") {
     CHECK(message_of("   ") == "postcode is empty");
     CHECK(message_of("12345") == "'12345' is not a valid UK postcode: it must start with a letter");
     CHECK(message_of("HELLO") == "'HELLO' is not a valid UK postcode: it has no digits");
-    CHECK(message_of("SW1A 1AAA") ==
-          "'SW1A 1AAA' is not a valid UK postcode: it has 8 letters and digits; a postcode has 5 to "
-          "7 (outward code and inward code)");
+    CHECK(
+        message_of("SW1A 1AAA") ==
+        "'SW1A 1AAA' is not a valid UK postcode: it has 8 letters and digits; a postcode has 5 to "
+        "7 (outward code and inward code)");
     CHECK(message_of("SW1A 1CA") ==
           "'SW1A 1CA' is not a valid UK postcode: the inward code '1CA' uses a letter never used "
           "there (C, I, K, M, O or V)");
@@ -62,8 +63,10 @@ TEST_CASE("malformed postcodes say why") {
           "'SW1A-1AA' is not a valid UK postcode: it contains '-'; a postcode has only letters, "
           "digits and one space");
     CHECK(message_of("SW1 A1AA") ==
-          "'SW1 A1AA' is not a valid UK postcode: the space must stand before the last three characters");
-    CHECK(message_of("QQ1 1AA") == "'QQ1 1AA' is not a valid UK postcode: there is no postcode area 'QQ'");
+          "'SW1 A1AA' is not a valid UK postcode: the space must stand before the last three "
+          "characters");
+    CHECK(message_of("QQ1 1AA") ==
+          "'QQ1 1AA' is not a valid UK postcode: there is no postcode area 'QQ'");
     for (auto text : {"", "12345", "HELLO", "SW1A 1AAA", "QQ1 1AA", "SW1A 1CA"}) {
         CHECK(code_of(text) == ErrorCode::invalid_postcode);
     }
@@ -72,8 +75,10 @@ TEST_CASE("malformed postcodes say why") {
 TEST_CASE("control characters, non-ASCII bytes and very long strings are refused before parsing") {
     CHECK(message_of(std::string("CH4\0 7QP", 8)) ==
           "postcode input contains a control character (byte 0) at position 4");
-    CHECK(message_of("CH4\n7QP") == "postcode input contains a control character (byte 10) at position 4");
-    CHECK(message_of("CH4 7QP\xC3\xA9") == "postcode input contains a non-ASCII byte at position 8");
+    CHECK(message_of("CH4\n7QP") ==
+          "postcode input contains a control character (byte 10) at position 4");
+    CHECK(message_of("CH4 7QP\xC3\xA9") ==
+          "postcode input contains a non-ASCII byte at position 8");
     CHECK(message_of(std::string(65, 'A')) ==
           "postcode input is too long (65 bytes; a postcode has at most 8 characters)");
     CHECK(code_of(std::string(100000, '1')) == ErrorCode::invalid_postcode);
@@ -102,10 +107,12 @@ TEST_CASE("non-geographic postcodes say what they are") {
     CHECK(message_of("ZZ99 3VZ").find("pseudo-postcode") != std::string::npos);
 }
 
-TEST_CASE("Northern Ireland and the Crown Dependencies are real places the GB data does not cover") {
+TEST_CASE(
+    "Northern Ireland and the Crown Dependencies are real places the GB data does not cover") {
     CHECK(code_of("BT1 1AA") == ErrorCode::not_covered);
     CHECK(message_of("bt1 1aa") ==
-          "'bt1 1aa' is in Northern Ireland, which the loaded data (Great Britain only) does not cover");
+          "'bt1 1aa' is in Northern Ireland, which the loaded data (Great Britain only) does not "
+          "cover");
     CHECK(code_of("JE2 3AB") == ErrorCode::not_covered);
     CHECK(code_of("GY1 1AA") == ErrorCode::not_covered);
     CHECK(code_of("IM1 1AA") == ErrorCode::not_covered);

@@ -3,9 +3,9 @@
 //
 // Exit codes: 0 ok, 1 usage, 2 input/data/output error (the DESIGN.md error object on
 // stderr), 128 + signal when interrupted. Whatever the exit, no partial output file is left.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "command.hpp"
-#include "paths.hpp"
 #include "hloc/contract/request.hpp"
 #include "hloc/parallel.hpp"
 #include "input.hpp"
 #include "map.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "paths.hpp"
 #include "pipeline.hpp"
 #include "summary.hpp"
 
@@ -52,23 +52,33 @@ struct Args {
 void add_options(CLI::App& app, Args& a) {
     app.add_option("--index", a.index_file, "the index file (.hlx)")->capture_default_str();
     app.add_option("--data", a.data_dir, "accepted for symmetry with the other commands; unused");
-    app.add_option("--in", a.in.path, "input: .csv (or - for standard input), or any vector layer GDAL opens")->required();
-    app.add_option("--out", a.out_path, "output: .csv, .jsonl, .geojson or .gpkg (- = CSV on standard output)")->required();
-    app.add_option("--format", a.format, "output format when the extension does not say: csv, jsonl, geojson, gpkg");
+    app.add_option("--in", a.in.path,
+                   "input: .csv (or - for standard input), or any vector layer GDAL opens")
+        ->required();
+    app.add_option("--out", a.out_path,
+                   "output: .csv, .jsonl, .geojson or .gpkg (- = CSV on standard output)")
+        ->required();
+    app.add_option("--format", a.format,
+                   "output format when the extension does not say: csv, jsonl, geojson, gpkg");
     app.add_option("-k,--k", a.k, "how many sites per row (default 3)");
     app.add_option("--treatment", a.treatment, "treatment (default: the index's only one)");
-    app.add_option("--postcode-column", a.in.postcode_column, "postcode column, by name or 1-based position");
+    app.add_option("--postcode-column", a.in.postcode_column,
+                   "postcode column, by name or 1-based position");
     app.add_option("--header", a.in.header, "CSV: does line 1 name the columns?")
         ->check(CLI::IsMember({"auto", "yes", "no"}))
         ->capture_default_str();
-    app.add_option("--layer", a.in.layer, "layer to read from a multi-layer input (default: the first)");
-    app.add_flag("--use-geometry", a.in.use_geometry, "query by each feature's point, even if it has a postcode field");
+    app.add_option("--layer", a.in.layer,
+                   "layer to read from a multi-layer input (default: the first)");
+    app.add_flag("--use-geometry", a.in.use_geometry,
+                 "query by each feature's point, even if it has a postcode field");
     app.add_option("--max-miles", a.max_miles, "leave out sites farther than this");
     app.add_option("--max-km", a.max_km, "leave out sites farther than this");
     app.add_option("--summary", a.summary_path, "also write a summary: .json or .md");
-    app.add_option("--map", a.map_path, "also draw a map of the rows coloured by nearest site: .svg or .png");
+    app.add_option("--map", a.map_path,
+                   "also draw a map of the rows coloured by nearest site: .svg or .png");
     app.add_option("--map-width", a.map_width, "map width in pixels")->capture_default_str();
-    app.add_option("--threads", a.threads, "worker threads (0 = all cores, at most 256)")->capture_default_str();
+    app.add_option("--threads", a.threads, "worker threads (0 = all cores, at most 256)")
+        ->capture_default_str();
     app.add_flag("--force", a.force, "replace existing output files");
     app.add_flag("--quiet", a.quiet, "no progress line");
 }
@@ -99,7 +109,7 @@ std::string summary_format(const std::string& path) {
 // The outputs of a run, each checked (directory, existing file, not an input) before any work
 // and renamed into place together once everything is written.
 class Outputs {
-public:
+  public:
     Outputs(const Args& a) : a_(a), taken_{a.in.path} {
         report = claim(a.out_path);
         summary = claim(a.summary_path);
@@ -112,16 +122,20 @@ public:
     }
     std::unique_ptr<b::SafeOutput> report, summary, map;
 
-private:
+  private:
     std::unique_ptr<b::SafeOutput> claim(const std::string& path) {
         if (path.empty() || path == "-") return nullptr;
         for (const auto& t : taken_) {
             std::error_code ec;
-            if (t == path || (std::filesystem::exists(path, ec) && std::filesystem::equivalent(t, path, ec))) {
-                throw Error(ErrorCode::invalid_parameter, "the same file " + path + " is given twice (input and output, or two outputs)");
+            if (t == path ||
+                (std::filesystem::exists(path, ec) && std::filesystem::equivalent(t, path, ec))) {
+                throw Error(
+                    ErrorCode::invalid_parameter,
+                    "the same file " + path + " is given twice (input and output, or two outputs)");
             }
         }
-        auto out = std::make_unique<b::SafeOutput>(path, a_.force, std::vector<std::string>{a_.in.path});
+        auto out =
+            std::make_unique<b::SafeOutput>(path, a_.force, std::vector<std::string>{a_.in.path});
         taken_.push_back(path);
         return out;
     }
@@ -131,8 +145,10 @@ private:
 
 void draw_map(b::CatchmentMap& map, const b::Summary& summary, const Args& a,
               const std::string& treatment, const std::string& path) {
-    const auto placed = summary.status_count(b::RowStatus::ok) + summary.status_count(b::RowStatus::approximate);
-    const auto name = a.in.path == "-" ? std::string("standard input") : std::filesystem::path(a.in.path).filename().string();
+    const auto placed =
+        summary.status_count(b::RowStatus::ok) + summary.status_count(b::RowStatus::approximate);
+    const auto name = a.in.path == "-" ? std::string("standard input")
+                                       : std::filesystem::path(a.in.path).filename().string();
     map.set_titles("Nearest " + treatment + " site for each row of " + name,
                    b::with_commas(placed) + " of " + b::with_commas(summary.rows()) +
                        " rows placed (the rest are invalid or not found: see the summary)");
@@ -144,13 +160,16 @@ int run(const Args& a) {
     b::init_process();
     b::BatchOptions options;
     options.format = b::output_format(a.out_path, a.format);
-    if (a.out_path == "-" && options.format != b::OutputFormat::csv && options.format != b::OutputFormat::jsonl) {
-        throw Error(ErrorCode::invalid_parameter, "standard output takes csv or jsonl, not a GeoJSON/GeoPackage file");
+    if (a.out_path == "-" && options.format != b::OutputFormat::csv &&
+        options.format != b::OutputFormat::jsonl) {
+        throw Error(ErrorCode::invalid_parameter,
+                    "standard output takes csv or jsonl, not a GeoJSON/GeoPackage file");
     }
     const auto summary_kind = summary_format(a.summary_path);
     if (!a.map_path.empty()) (void)b::map_format(a.map_path);
     if (a.map_width < 320 || a.map_width > 8000) {
-        throw Error(ErrorCode::invalid_parameter, "--map-width must be between 320 and 8000 pixels");
+        throw Error(ErrorCode::invalid_parameter,
+                    "--map-width must be between 320 and 8000 pixels");
     }
     options.threads = hloc::worker_count(b::checked_threads(a.threads));
     options.want_grid = !a.map_path.empty();
@@ -161,16 +180,21 @@ int run(const Args& a) {
     options.nearest = nearest_options(engine, a);
     auto input = b::open_input(a.in);
     std::unique_ptr<b::CatchmentMap> map;
-    if (outputs.map) map = std::make_unique<b::CatchmentMap>(engine, options.nearest.treatment, b::map_options(a.map_width));
+    if (outputs.map)
+        map = std::make_unique<b::CatchmentMap>(engine, options.nearest.treatment,
+                                                b::map_options(a.map_width));
     b::Summary summary(engine);
     const auto start = std::chrono::steady_clock::now();
-    b::run_batch(engine, *input, options, outputs.report ? outputs.report->temp_path() : "-", [&](const b::RowStat& row) {
-        summary.add(row);
-        if (map && row.has_position) {
-            if (!std::isnan(row.eastings_m)) map->add_grid(row.eastings_m, row.northings_m, row.site);
-            else map->add_wgs84(row.position, row.site);
-        }
-    });
+    b::run_batch(engine, *input, options, outputs.report ? outputs.report->temp_path() : "-",
+                 [&](const b::RowStat& row) {
+                     summary.add(row);
+                     if (map && row.has_position) {
+                         if (!std::isnan(row.eastings_m))
+                             map->add_grid(row.eastings_m, row.northings_m, row.site);
+                         else
+                             map->add_wgs84(row.position, row.site);
+                     }
+                 });
     b::RunInfo run;
     run.input = a.in.path;
     run.output = a.out_path;
@@ -180,8 +204,10 @@ int run(const Args& a) {
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     run.threads = options.threads;
     if (outputs.summary) {
-        write_text_file(outputs.summary->temp_path(), summary_kind == "json" ? contract::to_pretty_text(summary.to_json(run)) + "\n"
-                                                                             : summary.to_markdown(run));
+        write_text_file(outputs.summary->temp_path(),
+                        summary_kind == "json"
+                            ? contract::to_pretty_text(summary.to_json(run)) + "\n"
+                            : summary.to_markdown(run));
     }
     if (map) draw_map(*map, summary, a, options.nearest.treatment, outputs.map->temp_path());
     outputs.commit();  // all or nothing: the outputs appear together
@@ -192,9 +218,10 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"The nearest sites offering a treatment for every row of a file (CSV, or any vector "
-                 "layer GDAL reads), with a summary and a map.",
-                 "hospital-locator batch"};
+    CLI::App app{
+        "The nearest sites offering a treatment for every row of a file (CSV, or any vector "
+        "layer GDAL reads), with a summary and a map.",
+        "hospital-locator batch"};
     Args a;
     add_options(app, a);
     return hloc::tools::run_command(app, argc, argv, [&] { return run(a); });

@@ -16,7 +16,8 @@ int CsvReader::get() {
         pos_ = 0;
         if (end_ == 0) {
             if (std::ferror(file_)) {
-                throw Error(ErrorCode::io_error, "cannot read " + name_ + ": " + std::strerror(errno));
+                throw Error(ErrorCode::io_error,
+                            "cannot read " + name_ + ": " + std::strerror(errno));
             }
             return EOF;
         }

@@ -24,7 +24,7 @@ struct CsvRecord {
 };
 
 class CsvReader {
-public:
+  public:
     // Does not own `file`. `name` is for messages.
     CsvReader(std::FILE* file, std::string name);
 
@@ -35,7 +35,7 @@ public:
     // Bytes consumed so far (for progress against the file size).
     std::uint64_t bytes_read() const { return consumed_; }
 
-private:
+  private:
     int get();  // next byte or EOF
     void unget() { --pos_, --consumed_; }
 

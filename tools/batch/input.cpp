@@ -49,7 +49,8 @@ std::string list_columns(const std::vector<std::string>& columns) {
 }
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // --postcode-column given by name (any case) or 1-based position.
@@ -70,21 +71,25 @@ std::size_t chosen_column(const std::string& wanted, const std::vector<std::stri
 }
 
 class CsvSource final : public InputSource {
-public:
-    CsvSource(const InputOptions& options) : name_(options.path == "-" ? "standard input" : options.path) {
+  public:
+    CsvSource(const InputOptions& options)
+        : name_(options.path == "-" ? "standard input" : options.path) {
         if (options.path == "-") {
             file_ = stdin;
         } else {
             file_ = std::fopen(options.path.c_str(), "rb");
             if (!file_) {
-                throw Error(ErrorCode::io_error, "cannot open " + options.path + ": " + std::strerror(errno));
+                throw Error(ErrorCode::io_error,
+                            "cannot open " + options.path + ": " + std::strerror(errno));
             }
             owned_ = true;
             struct stat st {};
-            if (::fstat(fileno(file_), &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+            if (::fstat(fileno(file_), &st) == 0 && S_ISREG(st.st_mode))
+                size_ = static_cast<std::uint64_t>(st.st_size);
             if (S_ISDIR(st.st_mode)) {
                 std::fclose(file_);
-                throw Error(ErrorCode::io_error, "cannot read " + options.path + ": it is a directory");
+                throw Error(ErrorCode::io_error,
+                            "cannot read " + options.path + ": it is a directory");
             }
         }
         reader_ = std::make_unique<CsvReader>(file_, name_);
@@ -93,31 +98,39 @@ public:
         bool header = false;
         bool named = false;  // a column called postcode / pcd / post_code
         if (has_first_) {
-            for (const auto& f : first_.fields) named = named || is_postcode_column_name(trimmed(f));
-            const bool data_like = std::any_of(first_.fields.begin(), first_.fields.end(),
-                                               [](const std::string& f) { return looks_like_postcode(f); });
-            if (options.header == "yes") header = true;
-            else if (options.header == "no") header = false;
-            else header = named || !data_like;
+            for (const auto& f : first_.fields)
+                named = named || is_postcode_column_name(trimmed(f));
+            const bool data_like =
+                std::any_of(first_.fields.begin(), first_.fields.end(),
+                            [](const std::string& f) { return looks_like_postcode(f); });
+            if (options.header == "yes")
+                header = true;
+            else if (options.header == "no")
+                header = false;
+            else
+                header = named || !data_like;
         }
         if (header) {
             columns_ = first_.fields;
             has_first_ = false;  // the header is not a row
         } else {
-            for (std::size_t i = 1; i <= first_.fields.size(); ++i) columns_.push_back("column_" + std::to_string(i));
+            for (std::size_t i = 1; i <= first_.fields.size(); ++i)
+                columns_.push_back("column_" + std::to_string(i));
         }
         if (columns_.empty()) columns_.push_back("postcode");  // an empty file: no rows, one column
 
         if (!options.postcode_column.empty()) {
             column_ = chosen_column(options.postcode_column, columns_, name_);
         } else if (header) {
-            auto it = std::find_if(columns_.begin(), columns_.end(),
-                                   [](const std::string& c) { return is_postcode_column_name(trimmed(c)); });
+            auto it = std::find_if(columns_.begin(), columns_.end(), [](const std::string& c) {
+                return is_postcode_column_name(trimmed(c));
+            });
             if (it == columns_.end()) {
-                throw Error(ErrorCode::bad_input,
-                            "no postcode column in " + name_ + " (line 1 reads as a header: " +
-                                list_columns(columns_) +
-                                "); name one postcode, pcd or post_code, or give --postcode-column NAME|N");
+                throw Error(
+                    ErrorCode::bad_input,
+                    "no postcode column in " + name_ +
+                        " (line 1 reads as a header: " + list_columns(columns_) +
+                        "); name one postcode, pcd or post_code, or give --postcode-column NAME|N");
             }
             column_ = static_cast<std::size_t>(it - columns_.begin());
         } else {
@@ -153,7 +166,7 @@ public:
         return static_cast<double>(reader_->bytes_read()) / static_cast<double>(size_);
     }
 
-private:
+  private:
     void fill(CsvRecord& record, InputRow& row) {
         row.number = ++rows_;
         row.line = record.line;
@@ -165,8 +178,9 @@ private:
         record.fields.resize(columns_.size());
         row.fields.swap(record.fields);
         if (record.truncated) {
-            row.problem = Error(ErrorCode::bad_input, "the row starting on line " + std::to_string(record.line) +
-                                                          " is longer than 1 MiB; it was cut short");
+            row.problem = Error(ErrorCode::bad_input,
+                                "the row starting on line " + std::to_string(record.line) +
+                                    " is longer than 1 MiB; it was cut short");
         }
     }
 
@@ -182,22 +196,26 @@ private:
 };
 
 class OgrSource final : public InputSource {
-public:
+  public:
     explicit OgrSource(const InputOptions& options) : name_(options.path) {
-        dataset_ = GDALOpenEx(options.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr);
+        dataset_ = GDALOpenEx(options.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr,
+                              nullptr, nullptr);
         if (!dataset_) {
             std::error_code ec;
             if (!std::filesystem::exists(options.path, ec)) {
                 throw Error(ErrorCode::io_error, "cannot open " + options.path + ": no such file");
             }
-            throw Error(ErrorCode::bad_input, "cannot read " + options.path + " as CSV or as a vector layer: " +
-                                                  CPLGetLastErrorMsg());
+            throw Error(ErrorCode::bad_input,
+                        "cannot read " + options.path +
+                            " as CSV or as a vector layer: " + CPLGetLastErrorMsg());
         }
         if (!options.layer.empty()) {
             layer_ = GDALDatasetGetLayerByName(dataset_, options.layer.c_str());
-            if (!layer_) throw Error(ErrorCode::bad_input, "no layer \"" + options.layer + "\" in " + name_);
+            if (!layer_)
+                throw Error(ErrorCode::bad_input, "no layer \"" + options.layer + "\" in " + name_);
         } else {
-            if (GDALDatasetGetLayerCount(dataset_) < 1) throw Error(ErrorCode::bad_input, name_ + " has no layers");
+            if (GDALDatasetGetLayerCount(dataset_) < 1)
+                throw Error(ErrorCode::bad_input, name_ + " has no layers");
             layer_ = GDALDatasetGetLayer(dataset_, 0);
         }
         OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer_);
@@ -219,7 +237,8 @@ public:
         if (column_ < 0) {
             if (!point_layer && !(options.use_geometry && geometry_type != wkbNone)) {
                 throw Error(ErrorCode::bad_input,
-                            "no postcode column in " + name_ + " (fields: " + list_columns(columns_) +
+                            "no postcode column in " + name_ +
+                                " (fields: " + list_columns(columns_) +
                                 ") and it is not a point layer; give --postcode-column NAME|N");
             }
             // Points are queried in WGS84 latitude/longitude, whatever the layer's CRS.
@@ -233,7 +252,8 @@ public:
                 transform_ = OCTNewCoordinateTransformation(src, wgs84_);
                 OSRDestroySpatialReference(src);
                 if (!transform_) {
-                    throw Error(ErrorCode::bad_input, "cannot transform " + name_ + "'s coordinates to WGS84");
+                    throw Error(ErrorCode::bad_input,
+                                "cannot transform " + name_ + "'s coordinates to WGS84");
                 }
             }
             query_by_ = "point geometry";
@@ -260,7 +280,8 @@ public:
         row.fields.assign(columns_.size(), std::string());
         for (std::size_t i = 0; i < columns_.size(); ++i) {
             const int f = static_cast<int>(i);
-            if (OGR_F_IsFieldSetAndNotNull(feature, f)) row.fields[i] = OGR_F_GetFieldAsString(feature, f);
+            if (OGR_F_IsFieldSetAndNotNull(feature, f))
+                row.fields[i] = OGR_F_GetFieldAsString(feature, f);
         }
         if (column_ >= 0) {
             row.postcode = row.fields[static_cast<std::size_t>(column_)];
@@ -268,16 +289,18 @@ public:
             row.postcode.clear();
             OGRGeometryH g = OGR_F_GetGeometryRef(feature);
             if (!g || OGR_G_IsEmpty(g)) {
-                row.problem = Error(ErrorCode::invalid_parameter, "feature " + std::to_string(row.line) + " has no geometry");
+                row.problem = Error(ErrorCode::invalid_parameter,
+                                    "feature " + std::to_string(row.line) + " has no geometry");
             } else if (wkbFlatten(OGR_G_GetGeometryType(g)) != wkbPoint) {
-                row.problem = Error(ErrorCode::invalid_parameter, "feature " + std::to_string(row.line) +
-                                                                      " is a " + OGR_G_GetGeometryName(g) +
-                                                                      ", not a point");
+                row.problem = Error(ErrorCode::invalid_parameter,
+                                    "feature " + std::to_string(row.line) + " is a " +
+                                        OGR_G_GetGeometryName(g) + ", not a point");
             } else {
                 double x = OGR_G_GetX(g, 0), y = OGR_G_GetY(g, 0), z = 0;
                 if (transform_ && !OCTTransform(transform_, 1, &x, &y, &z)) {
-                    row.problem = Error(ErrorCode::invalid_parameter,
-                                        "feature " + std::to_string(row.line) + " cannot be transformed to WGS84");
+                    row.problem =
+                        Error(ErrorCode::invalid_parameter, "feature " + std::to_string(row.line) +
+                                                                " cannot be transformed to WGS84");
                 } else {
                     row.point = LatLon{y, x};
                 }
@@ -291,7 +314,7 @@ public:
         return total_ > 0 ? static_cast<double>(rows_) / static_cast<double>(total_) : -1;
     }
 
-private:
+  private:
     std::string name_;
     GDALDatasetH dataset_ = nullptr;
     OGRLayerH layer_ = nullptr;

@@ -23,16 +23,16 @@ struct InputOptions {
 };
 
 struct InputRow {
-    std::uint64_t number = 0;          // 1-based data row
-    std::uint64_t line = 0;            // CSV: line it starts on; OGR: feature id
-    std::vector<std::string> fields;   // as many as InputSource::columns()
-    std::string postcode;              // the text to resolve, when querying by postcode
-    std::optional<LatLon> point;       // WGS84, when querying by geometry
-    std::optional<Error> problem;      // the row cannot be queried: this is why
+    std::uint64_t number = 0;         // 1-based data row
+    std::uint64_t line = 0;           // CSV: line it starts on; OGR: feature id
+    std::vector<std::string> fields;  // as many as InputSource::columns()
+    std::string postcode;             // the text to resolve, when querying by postcode
+    std::optional<LatLon> point;      // WGS84, when querying by geometry
+    std::optional<Error> problem;     // the row cannot be queried: this is why
 };
 
 class InputSource {
-public:
+  public:
     virtual ~InputSource() = default;
     // Names of the input columns, echoed first in every output row.
     const std::vector<std::string>& columns() const { return columns_; }
@@ -42,7 +42,7 @@ public:
     // Fraction of the input read, or a negative number when unknown (standard input).
     virtual double fraction_read() const = 0;
 
-protected:
+  protected:
     std::vector<std::string> columns_;
     std::string query_by_;
 };

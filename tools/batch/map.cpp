@@ -17,9 +17,8 @@ namespace {
 
 // Tableau 10 with its grey swapped for cyan (grey is the land): ten hues told apart at a
 // glance, and by most colour-blind readers in neighbouring pairs.
-constexpr std::uint32_t kPalette[] = {0x4e79a7, 0xf28e2b, 0xe15759, 0x76b7b2, 0x59a14f,
-                                      0xedc948, 0xb07aa1, 0xff9da7, 0x9c755f, 0x17becf,
-                                      0x1f3a93, 0x8c564b};
+constexpr std::uint32_t kPalette[] = {0x4e79a7, 0xf28e2b, 0xe15759, 0x76b7b2, 0x59a14f, 0xedc948,
+                                      0xb07aa1, 0xff9da7, 0x9c755f, 0x17becf, 0x1f3a93, 0x8c564b};
 constexpr std::size_t kPaletteSize = sizeof kPalette / sizeof kPalette[0];
 constexpr std::uint32_t kLand = 0xd4d4d4;
 
@@ -28,7 +27,8 @@ constexpr int kTitleHeight = 58;
 constexpr int kFooterHeight = 44;
 
 void set_rgb(cairo_t* cr, std::uint32_t rgb, double alpha = 1.0) {
-    cairo_set_source_rgba(cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0, (rgb & 0xff) / 255.0, alpha);
+    cairo_set_source_rgba(cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
+                          (rgb & 0xff) / 255.0, alpha);
 }
 
 void font(cairo_t* cr, double size, bool bold = false) {
@@ -55,7 +55,8 @@ void halo_text(cairo_t* cr, double x, double y, const std::string& text) {
     cairo_fill(cr);
 }
 
-void plain_text(cairo_t* cr, double x, double y, const std::string& text, std::uint32_t rgb = 0x222222) {
+void plain_text(cairo_t* cr, double x, double y, const std::string& text,
+                std::uint32_t rgb = 0x222222) {
     set_rgb(cr, rgb);
     cairo_move_to(cr, x, y);
     cairo_show_text(cr, text.c_str());
@@ -102,10 +103,14 @@ std::vector<std::uint16_t> fill_gaps(std::vector<std::uint16_t> slots,
                 const std::size_t i = static_cast<std::size_t>(y) * width + x;
                 if (slots[i] != 0 || !land[i]) continue;
                 // First neighbour in a fixed order: deterministic.
-                if (x > 0 && slots[i - 1]) next[i] = slots[i - 1];
-                else if (x + 1 < width && slots[i + 1]) next[i] = slots[i + 1];
-                else if (y > 0 && slots[i - width]) next[i] = slots[i - width];
-                else if (y + 1 < height && slots[i + width]) next[i] = slots[i + width];
+                if (x > 0 && slots[i - 1])
+                    next[i] = slots[i - 1];
+                else if (x + 1 < width && slots[i + 1])
+                    next[i] = slots[i + 1];
+                else if (y > 0 && slots[i - width])
+                    next[i] = slots[i - width];
+                else if (y + 1 < height && slots[i + width])
+                    next[i] = slots[i + width];
             }
         }
         slots.swap(next);
@@ -119,7 +124,9 @@ CatchmentMap::CatchmentMap(const Engine& engine, const std::string& treatment, M
     : engine_(engine), options_(std::move(options)) {
     colour_of_site_.assign(engine.site_count(), -1);
     for (const auto& site : engine.sites()) {
-        if (std::find(site.treatments.begin(), site.treatments.end(), treatment) == site.treatments.end()) continue;
+        if (std::find(site.treatments.begin(), site.treatments.end(), treatment) ==
+            site.treatments.end())
+            continue;
         colour_of_site_[site.index] = static_cast<int>(sites_.size());  // legend position
         sites_.push_back(site.index);
     }
@@ -136,7 +143,8 @@ CatchmentMap::CatchmentMap(const Engine& engine, const std::string& treatment, M
     OSRDestroySpatialReference(grid);
 
     // The extent of the located postcodes, so the whole country (or the whole tiny index) shows.
-    double min_e = std::numeric_limits<double>::max(), max_e = -min_e, min_n = min_e, max_n = -min_e;
+    double min_e = std::numeric_limits<double>::max(), max_e = -min_e, min_n = min_e,
+           max_n = -min_e;
     const std::uint32_t located = engine.located_count();
     for (std::uint32_t row = 0; row < located; ++row) {
         const auto r = engine.located_postcode(row);
@@ -164,7 +172,8 @@ CatchmentMap::CatchmentMap(const Engine& engine, const std::string& treatment, M
     for (std::uint32_t row = 0; row < located; ++row) {
         const auto r = engine.located_postcode(row);
         int x, y;
-        if (to_pixel(r.eastings_m, r.northings_m, x, y)) land_[static_cast<std::size_t>(y) * map_w_ + x] = 1;
+        if (to_pixel(r.eastings_m, r.northings_m, x, y))
+            land_[static_cast<std::size_t>(y) * map_w_ + x] = 1;
     }
     // Grow each occupied pixel by one in every direction: rural postcodes are a kilometre or
     // more apart, and without this the land reads as speckle rather than as a coast.
@@ -175,7 +184,8 @@ CatchmentMap::CatchmentMap(const Engine& engine, const std::string& treatment, M
             for (int dy = -1; dy <= 1; ++dy) {
                 for (int dx = -1; dx <= 1; ++dx) {
                     const int nx = x + dx, ny = y + dy;
-                    if (nx >= 0 && ny >= 0 && nx < map_w_ && ny < map_h_) grown[static_cast<std::size_t>(ny) * map_w_ + nx] = 1;
+                    if (nx >= 0 && ny >= 0 && nx < map_w_ && ny < map_h_)
+                        grown[static_cast<std::size_t>(ny) * map_w_ + nx] = 1;
                 }
             }
         }
@@ -184,7 +194,8 @@ CatchmentMap::CatchmentMap(const Engine& engine, const std::string& treatment, M
 }
 
 CatchmentMap::~CatchmentMap() {
-    if (to_grid_) OCTDestroyCoordinateTransformation(static_cast<OGRCoordinateTransformationH>(to_grid_));
+    if (to_grid_)
+        OCTDestroyCoordinateTransformation(static_cast<OGRCoordinateTransformationH>(to_grid_));
 }
 
 bool CatchmentMap::to_pixel(double e, double n, int& x, int& y) const {
@@ -197,12 +208,16 @@ bool CatchmentMap::to_pixel(double e, double n, int& x, int& y) const {
 
 void CatchmentMap::add_wgs84(LatLon point, std::int32_t site) {
     double x = point.lon_deg, y = point.lat_deg, z = 0;
-    if (!to_grid_ || !OCTTransform(static_cast<OGRCoordinateTransformationH>(to_grid_), 1, &x, &y, &z)) return;
+    if (!to_grid_ ||
+        !OCTTransform(static_cast<OGRCoordinateTransformationH>(to_grid_), 1, &x, &y, &z))
+        return;
     add_grid(x, y, site);
 }
 
 void CatchmentMap::add_grid(double e, double n, std::int32_t site) {
-    const int slot = site >= 0 && static_cast<std::size_t>(site) < colour_of_site_.size() ? colour_of_site_[site] : -1;
+    const int slot = site >= 0 && static_cast<std::size_t>(site) < colour_of_site_.size()
+                         ? colour_of_site_[site]
+                         : -1;
     ++points_;
     if (slot >= 0) ++points_per_site_[static_cast<std::size_t>(slot)];
     int x, y;
@@ -210,7 +225,8 @@ void CatchmentMap::add_grid(double e, double n, std::int32_t site) {
     auto& cell = catchment_[static_cast<std::size_t>(y) * map_w_ + x];
     if (cell == 0) cell = static_cast<std::uint16_t>(slot + 1);  // 0 stays "no site"
     if (markers_.size() < kMaxMarkers) {
-        markers_.push_back({static_cast<float>((e - min_e_) / metres_per_px_), static_cast<float>((max_n_ - n) / metres_per_px_),
+        markers_.push_back({static_cast<float>((e - min_e_) / metres_per_px_),
+                            static_cast<float>((max_n_ - n) / metres_per_px_),
                             static_cast<std::int16_t>(slot)});
     } else {
         markers_overflowed_ = true;
@@ -243,9 +259,8 @@ void CatchmentMap::write(const std::string& path, const std::string& format) con
 // the land alone: the dots drawn over it are the picture.
 void CatchmentMap::draw_land_and_catchments(cairo_t* cr) const {
     const bool dots = !markers_overflowed_;
-    const std::vector<std::uint16_t> fill =
-        dots ? std::vector<std::uint16_t>(catchment_.size(), 0)
-             : fill_gaps(catchment_, land_, map_w_, map_h_, 3);
+    const std::vector<std::uint16_t> fill = dots ? std::vector<std::uint16_t>(catchment_.size(), 0)
+                                                 : fill_gaps(catchment_, land_, map_w_, map_h_, 3);
     cairo_surface_t* raster = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, map_w_, map_h_);
     cairo_surface_flush(raster);
     auto* pixels = cairo_image_surface_get_data(raster);
@@ -256,8 +271,10 @@ void CatchmentMap::draw_land_and_catchments(cairo_t* cr) const {
         for (int x = 0; x < map_w_; ++x) {
             const std::size_t i = static_cast<std::size_t>(y) * map_w_ + x;
             std::uint32_t argb = 0;
-            if (fill[i]) argb = 0xff000000u | kPalette[(fill[i] - 1) % kPaletteSize];
-            else if (land_[i]) argb = 0xff000000u | kLand;
+            if (fill[i])
+                argb = 0xff000000u | kPalette[(fill[i] - 1) % kPaletteSize];
+            else if (land_[i])
+                argb = 0xff000000u | kLand;
             line[x] = argb;
         }
     }
@@ -277,8 +294,10 @@ void CatchmentMap::draw_markers(cairo_t* cr) const {
     for (const auto& m : markers_) {
         cairo_arc(cr, map_x_ + static_cast<double>(m.x), map_y_ + static_cast<double>(m.y), r, 0,
                   2 * M_PI);
-        if (m.slot >= 0) set_rgb(cr, kPalette[static_cast<std::size_t>(m.slot) % kPaletteSize]);
-        else cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        if (m.slot >= 0)
+            set_rgb(cr, kPalette[static_cast<std::size_t>(m.slot) % kPaletteSize]);
+        else
+            cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
         cairo_fill_preserve(cr);
         cairo_set_source_rgba(cr, 0, 0, 0, 0.5);
         cairo_set_line_width(cr, 0.5);

@@ -32,7 +32,7 @@ inline MapOptions map_options(int width_px) {
 }
 
 class CatchmentMap {
-public:
+  public:
     static constexpr std::size_t kMaxMarkers = 20000;
 
     // Sites shown are those offering `treatment`. Reads every located postcode for the outline.
@@ -56,7 +56,7 @@ public:
     // Writes SVG or PNG (as `format` says: "svg" or "png") to `path`. Throws Error{io_error}.
     void write(const std::string& path, const std::string& format) const;
 
-private:
+  private:
     bool to_pixel(double e, double n, int& x, int& y) const;
     // The steps of write(), in the order they paint.
     void draw_land_and_catchments(cairo_t* cr) const;
@@ -71,15 +71,15 @@ private:
 
     const Engine& engine_;
     MapOptions options_;
-    std::vector<std::uint32_t> sites_;      // site indexes offering the treatment
-    std::vector<int> colour_of_site_;       // site index -> legend position, -1 if not shown
+    std::vector<std::uint32_t> sites_;  // site indexes offering the treatment
+    std::vector<int> colour_of_site_;   // site index -> legend position, -1 if not shown
     std::vector<std::uint64_t> points_per_site_;
     std::uint64_t points_ = 0;
     double min_e_ = 0, max_n_ = 0, metres_per_px_ = 1;
-    int width_ = 0, height_ = 0;            // whole picture
+    int width_ = 0, height_ = 0;                         // whole picture
     int map_x_ = 0, map_y_ = 0, map_w_ = 0, map_h_ = 0;  // the map area within it
-    std::vector<std::uint8_t> land_;        // map_w_ x map_h_
-    std::vector<std::uint16_t> catchment_;  // palette slot + 1, 0 = none
+    std::vector<std::uint8_t> land_;                     // map_w_ x map_h_
+    std::vector<std::uint16_t> catchment_;               // palette slot + 1, 0 = none
     struct Marker {
         float x, y;
         std::int16_t slot;

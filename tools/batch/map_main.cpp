@@ -3,16 +3,15 @@
 //
 // Exit codes: 0 ok, 1 usage, 2 data/output error (the DESIGN.md error object on stderr).
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <thread>
 
 #include "command.hpp"
-#include "paths.hpp"
 #include "map.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "paths.hpp"
 
 namespace {
 
@@ -29,22 +28,24 @@ void colour_every_postcode(const hloc::Engine& engine, const std::string& treatm
         queries.clear();
         grid.clear();
         for (std::uint32_t row = begin; row < end; ++row) {
-        const auto r = engine.located_postcode(row);
-        hloc::NearestQuery q;
-        q.origin.postcode = r.postcode;
-        q.origin.match = hloc::MatchLevel::unit;
-        q.origin.position = r.position;
-        q.treatment = treatment;
-        q.k = 1;
-        queries.push_back(std::move(q));
-        grid.emplace_back(r.eastings_m, r.northings_m);
+            const auto r = engine.located_postcode(row);
+            hloc::NearestQuery q;
+            q.origin.postcode = r.postcode;
+            q.origin.match = hloc::MatchLevel::unit;
+            q.origin.position = r.position;
+            q.treatment = treatment;
+            q.k = 1;
+            queries.push_back(std::move(q));
+            grid.emplace_back(r.eastings_m, r.northings_m);
         }
         answers.assign(queries.size(), hloc::Error(hloc::ErrorCode::internal, "not answered"));
         engine.nearest_batch(queries, answers, threads);
         for (std::size_t i = 0; i < answers.size(); ++i) {
-        const auto& a = answers[i];
-        const std::int32_t site = a && !a->results.empty() ? static_cast<std::int32_t>(a->results.front().site_index) : -1;
-        map.add_grid(grid[i].first, grid[i].second, site);
+            const auto& a = answers[i];
+            const std::int32_t site = a && !a->results.empty()
+                                          ? static_cast<std::int32_t>(a->results.front().site_index)
+                                          : -1;
+            map.add_grid(grid[i].first, grid[i].second, site);
         }
     }
 }
@@ -52,9 +53,10 @@ void colour_every_postcode(const hloc::Engine& engine, const std::string& treatm
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Draw the catchments of the whole index: every located postcode coloured by its nearest "
-                 "site offering a treatment, in British National Grid.",
-                 "hospital-locator map"};
+    CLI::App app{
+        "Draw the catchments of the whole index: every located postcode coloured by its nearest "
+        "site offering a treatment, in British National Grid.",
+        "hospital-locator map"};
     std::string index_file = hloc::paths::default_index().string();
     std::string data_dir, out_path, treatment;
     int width = 800;
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
         hloc::batch::init_process();
         const std::string kind = hloc::batch::map_format(out_path);
         if (width < 320 || width > 8000) {
-            throw hloc::Error(hloc::ErrorCode::invalid_parameter, "--width must be between 320 and 8000 pixels");
+            throw hloc::Error(hloc::ErrorCode::invalid_parameter,
+                              "--width must be between 320 and 8000 pixels");
         }
         hloc::batch::SafeOutput out(out_path, force);
         const auto start = std::chrono::steady_clock::now();
@@ -81,14 +84,17 @@ int main(int argc, char** argv) {
         colour_every_postcode(engine, chosen, hloc::batch::checked_threads(threads), map);
         const std::uint32_t located = engine.located_count();
         map.set_titles("Nearest " + chosen + " site for every postcode",
-                       hloc::batch::with_commas(located) + " located postcodes, each coloured by the site nearest along the "
-                                         "WGS84 geodesic");
+                       hloc::batch::with_commas(located) +
+                           " located postcodes, each coloured by the site nearest along the "
+                           "WGS84 geodesic");
         map.write(out.temp_path(), kind);
         out.commit();
         hloc::batch::release_drawing_caches();
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::cerr << "map: " << hloc::batch::with_commas(located) << " postcodes in " << seconds << " s -> " << out_path << " ("
-                  << map.width_px() << " x " << map.height_px() << " px)\n";
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::cerr << "map: " << hloc::batch::with_commas(located) << " postcodes in " << seconds
+                  << " s -> " << out_path << " (" << map.width_px() << " x " << map.height_px()
+                  << " px)\n";
         return 0;
     });
 }

@@ -15,9 +15,9 @@ namespace hloc::batch {
 
 unsigned checked_threads(long long threads) {
     if (threads < 0 || threads > kMaxThreads) {
-        throw Error(ErrorCode::invalid_parameter, "--threads must be between 0 (one per core) and " +
-                                                      std::to_string(kMaxThreads) + " (got " +
-                                                      std::to_string(threads) + ")");
+        throw Error(ErrorCode::invalid_parameter,
+                    "--threads must be between 0 (one per core) and " +
+                        std::to_string(kMaxThreads) + " (got " + std::to_string(threads) + ")");
     }
     return static_cast<unsigned>(threads);
 }
@@ -27,7 +27,8 @@ std::string map_format(const std::string& path) {
     for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (ext == ".svg") return "svg";
     if (ext == ".png") return "png";
-    throw Error(ErrorCode::invalid_parameter, "--map " + path + ": the map is drawn as .svg or .png");
+    throw Error(ErrorCode::invalid_parameter,
+                "--map " + path + ": the map is drawn as .svg or .png");
 }
 
 std::string with_commas(std::uint64_t n) {

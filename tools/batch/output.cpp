@@ -58,7 +58,9 @@ extern "C" void on_fatal_signal(int sig) {
     for (int i = 0; i < kSlots; ++i) {
         if (g_slot_used[i].load()) remove_with_side_files(g_temp_paths[i]);
     }
-    const char* what = sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGTERM ? "terminated (SIGTERM)" : "hung up (SIGHUP)";
+    const char* what = sig == SIGINT    ? "interrupted (SIGINT)"
+                       : sig == SIGTERM ? "terminated (SIGTERM)"
+                                        : "hung up (SIGHUP)";
     const char* tail = ": stopped, no output written\n";
     [[maybe_unused]] auto r1 = ::write(2, what, std::strlen(what));
     [[maybe_unused]] auto r2 = ::write(2, tail, std::strlen(tail));
@@ -94,14 +96,16 @@ OutputFormat output_format(const std::string& path, const std::string& format) {
         if (ext == ".jsonl" || ext == ".ndjson") return OutputFormat::jsonl;
         if (ext == ".geojson" || ext == ".json") return OutputFormat::geojson;
         if (ext == ".gpkg") return OutputFormat::gpkg;
-        throw Error(ErrorCode::invalid_parameter, "cannot tell the output format from \"" + path +
-                                                      "\": use .csv, .jsonl, .geojson or .gpkg, or --format");
+        throw Error(ErrorCode::invalid_parameter,
+                    "cannot tell the output format from \"" + path +
+                        "\": use .csv, .jsonl, .geojson or .gpkg, or --format");
     }
     if (f == "csv") return OutputFormat::csv;
     if (f == "jsonl" || f == "ndjson") return OutputFormat::jsonl;
     if (f == "geojson") return OutputFormat::geojson;
     if (f == "gpkg" || f == "geopackage") return OutputFormat::gpkg;
-    throw Error(ErrorCode::invalid_parameter, "--format " + format + ": use csv, jsonl, geojson or gpkg");
+    throw Error(ErrorCode::invalid_parameter,
+                "--format " + format + ": use csv, jsonl, geojson or gpkg");
 }
 
 SafeOutput::SafeOutput(std::string target, bool force, const std::vector<std::string>& inputs)
@@ -110,18 +114,22 @@ SafeOutput::SafeOutput(std::string target, bool force, const std::vector<std::st
     const fs::path dir = t.has_parent_path() ? t.parent_path() : fs::path(".");
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-        throw Error(ErrorCode::io_error, "cannot write " + target_ + ": the directory " + dir.string() + " does not exist");
+        throw Error(ErrorCode::io_error, "cannot write " + target_ + ": the directory " +
+                                             dir.string() + " does not exist");
     }
     if (::access(dir.c_str(), W_OK) != 0) {
-        throw Error(ErrorCode::io_error, "cannot write " + target_ + ": the directory " + dir.string() +
-                                             " is not writable (" + std::strerror(errno) + ")");
+        throw Error(ErrorCode::io_error, "cannot write " + target_ + ": the directory " +
+                                             dir.string() + " is not writable (" +
+                                             std::strerror(errno) + ")");
     }
     for (const auto& in : inputs) {
         if (in != "-" && fs::exists(t, ec) && fs::equivalent(t, fs::path(in), ec)) {
-            throw Error(ErrorCode::invalid_parameter, "the output " + target_ + " is the input " + in);
+            throw Error(ErrorCode::invalid_parameter,
+                        "the output " + target_ + " is the input " + in);
         }
     }
-    if (fs::is_directory(t, ec)) throw Error(ErrorCode::io_error, "cannot write " + target_ + ": it is a directory");
+    if (fs::is_directory(t, ec))
+        throw Error(ErrorCode::io_error, "cannot write " + target_ + ": it is a directory");
     if (fs::exists(t, ec) && !force) {
         throw Error(ErrorCode::io_error, target_ + " already exists; give --force to replace it");
     }
@@ -144,23 +152,27 @@ SafeOutput::~SafeOutput() {
 
 void SafeOutput::commit() {
     if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-        throw Error(ErrorCode::io_error, "cannot rename " + temp_ + " to " + target_ + ": " + std::strerror(errno));
+        throw Error(ErrorCode::io_error,
+                    "cannot rename " + temp_ + " to " + target_ + ": " + std::strerror(errno));
     }
     committed_ = true;
     if (slot_ >= 0) g_slot_used[slot_].store(false);
     slot_ = -1;
 }
 
-std::vector<std::string> output_columns(const std::vector<std::string>& input_columns, std::uint32_t k) {
+std::vector<std::string> output_columns(const std::vector<std::string>& input_columns,
+                                        std::uint32_t k) {
     std::vector<std::string> results = contract::nearest_columns(k);
     results.emplace_back("error_code");
     results.emplace_back("error_message");
     std::vector<std::string> out;
     for (std::size_t i = 0; i < input_columns.size(); ++i) {
         std::string name = input_columns[i];
-        if (name.find_first_not_of(" \t") == std::string::npos) name = "column_" + std::to_string(i + 1);
+        if (name.find_first_not_of(" \t") == std::string::npos)
+            name = "column_" + std::to_string(i + 1);
         const auto clash = [&](const std::string& n) {
-            return std::any_of(results.begin(), results.end(), [&](const auto& r) { return lower(r) == lower(n); });
+            return std::any_of(results.begin(), results.end(),
+                               [&](const auto& r) { return lower(r) == lower(n); });
         };
         if (clash(name)) name = "input_" + name;
         out.push_back(name);
@@ -174,7 +186,8 @@ TextFile::TextFile(const std::string& path) : path_(path), buffer_(1 << 20) {
         file_ = stdout;
     } else {
         file_ = std::fopen(path.c_str(), "wb");
-        if (!file_) throw Error(ErrorCode::io_error, "cannot write " + path + ": " + std::strerror(errno));
+        if (!file_)
+            throw Error(ErrorCode::io_error, "cannot write " + path + ": " + std::strerror(errno));
         owned_ = true;
     }
     std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
@@ -186,8 +199,9 @@ TextFile::~TextFile() {
 
 void TextFile::write(const std::string& text) {
     if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) {
-        throw Error(ErrorCode::io_error, "cannot write " + (path_ == "-" ? std::string("standard output") : path_) +
-                                             ": " + std::strerror(errno));
+        throw Error(ErrorCode::io_error,
+                    "cannot write " + (path_ == "-" ? std::string("standard output") : path_) +
+                        ": " + std::strerror(errno));
     }
 }
 
@@ -203,15 +217,18 @@ void TextFile::write_all(const std::string* texts, std::size_t count) {
         const std::size_t end = std::min(count, begin + kBatch);
         iov.clear();
         for (std::size_t i = begin; i < end; ++i) {
-            if (!texts[i].empty()) iov.push_back({const_cast<char*>(texts[i].data()), texts[i].size()});
+            if (!texts[i].empty())
+                iov.push_back({const_cast<char*>(texts[i].data()), texts[i].size()});
         }
         std::size_t at = 0;
         while (at < iov.size()) {
             const ssize_t n = ::writev(fd, iov.data() + at, static_cast<int>(iov.size() - at));
             if (n < 0) {
                 if (errno == EINTR) continue;
-                throw Error(ErrorCode::io_error, "cannot write " + (path_ == "-" ? std::string("standard output") : path_) +
-                                                     ": " + std::strerror(errno));
+                throw Error(ErrorCode::io_error,
+                            "cannot write " +
+                                (path_ == "-" ? std::string("standard output") : path_) + ": " +
+                                std::strerror(errno));
             }
             // A short write: skip what went out, resume inside the first piece not finished.
             auto left = static_cast<std::size_t>(n);
@@ -233,18 +250,22 @@ void TextFile::close() {
         file_ = nullptr;
     }
     if (!flushed || !closed) {
-        throw Error(ErrorCode::io_error, "cannot write " + path_ + ": " + std::strerror(flushed ? errno : flush_errno));
+        throw Error(ErrorCode::io_error,
+                    "cannot write " + path_ + ": " + std::strerror(flushed ? errno : flush_errno));
     }
 }
 
-OgrWriter::OgrWriter(const std::string& path, OutputFormat format, const std::vector<std::string>& columns,
-                     std::size_t input_columns, std::uint32_t /*k*/)
+OgrWriter::OgrWriter(const std::string& path, OutputFormat format,
+                     const std::vector<std::string>& columns, std::size_t input_columns,
+                     std::uint32_t /*k*/)
     : path_(path) {
     const char* driver_name = format == OutputFormat::gpkg ? "GPKG" : "GeoJSON";
     GDALDriverH driver = GDALGetDriverByName(driver_name);
-    if (!driver) throw Error(ErrorCode::internal, std::string("GDAL has no ") + driver_name + " driver");
+    if (!driver)
+        throw Error(ErrorCode::internal, std::string("GDAL has no ") + driver_name + " driver");
     dataset_ = GDALCreate(driver, path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
-    if (!dataset_) throw Error(ErrorCode::io_error, "cannot create " + path + ": " + CPLGetLastErrorMsg());
+    if (!dataset_)
+        throw Error(ErrorCode::io_error, "cannot create " + path + ": " + CPLGetLastErrorMsg());
     OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(nullptr);
     OSRImportFromEPSG(wgs84, 4326);
     OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
@@ -256,17 +277,21 @@ OgrWriter::OgrWriter(const std::string& path, OutputFormat format, const std::ve
     layer_ = GDALDatasetCreateLayer(dataset_, "nearest", wgs84, wkbPoint, options);
     CSLDestroy(options);
     OSRDestroySpatialReference(wgs84);
-    if (!layer_) throw Error(ErrorCode::io_error, "cannot create a layer in " + path + ": " + CPLGetLastErrorMsg());
+    if (!layer_)
+        throw Error(ErrorCode::io_error,
+                    "cannot create a layer in " + path + ": " + CPLGetLastErrorMsg());
     // Result columns that hold numbers are reals; input columns and the rest are text.
     for (std::size_t i = 0; i < columns.size(); ++i) {
         const auto& name = columns[i];
-        const bool real = i >= input_columns && (name == "lat" || name == "lon" || name.ends_with("_metres") ||
-                                                 name.ends_with("_miles"));
+        const bool real =
+            i >= input_columns && (name == "lat" || name == "lon" || name.ends_with("_metres") ||
+                                   name.ends_with("_miles"));
         real_.push_back(real);
         OGRFieldDefnH field = OGR_Fld_Create(name.c_str(), real ? OFTReal : OFTString);
         const OGRErr err = OGR_L_CreateField(static_cast<OGRLayerH>(layer_), field, TRUE);
         OGR_Fld_Destroy(field);
-        if (err != OGRERR_NONE) throw Error(ErrorCode::io_error, "cannot add field " + name + " to " + path);
+        if (err != OGRERR_NONE)
+            throw Error(ErrorCode::io_error, "cannot add field " + name + " to " + path);
     }
     defn_ = OGR_L_GetLayerDefn(static_cast<OGRLayerH>(layer_));
 }
@@ -275,7 +300,9 @@ OgrWriter::~OgrWriter() {
     if (dataset_) GDALClose(static_cast<GDALDatasetH>(dataset_));
 }
 
-void OgrWriter::begin_chunk() { GDALDatasetStartTransaction(static_cast<GDALDatasetH>(dataset_), FALSE); }
+void OgrWriter::begin_chunk() {
+    GDALDatasetStartTransaction(static_cast<GDALDatasetH>(dataset_), FALSE);
+}
 
 void OgrWriter::end_chunk() {
     if (GDALDatasetCommitTransaction(static_cast<GDALDatasetH>(dataset_)) == OGRERR_FAILURE) {
@@ -283,13 +310,16 @@ void OgrWriter::end_chunk() {
     }
 }
 
-void OgrWriter::write(const std::vector<std::string>& cells, bool has_point, double lat_deg, double lon_deg) {
+void OgrWriter::write(const std::vector<std::string>& cells, bool has_point, double lat_deg,
+                      double lon_deg) {
     OGRFeatureH feature = OGR_F_Create(static_cast<OGRFeatureDefnH>(defn_));
     for (std::size_t i = 0; i < cells.size() && i < real_.size(); ++i) {
         if (cells[i].empty()) continue;
         const int f = static_cast<int>(i);
-        if (real_[i]) OGR_F_SetFieldDouble(feature, f, std::strtod(cells[i].c_str(), nullptr));
-        else OGR_F_SetFieldString(feature, f, valid_utf8(cells[i]).c_str());
+        if (real_[i])
+            OGR_F_SetFieldDouble(feature, f, std::strtod(cells[i].c_str(), nullptr));
+        else
+            OGR_F_SetFieldString(feature, f, valid_utf8(cells[i]).c_str());
     }
     if (has_point) {
         OGRGeometryH point = OGR_G_CreateGeometry(wkbPoint);
@@ -298,7 +328,8 @@ void OgrWriter::write(const std::vector<std::string>& cells, bool has_point, dou
     }
     const OGRErr err = OGR_L_CreateFeature(static_cast<OGRLayerH>(layer_), feature);
     OGR_F_Destroy(feature);
-    if (err != OGRERR_NONE) throw Error(ErrorCode::io_error, "cannot write " + path_ + ": " + CPLGetLastErrorMsg());
+    if (err != OGRERR_NONE)
+        throw Error(ErrorCode::io_error, "cannot write " + path_ + ": " + CPLGetLastErrorMsg());
 }
 
 void OgrWriter::close() {
@@ -316,9 +347,14 @@ std::string valid_utf8(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        std::size_t len = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xE  ? 3
+                          : (c >> 3) == 0x1E ? 4
+                                             : 0;
         bool ok = len > 0 && i + len <= s.size();
-        for (std::size_t j = 1; ok && j < len; ++j) ok = (static_cast<unsigned char>(s[i + j]) & 0xC0) == 0x80;
+        for (std::size_t j = 1; ok && j < len; ++j)
+            ok = (static_cast<unsigned char>(s[i + j]) & 0xC0) == 0x80;
         if (ok && len == 2) ok = c >= 0xC2;  // no overlong forms
         if (ok && len == 3) {
             const auto c1 = static_cast<unsigned char>(s[i + 1]);

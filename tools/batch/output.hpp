@@ -24,7 +24,7 @@ void install_signal_cleanup();
 // The constructor refuses a target that exists (unless `force`), a directory that does not
 // exist or cannot be written, and a target that is one of `inputs`.
 class SafeOutput {
-public:
+  public:
     SafeOutput(std::string target, bool force, const std::vector<std::string>& inputs = {});
     SafeOutput(const SafeOutput&) = delete;
     SafeOutput& operator=(const SafeOutput&) = delete;
@@ -34,7 +34,7 @@ public:
     const std::string& temp_path() const { return temp_; }
     void commit();  // throws Error{io_error}
 
-private:
+  private:
     std::string target_, temp_;
     int slot_ = -1;
     bool committed_ = false;
@@ -43,11 +43,12 @@ private:
 // Column names of an output row: the input's (renamed "input_<name>" where they would clash
 // with a result column, "column_<n>" where blank), then the results' for k sites, then
 // error_code and error_message.
-std::vector<std::string> output_columns(const std::vector<std::string>& input_columns, std::uint32_t k);
+std::vector<std::string> output_columns(const std::vector<std::string>& input_columns,
+                                        std::uint32_t k);
 
 // A buffered file (or standard output) that reports write errors (a full disk) as Error{io_error}.
 class TextFile {
-public:
+  public:
     explicit TextFile(const std::string& path);  // "-" = standard output
     ~TextFile();
     void write(const std::string& text);
@@ -55,7 +56,7 @@ public:
     void write_all(const std::string* texts, std::size_t count);
     void close();  // flushes; throws on any error seen
 
-private:
+  private:
     std::FILE* file_ = nullptr;
     std::string path_;
     bool owned_ = false;
@@ -65,17 +66,18 @@ private:
 // GeoJSON or GeoPackage through GDAL: one point feature per row at the query location (WGS84),
 // no geometry for rows that have none; attributes as the CSV columns, numbers as reals.
 class OgrWriter {
-public:
+  public:
     OgrWriter(const std::string& path, OutputFormat format, const std::vector<std::string>& columns,
               std::size_t input_columns, std::uint32_t k);
     ~OgrWriter();
     void begin_chunk();
     // `cells` has one value per column; an empty cell is a null field.
-    void write(const std::vector<std::string>& cells, bool has_point, double lat_deg, double lon_deg);
+    void write(const std::vector<std::string>& cells, bool has_point, double lat_deg,
+               double lon_deg);
     void end_chunk();
     void close();
 
-private:
+  private:
     void* dataset_ = nullptr;
     void* layer_ = nullptr;
     void* defn_ = nullptr;

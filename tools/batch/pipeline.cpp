@@ -37,7 +37,7 @@ struct Outcome {
 
 // One output format's rows. Chosen once per run, so the worker never asks which format it is.
 class RowWriter {
-public:
+  public:
     virtual ~RowWriter() = default;
     virtual void write(const InputRow& row, const RowStat& stat, const Outcome& outcome,
                        std::string& text, std::vector<std::string>& cells) const = 0;
@@ -45,7 +45,7 @@ public:
 
 // The input's fields, then the contract's nearest row, then error_code and error_message.
 class CsvRows final : public RowWriter {
-public:
+  public:
     CsvRows(const Engine& engine, std::uint32_t k) : row_(engine, k) {}
     void write(const InputRow& row, const RowStat& stat, const Outcome& outcome, std::string& text,
                std::vector<std::string>&) const override {
@@ -67,13 +67,13 @@ public:
         text += '\n';
     }
 
-private:
+  private:
     contract::NearestRow row_;
 };
 
 // {"row": n, "input": {column: field}, "status": ..., then the answer's members or "error"}.
 class JsonLinesRows final : public RowWriter {
-public:
+  public:
     JsonLinesRows(const Engine& engine, const std::vector<std::string>& columns)
         : json_(engine), columns_(columns) {}
     void write(const InputRow& row, const RowStat& stat, const Outcome& outcome, std::string& text,
@@ -91,14 +91,14 @@ public:
         text += "}\n";
     }
 
-private:
+  private:
     contract::JsonWriter json_;
     const std::vector<std::string>& columns_;
 };
 
 // Attribute cells for GeoJSON and GeoPackage features: the CSV row's fields, one per column.
 class CellRows final : public RowWriter {
-public:
+  public:
     CellRows(const Engine& engine, std::uint32_t k) : row_(engine, k) {}
     void write(const InputRow& row, const RowStat& stat, const Outcome& outcome, std::string&,
                std::vector<std::string>& cells) const override {
@@ -114,21 +114,24 @@ public:
         cells.emplace_back(outcome.error->message());
     }
 
-private:
+  private:
     contract::NearestRow row_;
 };
 
 std::unique_ptr<RowWriter> row_writer(const Engine& engine, const BatchOptions& options,
                                       const std::vector<std::string>& columns) {
     switch (options.format) {
-        case OutputFormat::csv: return std::make_unique<CsvRows>(engine, options.nearest.k);
-        case OutputFormat::jsonl: return std::make_unique<JsonLinesRows>(engine, columns);
-        default: return std::make_unique<CellRows>(engine, options.nearest.k);
+        case OutputFormat::csv:
+            return std::make_unique<CsvRows>(engine, options.nearest.k);
+        case OutputFormat::jsonl:
+            return std::make_unique<JsonLinesRows>(engine, columns);
+        default:
+            return std::make_unique<CellRows>(engine, options.nearest.k);
     }
 }
 
 class Worker {
-public:
+  public:
     Worker(const Engine& engine, const BatchOptions& options, const RowWriter& writer)
         : engine_(engine), options_(options), writer_(writer) {}
 
@@ -141,7 +144,8 @@ public:
         const Outcome outcome = answer(row);
         stat.elapsed_ns = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-        if (outcome.answer) describe(*outcome.answer, stat);
+        if (outcome.answer)
+            describe(*outcome.answer, stat);
         else {
             stat.status = contract::status_for(outcome.error->code());
             stat.error = outcome.error->code();
@@ -149,7 +153,7 @@ public:
         writer_.write(row, stat, outcome, text, cells);
     }
 
-private:
+  private:
     Outcome answer(const InputRow& row) const {
         try {  // nothing escapes a worker thread
             if (row.problem) return {std::nullopt, *row.problem};
@@ -198,7 +202,7 @@ private:
 
 // The output file of a run: text (CSV, JSON Lines) or an OGR layer (GeoJSON, GeoPackage).
 class Output {
-public:
+  public:
     Output(const std::string& path, const BatchOptions& options,
            const std::vector<std::string>& columns, std::size_t input_columns) {
         if (options.format == OutputFormat::csv || options.format == OutputFormat::jsonl) {
@@ -232,7 +236,7 @@ public:
         if (ogr_) ogr_->close();
     }
 
-private:
+  private:
     std::unique_ptr<TextFile> text_;
     std::unique_ptr<OgrWriter> ogr_;
 };
@@ -240,7 +244,7 @@ private:
 // Chunks travel from the reading thread to the writer thread; at most two wait, so memory
 // stays bounded. A write error stops the run; it is rethrown by finish().
 class WriterThread {
-public:
+  public:
     WriterThread(Output& output, const std::function<void(const RowStat&)>& observe)
         : output_(output), observe_(observe), thread_([this] { run(); }) {}
     ~WriterThread() { stop(); }
@@ -269,7 +273,7 @@ public:
         if (error_) std::rethrow_exception(error_);
     }
 
-private:
+  private:
     void run() {
         for (;;) {
             std::unique_ptr<Chunk> chunk;
@@ -317,7 +321,7 @@ private:
 
 // "  1,234 rows  56,789 rows/s  ETA 3 s" on a terminal, at most five times a second.
 class Progress {
-public:
+  public:
     explicit Progress(bool wanted) : shown_(wanted && ::isatty(2)) {}
     void update(std::uint64_t rows, double fraction_read) {
         if (!shown_) return;
@@ -329,7 +333,8 @@ public:
         std::string eta;
         if (fraction_read > 0.001) {
             eta = "  ETA " +
-                  std::to_string(static_cast<long>(seconds * (1 - fraction_read) / fraction_read + 0.5)) +
+                  std::to_string(
+                      static_cast<long>(seconds * (1 - fraction_read) / fraction_read + 0.5)) +
                   " s";
         }
         std::fprintf(stderr, "\r  %s rows  %s rows/s%s   ", with_commas(rows).c_str(),
@@ -339,7 +344,7 @@ public:
         if (shown_) std::fprintf(stderr, "\r%60s\r", "");
     }
 
-private:
+  private:
     bool shown_;
     Clock::time_point start_ = Clock::now(), last_ = start_;
 };
@@ -347,7 +352,8 @@ private:
 }  // namespace
 
 std::uint64_t run_batch(const Engine& engine, InputSource& input, const BatchOptions& options,
-                        const std::string& out_path, const std::function<void(const RowStat&)>& observe) {
+                        const std::string& out_path,
+                        const std::function<void(const RowStat&)>& observe) {
     const auto columns = output_columns(input.columns(), options.nearest.k);
     const auto writer = row_writer(engine, options, columns);
     const Worker worker(engine, options, *writer);

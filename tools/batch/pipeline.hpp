@@ -29,29 +29,30 @@ struct RowStat {
     std::uint64_t number = 0;
     RowStatus status = RowStatus::invalid;
     std::optional<ErrorCode> error;
-    std::int32_t site = -1;          // nearest site's index, -1 when none
-    double distance_m = NAN;         // to the nearest site
+    std::int32_t site = -1;   // nearest site's index, -1 when none
+    double distance_m = NAN;  // to the nearest site
     bool has_position = false;
-    LatLon position;                 // the query's resolved position (WGS84)
-    double eastings_m = NAN;         // British National Grid, when asked for and known
+    LatLon position;          // the query's resolved position (WGS84)
+    double eastings_m = NAN;  // British National Grid, when asked for and known
     double northings_m = NAN;
-    std::uint64_t elapsed_ns = 0;    // resolve + nearest, on its worker thread
-    std::string input;               // the postcode text, for "farthest rows" (cut to 64 bytes)
+    std::uint64_t elapsed_ns = 0;  // resolve + nearest, on its worker thread
+    std::string input;             // the postcode text, for "farthest rows" (cut to 64 bytes)
 };
 
 struct BatchOptions {
     contract::NearestOptions nearest;  // k, treatment, distance limit: checked by the contract
     OutputFormat format = OutputFormat::csv;
-    unsigned threads = 0;          // 0 = all cores
+    unsigned threads = 0;  // 0 = all cores
     std::size_t chunk_rows = 16384;
-    bool want_grid = false;        // fill RowStat eastings/northings (for the map)
-    bool progress = false;         // a progress line on stderr
+    bool want_grid = false;  // fill RowStat eastings/northings (for the map)
+    bool progress = false;   // a progress line on stderr
 };
 
 // Runs the whole input into `out_path` (already a temporary path, or "-" for standard output).
 // `observe` sees every row's RowStat in input order on the writer thread. Returns the row count.
 // Throws Error for setup and write failures; row problems become row statuses.
 std::uint64_t run_batch(const Engine& engine, InputSource& input, const BatchOptions& options,
-                        const std::string& out_path, const std::function<void(const RowStat&)>& observe);
+                        const std::string& out_path,
+                        const std::function<void(const RowStat&)>& observe);
 
 }  // namespace hloc::batch

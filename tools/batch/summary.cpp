@@ -5,8 +5,8 @@
 #include <cstdio>
 
 #include "hloc/contract/csv_writer.hpp"
-#include "options.hpp"
 #include "hloc/geodesy.hpp"
+#include "options.hpp"
 
 namespace hloc::batch {
 
@@ -26,7 +26,6 @@ double bin_value(std::size_t b) {
     return std::exp((static_cast<double>(b) - 0.5) * kLogGrowth);  // geometric middle
 }
 
-
 std::string miles_text(double m) { return contract::format_fixed(m / kMetresPerMile, 1) + " mi"; }
 
 }  // namespace
@@ -42,7 +41,8 @@ void DistanceHistogram::add(double d) {
 
 double DistanceHistogram::percentile_m(double p) const {
     if (count_ == 0) return NAN;
-    const auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+    const auto rank =
+        static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
     std::uint64_t seen = 0;
     for (std::size_t b = 0; b < bins_.size(); ++b) {
         seen += bins_[b];
@@ -58,7 +58,9 @@ void Summary::keep_top(std::vector<Notable>& top, Notable n) {
     constexpr std::size_t kKeep = 5;
     // Strictly greater only: on a tie the earlier row stays, so the list is deterministic.
     if (top.size() == kKeep && !(n.value > top.back().value)) return;
-    auto at = std::upper_bound(top.begin(), top.end(), n, [](const Notable& a, const Notable& b) { return a.value > b.value; });
+    auto at = std::upper_bound(top.begin(), top.end(), n, [](const Notable& a, const Notable& b) {
+        return a.value > b.value;
+    });
     top.insert(at, std::move(n));
     if (top.size() > kKeep) top.pop_back();
 }
@@ -68,9 +70,12 @@ void Summary::add(const RowStat& row) {
     ++status_[static_cast<int>(row.status)];
     if (row.error) {
         const std::string code(error_code_name(*row.error));
-        auto it = std::find_if(error_codes_.begin(), error_codes_.end(), [&](const auto& e) { return e.first == code; });
-        if (it == error_codes_.end()) error_codes_.emplace_back(code, 1);
-        else ++it->second;
+        auto it = std::find_if(error_codes_.begin(), error_codes_.end(),
+                               [&](const auto& e) { return e.first == code; });
+        if (it == error_codes_.end())
+            error_codes_.emplace_back(code, 1);
+        else
+            ++it->second;
     }
     if (row.status == RowStatus::ok || row.status == RowStatus::approximate) {
         if (row.site < 0) {
@@ -98,7 +103,8 @@ contract::Json Summary::to_json(const RunInfo& run) const {
     out["index"] = {{"checksum", engine_.info().checksum}};
     out["rows"] = rows_;
     Json status = Json::object();
-    for (int s = 0; s < contract::kRowStatusCount; ++s) status[std::string(contract::status_name(static_cast<RowStatus>(s)))] = status_[s];
+    for (int s = 0; s < contract::kRowStatusCount; ++s)
+        status[std::string(contract::status_name(static_cast<RowStatus>(s)))] = status_[s];
     out["status"] = status;
     auto codes = error_codes_;
     std::sort(codes.begin(), codes.end());
@@ -122,7 +128,8 @@ contract::Json Summary::to_json(const RunInfo& run) const {
     Json sites = Json::array();
     for (std::uint32_t i = 0; i < per_site_.size(); ++i) {
         const auto site = engine_.site(i);
-        const bool offers = std::find(site.treatments.begin(), site.treatments.end(), run.treatment) != site.treatments.end();
+        const bool offers = std::find(site.treatments.begin(), site.treatments.end(),
+                                      run.treatment) != site.treatments.end();
         if (!offers && per_site_[i] == 0) continue;
         Json s;
         s["id"] = site.id;
@@ -139,18 +146,22 @@ contract::Json Summary::to_json(const RunInfo& run) const {
             j["row"] = n.row;
             j["input"] = n.input;
             if (n.site >= 0) j["site"] = engine_.site(static_cast<std::uint32_t>(n.site)).id;
-            if (time) j["microseconds"] = round_to(n.value / 1000.0, 1);
-            else j["metres"] = round_to(n.value, 1);
+            if (time)
+                j["microseconds"] = round_to(n.value / 1000.0, 1);
+            else
+                j["metres"] = round_to(n.value, 1);
             a.push_back(std::move(j));
         }
         return a;
     };
     out["farthest"] = notable(farthest_, false);
     // Everything that varies between identical runs is under "timing".
-    out["timing"] = {{"seconds", round_to(run.seconds, 3)},
-                     {"threads", run.threads},
-                     {"rows_per_second", run.seconds > 0 ? round_to(static_cast<double>(rows_) / run.seconds, 0) : 0.0},
-                     {"slowest", notable(slowest_, true)}};
+    out["timing"] = {
+        {"seconds", round_to(run.seconds, 3)},
+        {"threads", run.threads},
+        {"rows_per_second",
+         run.seconds > 0 ? round_to(static_cast<double>(rows_) / run.seconds, 0) : 0.0},
+        {"slowest", notable(slowest_, true)}};
     return out;
 }
 
@@ -159,7 +170,8 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     auto cell = [](const contract::Json& v) -> std::string {
         if (v.is_null()) return "–";
         if (v.is_string()) return v.get<std::string>();
-        if (v.is_number_integer() || v.is_number_unsigned()) return with_commas(v.get<std::uint64_t>());
+        if (v.is_number_integer() || v.is_number_unsigned())
+            return with_commas(v.get<std::uint64_t>());
         return contract::format_fixed(v.get<double>(), 0);
     };
     auto md_escape = [](std::string s) {
@@ -180,49 +192,64 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     for (const auto& [name, n] : j["status"].items()) md += "| " + name + " | " + cell(n) + " |\n";
     if (!j["error_codes"].empty()) {
         md += "\n| error code | rows |\n|---|---:|\n";
-        for (const auto& [name, n] : j["error_codes"].items()) md += "| " + name + " | " + cell(n) + " |\n";
+        for (const auto& [name, n] : j["error_codes"].items())
+            md += "| " + name + " | " + cell(n) + " |\n";
     }
-    if (no_site_) md += "\n" + with_commas(no_site_) + " answered rows had no site within the distance limit.\n";
+    if (no_site_)
+        md += "\n" + with_commas(no_site_) +
+              " answered rows had no site within the distance limit.\n";
     md += "\n## Distance to the nearest site (metres)\n\n";
     md += "| nearest site | rows | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n";
     auto dist_row = [&](const std::string& name, const contract::Json& d) {
-        return "| " + name + " | " + cell(d["rows"]) + " | " + cell(d["p50_metres"]) + " | " + cell(d["p90_metres"]) +
-               " | " + cell(d["p99_metres"]) + " | " + cell(d["max_metres"]) + " |\n";
+        return "| " + name + " | " + cell(d["rows"]) + " | " + cell(d["p50_metres"]) + " | " +
+               cell(d["p90_metres"]) + " | " + cell(d["p99_metres"]) + " | " +
+               cell(d["max_metres"]) + " |\n";
     };
     for (const auto& s : j["nearest_site"]) {
-        md += dist_row(md_escape(s["name"].get<std::string>()) + " (`" + s["id"].get<std::string>() + "`)", s["distance"]);
+        md += dist_row(
+            md_escape(s["name"].get<std::string>()) + " (`" + s["id"].get<std::string>() + "`)",
+            s["distance"]);
     }
     md += dist_row("**all**", j["distance_to_nearest"]);
     md += "\nPercentiles are within 0.05% (histogram bins 0.1% wide); maxima are exact.\n";
     if (!farthest_.empty()) {
-        md += "\n## Farthest rows\n\n| row | input | nearest site | metres |\n|---:|---|---|---:|\n";
+        md +=
+            "\n## Farthest rows\n\n| row | input | nearest site | metres |\n|---:|---|---|---:|\n";
         for (const auto& f : j["farthest"]) {
             md += "| " + cell(f["row"]) + " | " + md_escape(f["input"].get<std::string>()) + " | " +
-                  f.value("site", std::string("")) + " | " + contract::format_fixed(f["metres"].get<double>(), 1) + " |\n";
+                  f.value("site", std::string("")) + " | " +
+                  contract::format_fixed(f["metres"].get<double>(), 1) + " |\n";
         }
     }
     md += "\n## Timing\n\n";
-    md += "- " + contract::format_fixed(run.seconds, 2) + " s on " + std::to_string(run.threads) + " threads\n";
+    md += "- " + contract::format_fixed(run.seconds, 2) + " s on " + std::to_string(run.threads) +
+          " threads\n";
     md += "- slowest rows (microseconds):";
     for (const auto& s : j["timing"]["slowest"]) {
-        md += " row " + cell(s["row"]) + " " + contract::format_fixed(s["microseconds"].get<double>(), 1) + ";";
+        md += " row " + cell(s["row"]) + " " +
+              contract::format_fixed(s["microseconds"].get<double>(), 1) + ";";
     }
     md += "\n";
     return md;
 }
 
 std::string Summary::short_text(const RunInfo& run) const {
-    std::string s = "batch: " + with_commas(rows_) + " rows in " + contract::format_fixed(run.seconds, 2) + " s";
-    if (run.seconds > 0) s += " (" + with_commas(static_cast<std::uint64_t>(static_cast<double>(rows_) / run.seconds)) + " rows/s)";
+    std::string s = "batch: " + with_commas(rows_) + " rows in " +
+                    contract::format_fixed(run.seconds, 2) + " s";
+    if (run.seconds > 0)
+        s += " (" +
+             with_commas(static_cast<std::uint64_t>(static_cast<double>(rows_) / run.seconds)) +
+             " rows/s)";
     s += " -> " + run.output + "\n ";
     for (int i = 0; i < contract::kRowStatusCount; ++i) {
-        s += std::string(" ") + std::string(contract::status_name(static_cast<RowStatus>(i))) + " " + with_commas(status_[i]);
+        s += std::string(" ") + std::string(contract::status_name(static_cast<RowStatus>(i))) +
+             " " + with_commas(status_[i]);
     }
     s += "\n";
     if (overall_.count()) {
-        s += "  distance to the nearest site: p50 " + miles_text(overall_.percentile_m(50)) + ", p90 " +
-             miles_text(overall_.percentile_m(90)) + ", p99 " + miles_text(overall_.percentile_m(99)) + ", max " +
-             miles_text(overall_.max_m()) + "\n";
+        s += "  distance to the nearest site: p50 " + miles_text(overall_.percentile_m(50)) +
+             ", p90 " + miles_text(overall_.percentile_m(90)) + ", p99 " +
+             miles_text(overall_.percentile_m(99)) + ", max " + miles_text(overall_.max_m()) + "\n";
     }
     return s;
 }

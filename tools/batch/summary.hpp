@@ -19,7 +19,7 @@
 namespace hloc::batch {
 
 class DistanceHistogram {
-public:
+  public:
     DistanceHistogram();
     void add(double distance_m);
     std::uint64_t count() const { return count_; }
@@ -27,7 +27,7 @@ public:
     // Nearest-rank percentile, p in (0, 100].
     double percentile_m(double p) const;
 
-private:
+  private:
     std::vector<std::uint32_t> bins_;
     std::uint64_t count_ = 0;
     double max_m_ = 0;
@@ -41,7 +41,7 @@ struct RunInfo {
 };
 
 class Summary {
-public:
+  public:
     explicit Summary(const Engine& engine);
     void add(const RowStat& row);  // in input order
 
@@ -52,7 +52,7 @@ public:
     std::uint64_t rows() const { return rows_; }
     std::uint64_t status_count(RowStatus s) const { return status_[static_cast<int>(s)]; }
 
-private:
+  private:
     struct Notable {
         std::uint64_t row = 0;
         std::string input;

@@ -2,19 +2,19 @@
 // arguments into the contract's request -> contract validation -> engine -> contract writer.
 //
 // Exit codes: 0 ok, 1 usage, 2 input or data error (the DESIGN.md error object on stderr).
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 
 #include "command.hpp"
-#include "paths.hpp"
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/contract/json_writer.hpp"
 #include "hloc/contract/request.hpp"
 #include "hloc/engine.hpp"
+#include "paths.hpp"
 #include "table.hpp"
 
 namespace {
@@ -31,7 +31,8 @@ int run_tool(int argc, char** argv, int command_at) {
     char self[4096];
     const auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
-        std::cerr << "cannot find this program's directory to run hospital-locator-" << command << "\n";
+        std::cerr << "cannot find this program's directory to run hospital-locator-" << command
+                  << "\n";
         return 1;
     }
     self[n] = '\0';
@@ -88,9 +89,12 @@ struct Args {
 
 void print(const std::string& format, const std::string& json_text, const std::string& csv_text,
            const std::string& table_text) {
-    if (format == "json") std::cout << json_text << "\n";
-    else if (format == "csv" && !csv_text.empty()) std::cout << csv_text;
-    else std::cout << table_text;
+    if (format == "json")
+        std::cout << json_text << "\n";
+    else if (format == "csv" && !csv_text.empty())
+        std::cout << csv_text;
+    else
+        std::cout << table_text;
 }
 
 int run_nearest(const hloc::Engine& engine, const Args& a, bool postcode_given) {
@@ -142,8 +146,8 @@ int run_listing(const hloc::Engine& engine, const Args& a, CLI::App* info, CLI::
         for (const auto& t : engine.treatments()) {
             table += std::string(t.name) + "\t" + std::to_string(t.site_count) + " sites\n";
         }
-        print(a.format, contract::to_pretty_text(contract::treatments_json(engine.treatments())), "",
-              table);
+        print(a.format, contract::to_pretty_text(contract::treatments_json(engine.treatments())),
+              "", table);
     }
     return 0;
 }
@@ -153,40 +157,47 @@ int run_listing(const hloc::Engine& engine, const Args& a, CLI::App* info, CLI::
 int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        if (arg == "build" || arg == "batch" || arg == "map" || arg == "serve") return run_tool(argc, argv, i);
+        if (arg == "build" || arg == "batch" || arg == "map" || arg == "serve")
+            return run_tool(argc, argv, i);
         if (!arg.starts_with("-")) break;  // the first positional word is the subcommand
         if (arg == "--index" || arg == "--format" || arg == "--data") ++i;
     }
 
-    CLI::App app{"Which hospitals offering a treatment are nearest to a UK postcode, how far, and "
-                 "what number to ring.",
-                 "hospital-locator"};
+    CLI::App app{
+        "Which hospitals offering a treatment are nearest to a UK postcode, how far, and "
+        "what number to ring.",
+        "hospital-locator"};
     app.require_subcommand(1);
     Args a;
     // The common options, accepted before or after the subcommand.
     auto common = [&](CLI::App* sub) {
         sub->add_option("--index", a.index_file, "the index file (.hlx)")->capture_default_str();
-        sub->add_option("--format", a.format, "output: table (for people), json or csv (for programs)")
+        sub->add_option("--format", a.format,
+                        "output: table (for people), json or csv (for programs)")
             ->check(CLI::IsMember({"table", "json", "csv"}))
             ->capture_default_str();
     };
     common(&app);
     app.add_subcommand("build", "build an index from the listings and datasets (see build --help)");
-    app.add_subcommand("batch", "nearest sites for every row of a file, with a summary and a map (see batch --help)");
+    app.add_subcommand(
+        "batch",
+        "nearest sites for every row of a file, with a summary and a map (see batch --help)");
     app.add_subcommand("map", "draw the catchments of the whole index (see map --help)");
     app.add_subcommand("serve", "answer queries over HTTP (see serve --help)");
 
     auto* nearest = app.add_subcommand("nearest", "the nearest sites offering a treatment");
-    auto* query_opt =
-        nearest->add_option("query", a.query_words, "postcode, sector (\"CM15 8\") or outward code (\"CM15\")");
-    nearest->add_option("--lat", a.lat, "latitude, WGS84 degrees (with --lon, instead of a postcode)");
+    auto* query_opt = nearest->add_option(
+        "query", a.query_words, "postcode, sector (\"CM15 8\") or outward code (\"CM15\")");
+    nearest->add_option("--lat", a.lat,
+                        "latitude, WGS84 degrees (with --lon, instead of a postcode)");
     nearest->add_option("--lon", a.lon, "longitude, WGS84 degrees");
     nearest->add_option("-k,--k", a.k, "how many sites (default 3)");
     nearest->add_option("--treatment", a.treatment, "treatment (default: the index's only one)");
     nearest->add_option("--max-miles", a.max_miles, "leave out sites farther than this");
     nearest->add_option("--max-km", a.max_km, "leave out sites farther than this");
 
-    auto* lookup = app.add_subcommand("lookup", "a postcode's position, grid reference and quality");
+    auto* lookup =
+        app.add_subcommand("lookup", "a postcode's position, grid reference and quality");
     lookup->add_option("postcode", a.lookup_words, "postcode, sector or outward code")->required();
 
     auto* reverse = app.add_subcommand("reverse", "the nearest postcodes to a point");

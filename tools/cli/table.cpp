@@ -36,8 +36,9 @@ std::string render(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string origin_line(const Location& o) {
-    std::string s = o.match == MatchLevel::point ? "point" : o.postcode + " (" +
-                                                                 std::string(match_level_name(o.match)) + ")";
+    std::string s = o.match == MatchLevel::point
+                        ? "point"
+                        : o.postcode + " (" + std::string(match_level_name(o.match)) + ")";
     s += " at " + format_fixed(o.position.lat_deg, 6) + ", " + format_fixed(o.position.lon_deg, 6);
     return s;
 }
@@ -45,7 +46,8 @@ std::string origin_line(const Location& o) {
 }  // namespace
 
 std::string nearest_table(const Engine& engine, const NearestAnswer& answer) {
-    std::string out = "Nearest " + answer.treatment + " sites to " + origin_line(answer.origin) + "\n";
+    std::string out =
+        "Nearest " + answer.treatment + " sites to " + origin_line(answer.origin) + "\n";
     if (!answer.origin.note.empty()) out += "Note: " + answer.origin.note + "\n";
     if (answer.results.empty()) return out + "No site within the maximum distance.\n";
     std::vector<std::vector<std::string>> rows = {
@@ -53,12 +55,12 @@ std::string nearest_table(const Engine& engine, const NearestAnswer& answer) {
     for (const auto& r : answer.results) {
         const auto site = engine.site(r.site_index);
         const auto phone = engine.phone(r.offer_index);
-        rows.push_back({std::to_string(r.rank), std::string(site.id), std::string(site.name),
-                        format_fixed(r.distance_m / kMetresPerMile, 1),
-                        format_fixed(r.distance_m / 1000.0, 1),
-                        std::string(compass_point(r.bearing_deg)),
-                        std::string(phone.display) + (phone.source == "provider" ? " (central)" : ""),
-                        std::string(site.postcode)});
+        rows.push_back(
+            {std::to_string(r.rank), std::string(site.id), std::string(site.name),
+             format_fixed(r.distance_m / kMetresPerMile, 1), format_fixed(r.distance_m / 1000.0, 1),
+             std::string(compass_point(r.bearing_deg)),
+             std::string(phone.display) + (phone.source == "provider" ? " (central)" : ""),
+             std::string(site.postcode)});
     }
     return out + render(rows);
 }
@@ -70,13 +72,17 @@ std::string lookup_table(const PostcodeRecord& r) {
     if (r.located) {
         rows.push_back({"latitude", format_fixed(r.position.lat_deg, 7)});
         rows.push_back({"longitude", format_fixed(r.position.lon_deg, 7)});
-        rows.push_back({"eastings", format_fixed(r.eastings_m, r.match == MatchLevel::unit ? 0 : 1)});
-        rows.push_back({"northings", format_fixed(r.northings_m, r.match == MatchLevel::unit ? 0 : 1)});
+        rows.push_back(
+            {"eastings", format_fixed(r.eastings_m, r.match == MatchLevel::unit ? 0 : 1)});
+        rows.push_back(
+            {"northings", format_fixed(r.northings_m, r.match == MatchLevel::unit ? 0 : 1)});
     } else {
         rows.push_back({"location", "none (Code-Point positional quality 90)"});
     }
-    if (r.match == MatchLevel::unit) rows.push_back({"quality", std::to_string(r.quality)});
-    else rows.push_back({"postcodes", std::to_string(r.postcode_count)});
+    if (r.match == MatchLevel::unit)
+        rows.push_back({"quality", std::to_string(r.quality)});
+    else
+        rows.push_back({"postcodes", std::to_string(r.postcode_count)});
     rows.push_back({"country", r.country});
     if (!r.note.empty()) rows.push_back({"note", r.note});
     return render(rows);
@@ -85,12 +91,13 @@ std::string lookup_table(const PostcodeRecord& r) {
 std::string reverse_table(LatLon point, const std::vector<ReverseHit>& hits) {
     std::string out = "Nearest postcodes to " + format_fixed(point.lat_deg, 6) + ", " +
                       format_fixed(point.lon_deg, 6) + "\n";
-    std::vector<std::vector<std::string>> rows = {{"#", "postcode", "metres", "bearing", "lat", "lon"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"#", "postcode", "metres", "bearing", "lat", "lon"}};
     int rank = 0;
     for (const auto& h : hits) {
         rows.push_back({std::to_string(++rank), h.postcode, format_fixed(h.distance_m, 1),
-                        std::string(compass_point(h.bearing_deg)), format_fixed(h.position.lat_deg, 6),
-                        format_fixed(h.position.lon_deg, 6)});
+                        std::string(compass_point(h.bearing_deg)),
+                        format_fixed(h.position.lat_deg, 6), format_fixed(h.position.lon_deg, 6)});
     }
     return out + render(rows);
 }
@@ -110,7 +117,8 @@ std::string info_table(const IndexInfo& info) {
         {"districts", std::to_string(info.districts)},
         {"sites", std::to_string(info.sites)}};
     for (const auto& t : info.treatments) {
-        rows.push_back({"treatment", std::string(t.name) + ": " + std::to_string(t.site_count) + " sites"});
+        rows.push_back(
+            {"treatment", std::string(t.name) + ": " + std::to_string(t.site_count) + " sites"});
     }
     for (const auto& s : info.sources) {
         rows.push_back({"source " + s.role, s.file + ", " + std::to_string(s.bytes) + " bytes" +
@@ -121,7 +129,8 @@ std::string info_table(const IndexInfo& info) {
 }
 
 std::string sites_table(const std::vector<SiteView>& sites) {
-    std::vector<std::vector<std::string>> rows = {{"id", "name", "postcode", "located by", "treatments"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"id", "name", "postcode", "located by", "treatments"}};
     for (const auto& s : sites) {
         std::string treatments;
         for (auto t : s.treatments) {

@@ -7,7 +7,9 @@
 namespace hloc::paths {
 
 std::filesystem::path source_dir() { return HLOC_SOURCE_DIR; }
-std::filesystem::path default_index() { return std::filesystem::path(HLOC_BINARY_DIR) / "hospitals.hlx"; }
+std::filesystem::path default_index() {
+    return std::filesystem::path(HLOC_BINARY_DIR) / "hospitals.hlx";
+}
 
 std::filesystem::path data_dir(const std::optional<std::string>& given) {
     auto holds_data = [](const std::filesystem::path& dir) {
@@ -17,8 +19,8 @@ std::filesystem::path data_dir(const std::optional<std::string>& given) {
     };
     if (given) {
         if (!holds_data(*given)) {
-            throw Error(ErrorCode::bad_input, "--data " + *given + " does not hold " + kCodePointZip +
-                                                  " and " + kGridFile);
+            throw Error(ErrorCode::bad_input, "--data " + *given + " does not hold " +
+                                                  kCodePointZip + " and " + kGridFile);
         }
         return *given;
     }
@@ -37,11 +39,12 @@ std::filesystem::path data_dir(const std::optional<std::string>& given) {
         if (holds_data(c)) return c;
         looked += "\n  " + c.lexically_normal().string();
     }
-    throw Error(ErrorCode::bad_input,
-                std::string("no data directory holds ") + kCodePointZip + " and " + kGridFile +
-                    "; looked in:" + looked +
-                    "\nGive one with --data DIR or $HLOC_DATA, or fetch them with scripts/fetch-data "
-                    "(see data/README.md)");
+    throw Error(
+        ErrorCode::bad_input,
+        std::string("no data directory holds ") + kCodePointZip + " and " + kGridFile +
+            "; looked in:" + looked +
+            "\nGive one with --data DIR or $HLOC_DATA, or fetch them with scripts/fetch-data "
+            "(see data/README.md)");
 }
 
 }  // namespace hloc::paths

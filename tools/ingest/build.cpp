@@ -18,10 +18,10 @@
 #include "hloc/chord_tree.hpp"
 #include "hloc/error.hpp"
 #include "hloc/geodesy.hpp"
-#include "hloc/unit_vector.hpp"
 #include "hloc/index_format.hpp"
 #include "hloc/metadata.hpp"
 #include "hloc/postcode.hpp"
+#include "hloc/unit_vector.hpp"
 #include "listing.hpp"
 #include "phone.hpp"
 #include "site_input.hpp"
@@ -93,7 +93,7 @@ const CodePointRow* find_row(const CodePoint& cp, std::string_view postcode) {
 // Matches listing blocks to directory sites (DESIGN.md): by postcode when the block has one,
 // else by street plus the phone's area or a town line.
 class Matcher {
-public:
+  public:
     Matcher(const std::vector<DirectorySite>& directory, const CodePoint& cp, bool skip_unmatched)
         : directory_(directory), cp_(cp), skip_unmatched_(skip_unmatched) {}
 
@@ -116,8 +116,9 @@ public:
                 continue;
             }
             if (auto [it, fresh] = matched_at.emplace(*site_id, block.first_line); !fresh) {
-                throw Error(ErrorCode::bad_input, file + ": the blocks at lines " + std::to_string(it->second) +
-                                                      " and " + std::to_string(block.first_line) +
+                throw Error(ErrorCode::bad_input, file + ": the blocks at lines " +
+                                                      std::to_string(it->second) + " and " +
+                                                      std::to_string(block.first_line) +
                                                       " both match site '" + *site_id + "'");
             }
             OfferInput offer;
@@ -130,8 +131,9 @@ public:
                 offer.phone = *central;
                 offer.source = fmt::PhoneSource::provider;
             } else {
-                throw Error(ErrorCode::bad_input, where + ": no phone number, and the page has no "
-                                                          "'Contact us' number to show instead");
+                throw Error(ErrorCode::bad_input, where +
+                                                      ": no phone number, and the page has no "
+                                                      "'Contact us' number to show instead");
             }
             offers_.push_back(std::move(offer));
         }
@@ -145,15 +147,16 @@ public:
     std::vector<OfferInput> offers() const { return offers_; }
     const std::optional<Phone>& any_central() const { return central_; }
 
-private:
+  private:
     std::string match(const ListingBlock& block, const std::string& where) {
         if (block.postcode) {
             const DirectorySite* by_postcode = nullptr;
             for (const auto& d : directory_) {
                 if (d.postcode == *block.postcode) {
                     if (by_postcode != nullptr) {
-                        throw Error(ErrorCode::bad_input, where + ": several directory sites have postcode " +
-                                                              *block.postcode);
+                        throw Error(
+                            ErrorCode::bad_input,
+                            where + ": several directory sites have postcode " + *block.postcode);
                     }
                     by_postcode = &d;
                 }
@@ -164,7 +167,8 @@ private:
             // Not in the directory: the block stands on its own postcode.
             DirectorySite own;
             own.name = block.name ? *block.name
-                                  : (block.address_lines.empty() ? *block.postcode : block.address_lines[0]);
+                                  : (block.address_lines.empty() ? *block.postcode
+                                                                 : block.address_lines[0]);
             own.id = slug(own.name) + "-" + slug(*block.postcode);
             if (!block.address_lines.empty()) own.street = block.address_lines[0];
             if (block.address_lines.size() > 1) own.town = block.address_lines.back();
@@ -206,7 +210,8 @@ private:
         }
         if (confirmed.size() > 1) {
             throw Error(ErrorCode::bad_input, where + ": matches several directory sites ('" +
-                                                  confirmed[0]->id + "', '" + confirmed[1]->id + "')");
+                                                  confirmed[0]->id + "', '" + confirmed[1]->id +
+                                                  "')");
         }
         std::string why = where + ": has no postcode and matches no site in the directory";
         if (!by_street.empty()) {
@@ -253,7 +258,7 @@ private:
 
 // The payload, section by section, in a fixed order.
 class IndexWriter {
-public:
+  public:
     fmt::StringRef add_string(std::string_view s) {
         if (auto it = interned_.find(std::string(s)); it != interned_.end()) return it->second;
         const fmt::StringRef ref{static_cast<std::uint32_t>(strings_.size()),
@@ -303,26 +308,29 @@ public:
         {
             std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
             if (!f) throw Error(ErrorCode::io_error, "cannot write '" + tmp.string() + "'");
-            f.write(reinterpret_cast<const char*>(head.data()), static_cast<std::streamsize>(head.size()));
-            f.write(reinterpret_cast<const char*>(payload_.data()), static_cast<std::streamsize>(payload_.size()));
+            f.write(reinterpret_cast<const char*>(head.data()),
+                    static_cast<std::streamsize>(head.size()));
+            f.write(reinterpret_cast<const char*>(payload_.data()),
+                    static_cast<std::streamsize>(payload_.size()));
             f.flush();
             if (!f) {
                 f.close();
                 std::filesystem::remove(tmp);
-                throw Error(ErrorCode::io_error, "writing '" + tmp.string() + "' failed (disk full?)");
+                throw Error(ErrorCode::io_error,
+                            "writing '" + tmp.string() + "' failed (disk full?)");
             }
         }
         std::error_code ec;
         std::filesystem::rename(tmp, out, ec);
         if (ec) {
             std::filesystem::remove(tmp);
-            throw Error(ErrorCode::io_error, "cannot rename '" + tmp.string() + "' to '" + out.string() +
-                                                 "': " + ec.message());
+            throw Error(ErrorCode::io_error, "cannot rename '" + tmp.string() + "' to '" +
+                                                 out.string() + "': " + ec.message());
         }
         return h.file_size;
     }
 
-private:
+  private:
     std::string strings_;
     std::map<std::string, fmt::StringRef> interned_;
     std::vector<std::byte> payload_;
@@ -629,9 +637,9 @@ metadata::Entries provenance(const BuildOptions& options, const Inputs& in, std:
     metadata::Entries meta;
     add_entry(meta, metadata::kBuilder, kBuilderVersion);
     add_entry(meta, metadata::kBuiltAt, iso_utc(cp.newest_member_time));
-    add_entry(meta, metadata::kTransform,
-              "EPSG:27700 -> EPSG:4326 via OSGB36 to WGS 84 (9), OSTN15 NTv2: " +
-                  in.grid.description());
+    add_entry(
+        meta, metadata::kTransform,
+        "EPSG:27700 -> EPSG:4326 via OSGB36 to WGS 84 (9), OSTN15 NTv2: " + in.grid.description());
     std::size_t n = 0;
     for (const auto& l : sorted_by_treatment(options.listings)) {
         add_source(meta, n++, "listing:" + l.treatment, l.file, "");

@@ -10,7 +10,7 @@
 namespace hloc::ingest {
 
 struct ListingSpec {
-    std::string treatment;           // "kyphoplasty"
+    std::string treatment;  // "kyphoplasty"
     std::filesystem::path file;
 };
 
@@ -20,8 +20,8 @@ struct BuildOptions {
     std::filesystem::path codepoint_zip;
     std::filesystem::path grid;
     std::filesystem::path out;
-    bool skip_unmatched = false;     // report and skip listing blocks that match nothing
-    unsigned threads = 0;            // 0 = all cores
+    bool skip_unmatched = false;  // report and skip listing blocks that match nothing
+    unsigned threads = 0;         // 0 = all cores
     // Adds a treatment "synthetic" with this many sites placed at pseudo-random located
     // postcodes (fixed seed, so the same bytes every time): for scaling benchmarks and tests.
     std::uint32_t synthetic_sites = 0;

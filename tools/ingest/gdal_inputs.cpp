@@ -12,10 +12,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <stdexcept>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "hloc/error.hpp"
@@ -32,8 +32,8 @@ using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 DatasetPtr open_vector(const std::string& path, std::initializer_list<const char*> options) {
     std::vector<const char*> opts(options);
     opts.push_back(nullptr);
-    return DatasetPtr(static_cast<GDALDataset*>(
-        GDALOpenEx(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, opts.data(), nullptr)));
+    return DatasetPtr(static_cast<GDALDataset*>(GDALOpenEx(
+        path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, opts.data(), nullptr)));
 }
 
 std::optional<long> parse_int(std::string_view s) {
@@ -61,7 +61,8 @@ std::vector<DirectorySite> read_directory(const std::string& path) {
     }
     OGRLayer* layer = ds->GetLayer(0);
     OGRFeatureDefn* defn = layer->GetLayerDefn();
-    const std::array<const char*, 6> columns = {"id", "name", "street", "locality", "town", "postcode"};
+    const std::array<const char*, 6> columns = {"id",       "name", "street",
+                                                "locality", "town", "postcode"};
     std::array<int, 6> index{};
     for (std::size_t i = 0; i < columns.size(); ++i) {
         index[i] = defn->GetFieldIndex(columns[i]);
@@ -70,8 +71,8 @@ std::vector<DirectorySite> read_directory(const std::string& path) {
             for (int f = 0; f < defn->GetFieldCount(); ++f) {
                 seen += (f ? ", " : "") + std::string(defn->GetFieldDefn(f)->GetNameRef());
             }
-            throw Error(ErrorCode::bad_input, path + ": no column '" + columns[i] +
-                                                  "' (columns seen: " + seen + ")");
+            throw Error(ErrorCode::bad_input,
+                        path + ": no column '" + columns[i] + "' (columns seen: " + seen + ")");
         }
     }
     std::vector<DirectorySite> sites;
@@ -80,9 +81,11 @@ std::vector<DirectorySite> read_directory(const std::string& path) {
         DirectorySite s;
         s.line = static_cast<int>(feature->GetFID()) + 1;
         const std::string where = path + ":" + std::to_string(s.line);
-        std::array<std::string*, 6> fields = {&s.id, &s.name, &s.street, &s.locality, &s.town, &s.postcode};
+        std::array<std::string*, 6> fields = {&s.id,       &s.name, &s.street,
+                                              &s.locality, &s.town, &s.postcode};
         for (std::size_t i = 0; i < fields.size(); ++i) {
-            *fields[i] = feature->IsFieldSetAndNotNull(index[i]) ? feature->GetFieldAsString(index[i]) : "";
+            *fields[i] =
+                feature->IsFieldSetAndNotNull(index[i]) ? feature->GetFieldAsString(index[i]) : "";
         }
         if (s.id.empty() || !std::all_of(s.id.begin(), s.id.end(), [](char c) {
                 return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
@@ -96,12 +99,15 @@ std::vector<DirectorySite> read_directory(const std::string& path) {
         if (s.name.empty()) throw Error(ErrorCode::bad_input, where + ": field name is empty");
         if (!s.postcode.empty()) {
             auto pc = normalise_postcode(s.postcode);
-            if (!pc) throw Error(ErrorCode::bad_input, where + ": field postcode: " + pc.error().message());
+            if (!pc)
+                throw Error(ErrorCode::bad_input,
+                            where + ": field postcode: " + pc.error().message());
             s.postcode = *pc;
         }
         sites.push_back(std::move(s));
     }
-    if (sites.empty()) throw Error(ErrorCode::bad_input, path + ": the site directory has no sites");
+    if (sites.empty())
+        throw Error(ErrorCode::bad_input, path + ": the site directory has no sites");
     return sites;
 }
 
@@ -118,11 +124,12 @@ GridTransform::GridTransform(const std::filesystem::path& grid_file)
     : pipeline_(pipeline(grid_file.filename().string())) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(grid_file, ec)) {
-        throw Error(ErrorCode::bad_input,
-                    "the OSTN15 grid '" + grid_file.string() +
-                        "' was not found; without it British National Grid coordinates would be "
-                        "transformed with a Helmert fallback that is up to a few metres off. Put "
-                        "uk_os_OSTN15_NTv2_OSGBtoETRS.tif in the data directory (see data/README.md)");
+        throw Error(
+            ErrorCode::bad_input,
+            "the OSTN15 grid '" + grid_file.string() +
+                "' was not found; without it British National Grid coordinates would be "
+                "transformed with a Helmert fallback that is up to a few metres off. Put "
+                "uk_os_OSTN15_NTv2_OSGBtoETRS.tif in the data directory (see data/README.md)");
     }
     OGRSpatialReference bng, wgs84;
     bng.importFromEPSG(27700);
@@ -142,20 +149,22 @@ GridTransform::GridTransform(const std::filesystem::path& grid_file)
 GridTransform::GridTransform(GridTransform&&) noexcept = default;
 GridTransform::~GridTransform() = default;
 
-void GridTransform::to_wgs84(std::span<double> eastings_lat, std::span<double> northings_lon) const {
+void GridTransform::to_wgs84(std::span<double> eastings_lat,
+                             std::span<double> northings_lon) const {
     if (eastings_lat.empty()) return;
     std::vector<int> ok(eastings_lat.size(), 0);
     // The overall result is false if any point failed; the per-point flags say which.
     if (eastings_lat.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
         throw std::length_error("to_wgs84: too many points for one OSR transform call");
     }
-    transform_->Transform(static_cast<int>(eastings_lat.size()), eastings_lat.data(), northings_lon.data(), nullptr,
-                          ok.data());
+    transform_->Transform(static_cast<int>(eastings_lat.size()), eastings_lat.data(),
+                          northings_lon.data(), nullptr, ok.data());
     for (std::size_t i = 0; i < ok.size(); ++i) {
         if (!ok[i] || !std::isfinite(eastings_lat[i]) || !std::isfinite(northings_lon[i])) {
             throw Error(ErrorCode::bad_input,
                         "the OSTN15 transform failed for a point (is it outside the grid, or is "
-                        "the grid file damaged?): " + std::string(CPLGetLastErrorMsg()));
+                        "the grid file damaged?): " +
+                            std::string(CPLGetLastErrorMsg()));
         }
     }
 }
@@ -173,14 +182,17 @@ void check_layout(const std::string& root, const std::string& zip_name) {
     const std::string doc = root + "/Doc/Code-Point_Open_Column_Headers.csv";
     VSILFILE* f = VSIFOpenL(doc.c_str(), "rb");
     if (f == nullptr) {
-        throw Error(ErrorCode::bad_input,
-                    zip_name + " is not in the Code-Point Open layout: no Doc/Code-Point_Open_Column_Headers.csv");
+        throw Error(
+            ErrorCode::bad_input,
+            zip_name +
+                " is not in the Code-Point Open layout: no Doc/Code-Point_Open_Column_Headers.csv");
     }
     const char* first = CPLReadLineL(f);
     const std::string header = first ? first : "";
     VSIFCloseL(f);
     if (!header.starts_with("PC,PQ,EA,NO,CY")) {
-        throw Error(ErrorCode::bad_input, zip_name + ": Doc/Code-Point_Open_Column_Headers.csv starts '" +
+        throw Error(ErrorCode::bad_input, zip_name +
+                                              ": Doc/Code-Point_Open_Column_Headers.csv starts '" +
                                               header + "', not 'PC,PQ,EA,NO,CY'");
     }
 }
@@ -195,11 +207,13 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
     for (auto& f : *layer) {
         const auto line = f->GetFID();
         auto fail = [&](const std::string& why) {
-            return Error(ErrorCode::bad_input, where_prefix + " line " + std::to_string(line) + ": " + why);
+            return Error(ErrorCode::bad_input,
+                         where_prefix + " line " + std::to_string(line) + ": " + why);
         };
         if (f->GetFieldCount() < 5) throw fail("fewer than 5 fields");
         for (int i = 0; i < 5; ++i) {
-            if (!f->IsFieldSetAndNotNull(i)) throw fail("field " + std::to_string(i + 1) + " is missing");
+            if (!f->IsFieldSetAndNotNull(i))
+                throw fail("field " + std::to_string(i + 1) + " is missing");
         }
         const std::string_view pc = f->GetFieldAsString(0);
         auto parsed = parse_postcode(pc);
@@ -208,8 +222,8 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
                        (parsed ? std::string() : ": " + parsed.error().message()));
         }
         const auto quality = parse_int(f->GetFieldAsString(1));
-        if (!quality || std::find(format::kQualityCodes.begin() + 1, format::kQualityCodes.end(), *quality) ==
-                            format::kQualityCodes.end()) {
+        if (!quality || std::find(format::kQualityCodes.begin() + 1, format::kQualityCodes.end(),
+                                  *quality) == format::kQualityCodes.end()) {
             throw fail("field PQ (positional quality) '" + std::string(f->GetFieldAsString(1)) +
                        "' is not one of 10, 20, 30, 40, 50, 60, 90");
         }
@@ -217,11 +231,13 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
         const auto north = parse_int(f->GetFieldAsString(3));
         if (!east || *east < 0 || *east > static_cast<long>(format::kMaxEastings)) {
             throw fail("field EA (eastings) '" + std::string(f->GetFieldAsString(2)) +
-                       "' is not a whole number of metres in 0.." + std::to_string(format::kMaxEastings));
+                       "' is not a whole number of metres in 0.." +
+                       std::to_string(format::kMaxEastings));
         }
         if (!north || *north < 0 || *north > static_cast<long>(format::kMaxNorthings)) {
             throw fail("field NO (northings) '" + std::string(f->GetFieldAsString(3)) +
-                       "' is not a whole number of metres in 0.." + std::to_string(format::kMaxNorthings));
+                       "' is not a whole number of metres in 0.." +
+                       std::to_string(format::kMaxNorthings));
         }
         const auto country = parse_country(f->GetFieldAsString(4));
         if (country == format::Country::unknown) {
@@ -300,9 +316,11 @@ std::vector<AreaResult> read_areas(const std::string& root, const std::string& z
                 const std::string member = root + "/Data/CSV/" + areas[i];
                 auto ds = open_vector(member, {"HEADERS=NO", "AUTODETECT_TYPE=NO"});
                 if (!ds || ds->GetLayerCount() != 1) {
-                    throw Error(ErrorCode::bad_input, zip_name + ": cannot read Data/CSV/" + areas[i]);
+                    throw Error(ErrorCode::bad_input,
+                                zip_name + ": cannot read Data/CSV/" + areas[i]);
                 }
-                results[i] = read_area(ds->GetLayer(0), zip_name + ": Data/CSV/" + areas[i], transform);
+                results[i] =
+                    read_area(ds->GetLayer(0), zip_name + ": Data/CSV/" + areas[i], transform);
             }
         } catch (const Error& e) {
             std::lock_guard lock(error_mutex);
@@ -332,7 +350,8 @@ std::int64_t newest_member_time(const std::string& root, const std::vector<std::
     return newest;
 }
 
-void check_no_duplicates(const std::vector<CodePointRow>& sorted_rows, const std::string& zip_name) {
+void check_no_duplicates(const std::vector<CodePointRow>& sorted_rows,
+                         const std::string& zip_name) {
     const auto same_postcode = [](const CodePointRow& a, const CodePointRow& b) {
         return a.outward == b.outward && a.inward_code == b.inward_code;
     };

@@ -30,7 +30,7 @@ std::vector<DirectorySite> read_directory(const std::string& path);
 // Built from that explicit pipeline so that a missing grid is an error, never a silent
 // fallback to a Helmert transform (up to a few metres off).
 class GridTransform {
-public:
+  public:
     // grid_file: the OSTN15 grid (uk_os_OSTN15_NTv2_OSGBtoETRS.tif); its folder must be on
     // PROJ's search path (set once in main). Throws Error{bad_input} if it cannot be used.
     explicit GridTransform(const std::filesystem::path& grid_file);
@@ -42,7 +42,7 @@ public:
     static std::string pipeline(const std::string& grid_name);
     const std::string& description() const { return pipeline_; }
 
-private:
+  private:
     std::string pipeline_;
     std::unique_ptr<OGRCoordinateTransformation> transform_;
 };
@@ -52,7 +52,7 @@ struct CodePointRow {
     std::uint32_t inward_code = 0;  // format::inward_code
     std::uint32_t eastings_m = 0;
     std::uint32_t northings_m = 0;
-    std::uint8_t quality = 0;       // 10..60, or 90 (no coordinates)
+    std::uint8_t quality = 0;  // 10..60, or 90 (no coordinates)
     format::Country country = format::Country::unknown;
     double lat_deg = 0, lon_deg = 0;
 };

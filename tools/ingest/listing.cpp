@@ -19,14 +19,20 @@ std::string trim(std::string_view s) {
     auto is_blank = [](unsigned char c) { return std::isspace(c) != 0; };
     std::string out(s);
     for (;;) {
-        if (out.starts_with("\xC2\xA0")) out.erase(0, 2);
-        else if (!out.empty() && is_blank(static_cast<unsigned char>(out.front()))) out.erase(0, 1);
-        else break;
+        if (out.starts_with("\xC2\xA0"))
+            out.erase(0, 2);
+        else if (!out.empty() && is_blank(static_cast<unsigned char>(out.front())))
+            out.erase(0, 1);
+        else
+            break;
     }
     for (;;) {
-        if (out.ends_with("\xC2\xA0")) out.resize(out.size() - 2);
-        else if (!out.empty() && is_blank(static_cast<unsigned char>(out.back()))) out.pop_back();
-        else break;
+        if (out.ends_with("\xC2\xA0"))
+            out.resize(out.size() - 2);
+        else if (!out.empty() && is_blank(static_cast<unsigned char>(out.back())))
+            out.pop_back();
+        else
+            break;
     }
     return out;
 }
@@ -42,8 +48,10 @@ std::string lower(std::string_view s) {
 bool looks_like_phone(std::string_view line) {
     int digits = 0;
     for (char c : line) {
-        if (std::isdigit(static_cast<unsigned char>(c))) ++digits;
-        else if (std::string_view(" +()-").find(c) == std::string_view::npos) return false;
+        if (std::isdigit(static_cast<unsigned char>(c)))
+            ++digits;
+        else if (std::string_view(" +()-").find(c) == std::string_view::npos)
+            return false;
     }
     return digits >= 10 && digits <= 13;
 }
@@ -102,7 +110,8 @@ ListBounds find_list(const std::vector<std::string>& lines, const std::string& f
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const std::string l = lower(trim(lines[i]));
         if (bounds.begin == lines.size()) {
-            if (l.starts_with(kStartMarker)) bounds.begin = i + 1;
+            if (l.starts_with(kStartMarker))
+                bounds.begin = i + 1;
             else if (l.starts_with(kContactMarker) && !bounds.central_phone) {
                 bounds.central_phone = trailing_phone(trim(lines[i]));
             }
@@ -112,8 +121,10 @@ ListBounds find_list(const std::vector<std::string>& lines, const std::string& f
         }
     }
     if (bounds.begin == lines.size()) {
-        throw Error(ErrorCode::bad_input, file + ": no line starting 'Find your nearest hospital' "
-                                                 "was found, so the list of hospitals cannot be located");
+        throw Error(ErrorCode::bad_input,
+                    file +
+                        ": no line starting 'Find your nearest hospital' "
+                        "was found, so the list of hospitals cannot be located");
     }
     if (bounds.end == lines.size()) {
         throw Error(ErrorCode::bad_input,
@@ -125,8 +136,8 @@ ListBounds find_list(const std::vector<std::string>& lines, const std::string& f
 // Reads the paragraph (run of non-blank lines) starting at lines[i] into a block, leaving `i`
 // on the blank line or `end` after it. Each line goes where its kind says; a kind that comes
 // twice is an error naming the line.
-ListingBlock read_paragraph(const std::vector<std::string>& lines, std::size_t& i,
-                            std::size_t end, const std::string& file) {
+ListingBlock read_paragraph(const std::vector<std::string>& lines, std::size_t& i, std::size_t end,
+                            const std::string& file) {
     ListingBlock block;
     block.first_line = static_cast<int>(i + 1);
     auto second = [&](const char* what, const std::string& line) {
@@ -148,8 +159,11 @@ ListingBlock read_paragraph(const std::vector<std::string>& lines, std::size_t& 
                 if (block.name) throw second("hospital name", line);
                 block.name = line;
                 break;
-            case LineKind::address: block.address_lines.push_back(line); break;
-            case LineKind::blank: break;
+            case LineKind::address:
+                block.address_lines.push_back(line);
+                break;
+            case LineKind::blank:
+                break;
         }
     }
     return block;
@@ -170,7 +184,8 @@ std::string ListingBlock::summary() const {
 LineKind classify_line(std::string_view raw) {
     const std::string line = trim(raw);
     if (line.empty()) return LineKind::blank;
-    if (auto p = parse_postcode(line); p && p->level == PostcodeLevel::unit) return LineKind::postcode;
+    if (auto p = parse_postcode(line); p && p->level == PostcodeLevel::unit)
+        return LineKind::postcode;
     if (looks_like_phone(line)) return LineKind::phone;
     const std::string l = lower(line);
     for (auto word : {"hospital", "clinic", "centre", "center", "infirmary"}) {

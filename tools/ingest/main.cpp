@@ -1,7 +1,6 @@
 // hospital-locator-build: the ingest stage. A separate executable so that query processes
 // never load GDAL, PROJ or libphonenumber (a process that links GDAL takes ~40 ms just to
 // start); `hospital-locator build ...` runs this program.
-#include <CLI/CLI.hpp>
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
@@ -9,14 +8,15 @@
 #include <ogr_srs_api.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <optional>
 
 #include "build.hpp"
-#include "hloc/error.hpp"
 #include "command.hpp"
+#include "hloc/error.hpp"
 #include "paths.hpp"
 
 namespace {
@@ -26,9 +26,11 @@ std::vector<hloc::ingest::ListingSpec> default_listings() {
     const auto dir = hloc::paths::source_dir() / "data" / "listings";
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-        if (entry.path().extension() == ".txt") out.push_back({entry.path().stem().string(), entry.path()});
+        if (entry.path().extension() == ".txt")
+            out.push_back({entry.path().stem().string(), entry.path()});
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.treatment < b.treatment; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.treatment < b.treatment; });
     return out;
 }
 
@@ -43,8 +45,9 @@ struct Arguments {
 };
 
 void add_options(CLI::App& app, Arguments& args) {
-    app.add_option("--listing", args.listings,
-                   "TREATMENT=FILE, repeatable (default: every data/listings/*.txt, treatment = file name)");
+    app.add_option(
+        "--listing", args.listings,
+        "TREATMENT=FILE, repeatable (default: every data/listings/*.txt, treatment = file name)");
     app.add_option("--sites", args.sites, "the site directory CSV")->capture_default_str();
     app.add_option("--data", args.data, "directory holding codepo_gb.zip and the OSTN15 grid");
     app.add_option("--out", args.out, "the index file to write")->capture_default_str();
@@ -127,9 +130,10 @@ void print_report(const std::filesystem::path& out, const hloc::ingest::BuildRep
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Build a hospital-locator index (.hlx) from treatment listings, the site directory, "
-                 "Code-Point Open and the OSTN15 grid.",
-                 "hospital-locator build"};
+    CLI::App app{
+        "Build a hospital-locator index (.hlx) from treatment listings, the site directory, "
+        "Code-Point Open and the OSTN15 grid.",
+        "hospital-locator build"};
     Arguments args;
     add_options(app, args);
     return hloc::tools::run_command(app, argc, argv, [&] {

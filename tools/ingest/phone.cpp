@@ -14,7 +14,8 @@ Result<Phone> parse_phone(std::string_view printed, const std::string& where) {
     const auto* util = PhoneNumberUtil::GetInstance();
     PhoneNumber number;
     if (util->Parse(std::string(printed), "GB", &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
-        return Error(ErrorCode::bad_input, where + ": '" + std::string(printed) + "' is not a phone number");
+        return Error(ErrorCode::bad_input,
+                     where + ": '" + std::string(printed) + "' is not a phone number");
     }
     if (!util->IsValidNumberForRegion(number, "GB")) {
         return Error(ErrorCode::bad_input,

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "hloc/error.hpp"
 #include "hloc/contract/json_writer.hpp"
+#include "hloc/error.hpp"
 
 namespace hloc::serve {
 
@@ -36,8 +36,8 @@ void AccessLog::write(std::string_view method, std::string_view target, unsigned
                   static_cast<int>(ms));
     const auto path = target.substr(0, target.find('?'));
     const contract::Json line = {{"time", when},     {"method", method}, {"path", path},
-                            {"status", status}, {"bytes", bytes},   {"us", micros},
-                            {"remote", remote}};
+                                 {"status", status}, {"bytes", bytes},   {"us", micros},
+                                 {"remote", remote}};
     const auto text = contract::to_text(line);
     std::lock_guard lock(mutex_);
     std::fwrite(text.data(), 1, text.size(), file_);

@@ -1,6 +1,5 @@
 #include "index_holder.hpp"
 
-
 namespace hloc::serve {
 
 LoadedIndex::LoadedIndex(Engine opened, std::filesystem::path path)
@@ -10,7 +9,8 @@ LoadedIndex::LoadedIndex(Engine opened, std::filesystem::path path)
       json(engine),
       treatments_body(contract::to_text(contract::treatments_json(engine.treatments()))),
       info_body(contract::to_text(contract::info_json(info))),
-      ready_body(contract::to_text(contract::Json{{"status", "ready"}, {"checksum", info.checksum}})) {}
+      ready_body(
+          contract::to_text(contract::Json{{"status", "ready"}, {"checksum", info.checksum}})) {}
 
 IndexHolder::IndexHolder(std::filesystem::path file, bool resident)
     : file_(std::move(file)), resident_(resident) {}

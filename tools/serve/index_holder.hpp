@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "hloc/engine.hpp"
 #include "hloc/contract/json_writer.hpp"
+#include "hloc/engine.hpp"
 
 namespace hloc::serve {
 

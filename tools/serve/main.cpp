@@ -149,8 +149,7 @@ bool load_first_index(hloc::serve::IndexHolder& holder, const hloc::serve::Serve
     } catch (const Error& e) {
         print_error(e);
         if (!config.wait_for_index) return false;
-        std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string()
-                  << "\n";
+        std::cerr << "not ready: waiting for SIGHUP to load " << config.index_file.string() << "\n";
     }
     return true;
 }

@@ -132,7 +132,7 @@ void append_family(std::string& out, std::string_view name, std::string_view typ
 
 // A family with one sample and no labels: every gauge and counter but the per-route ones.
 void append_unlabelled(std::string& out, std::string_view name, std::string_view type,
-                   std::string_view help, std::string_view value) {
+                       std::string_view help, std::string_view value) {
     append_family(out, name, type, help);
     out += name;
     out += ' ';
@@ -187,9 +187,9 @@ void append_request_durations(std::string& out, const Totals& totals) {
 
 void append_connection_gauges(std::string& out, const Totals& totals) {
     append_unlabelled(out, "hloc_http_requests_in_flight", "gauge",
-                  "Requests read and being answered.", std::to_string(totals.in_flight));
+                      "Requests read and being answered.", std::to_string(totals.in_flight));
     append_unlabelled(out, "hloc_http_connections", "gauge", "Open client connections.",
-                  std::to_string(totals.connections));
+                      std::to_string(totals.connections));
 }
 
 // The index's identity and sizes exist only while one is loaded: before that (started with
@@ -202,26 +202,26 @@ void append_index_gauges(std::string& out, const IndexGauge& index) {
         out += "hloc_index_info{checksum=\"" + label_escape(index.checksum) + "\",built_at=\"" +
                label_escape(index.built_at) + "\",file=\"" + label_escape(index.file) + "\"} 1\n";
         append_unlabelled(out, "hloc_index_postcodes", "gauge", "Postcodes in the index.",
-                      std::to_string(index.postcodes));
+                          std::to_string(index.postcodes));
         append_unlabelled(out, "hloc_index_located_postcodes", "gauge",
-                      "Postcodes with coordinates.", std::to_string(index.located));
+                          "Postcodes with coordinates.", std::to_string(index.located));
         append_unlabelled(out, "hloc_index_sites", "gauge", "Sites in the index.",
-                      std::to_string(index.sites));
+                          std::to_string(index.sites));
         append_unlabelled(out, "hloc_index_treatments", "gauge", "Treatments in the index.",
-                      std::to_string(index.treatments));
+                          std::to_string(index.treatments));
         append_unlabelled(out, "hloc_index_file_bytes", "gauge", "Size of the index file.",
-                      std::to_string(index.file_bytes));
+                          std::to_string(index.file_bytes));
     }
     append_unlabelled(out, "hloc_index_ready", "gauge", "1 once an index is loaded and served.",
-                  index.loaded ? "1" : "0");
+                      index.loaded ? "1" : "0");
 }
 
-void append_reload_counters(std::string& out, std::uint64_t reloads,
-                            std::uint64_t reloads_failed) {
+void append_reload_counters(std::string& out, std::uint64_t reloads, std::uint64_t reloads_failed) {
     append_unlabelled(out, "hloc_index_reloads_total", "counter",
-                  "Index reloads that swapped in a new index.", std::to_string(reloads));
+                      "Index reloads that swapped in a new index.", std::to_string(reloads));
     append_unlabelled(out, "hloc_index_reload_failures_total", "counter",
-                  "Reloads refused (the old index kept serving).", std::to_string(reloads_failed));
+                      "Reloads refused (the old index kept serving).",
+                      std::to_string(reloads_failed));
 }
 
 void append_uptime(std::string& out, std::chrono::steady_clock::time_point started) {

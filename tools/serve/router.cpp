@@ -104,10 +104,13 @@ std::string shown(std::string_view text) {
 using NR = contract::NearestRequest;
 constexpr std::string_view kNearestParams = "postcode, lat, lon, k, treatment, max_miles, max_km";
 constexpr std::pair<std::string_view, std::optional<double> NR::*> kNearestNumbers[] = {
-    {"lat", &NR::lat}, {"lon", &NR::lon}, {"k", &NR::k}, {"max_miles", &NR::max_miles},
+    {"lat", &NR::lat},
+    {"lon", &NR::lon},
+    {"k", &NR::k},
+    {"max_miles", &NR::max_miles},
     {"max_km", &NR::max_km}};
 
-std::optional<double> NR::* nearest_number(std::string_view name) {
+std::optional<double> NR::*nearest_number(std::string_view name) {
     for (const auto& [known, field] : kNearestNumbers) {
         if (known == name) return field;
     }
@@ -153,9 +156,9 @@ Result<NR> nearest_request(const nlohmann::json& item) {
                 return Error(ErrorCode::invalid_parameter, name + " must be a number");
             request.*field = value.get<double>();
         } else {
-            return Error(ErrorCode::invalid_parameter, "unknown field " + shown(name) +
-                                                           " (expected " +
-                                                           std::string(kNearestParams) + ")");
+            return Error(
+                ErrorCode::invalid_parameter,
+                "unknown field " + shown(name) + " (expected " + std::string(kNearestParams) + ")");
         }
     }
     return request;
@@ -435,28 +438,40 @@ Response Router::checked_answer(const Request& request, const LoadedIndex* index
 Response Router::answer(Route route, const std::string& segment, std::string_view query,
                         const Request& request, const LoadedIndex* index) const {
     switch (route) {
-        case Route::nearest_get: return nearest_get(query, *index, route);
-        case Route::postcodes_reverse: return postcodes_reverse(query, *index, route);
-        case Route::postcode_get: return postcode_get(segment, *index, route);
+        case Route::nearest_get:
+            return nearest_get(query, *index, route);
+        case Route::postcodes_reverse:
+            return postcodes_reverse(query, *index, route);
+        case Route::postcode_get:
+            return postcode_get(segment, *index, route);
         case Route::nearest_post:
         case Route::postcodes_post:
             return bulk_post(request.body, *index, config_.max_bulk_items, route);
-        case Route::sites: return ok(index->json.sites(), route, true);
-        case Route::site: return site_get(segment, *index, route);
-        case Route::treatments: return ok(index->treatments_body, route, true);
-        case Route::info: return ok(index->info_body, route, true);
-        case Route::healthz: return ok(R"({"status":"ok"})", route, false);
+        case Route::sites:
+            return ok(index->json.sites(), route, true);
+        case Route::site:
+            return site_get(segment, *index, route);
+        case Route::treatments:
+            return ok(index->treatments_body, route, true);
+        case Route::info:
+            return ok(index->info_body, route, true);
+        case Route::healthz:
+            return ok(R"({"status":"ok"})", route, false);
         case Route::readyz:
-            if (index == nullptr) return http_error(503, "not_ready", "no index is loaded yet", route);
+            if (index == nullptr)
+                return http_error(503, "not_ready", "no index is loaded yet", route);
             return ok(index->ready_body, route, false);
         case Route::metrics: {
             auto r = ok(render_metrics_(), route, false);
             r.kind = BodyKind::prometheus_text;
             return r;
         }
-        case Route::openapi: return ok(openapi_body_, route, true);
-        case Route::admin_reload: return admin_reload(request, route);
-        default: break;
+        case Route::openapi:
+            return ok(openapi_body_, route, true);
+        case Route::admin_reload:
+            return admin_reload(request, route);
+        default:
+            break;
     }
     return engine_error(Error(ErrorCode::internal, "unhandled route"), route);
 }

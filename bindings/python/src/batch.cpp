@@ -121,8 +121,9 @@ struct NearestColumns {
     std::size_t approximate(std::size_t rows) const {
         std::size_t count = 0;
         for (std::size_t i = 0; i < rows; ++i) {
-            count += status_out[i] == 0 && contract::status_of(static_cast<MatchLevel>(
-                                               match_out[i])) == contract::RowStatus::approximate;
+            count +=
+                status_out[i] == 0 && contract::status_of(static_cast<MatchLevel>(match_out[i])) ==
+                                          contract::RowStatus::approximate;
         }
         return count;
     }
@@ -266,7 +267,8 @@ py::object row_status_names(const NearestBatch& b) {
     }
     std::vector<std::pair<int, std::string>> names;
     for (int s = 0; s < contract::kRowStatusCount; ++s) {
-        names.emplace_back(s, std::string(contract::status_name(static_cast<contract::RowStatus>(s))));
+        names.emplace_back(s,
+                           std::string(contract::status_name(static_cast<contract::RowStatus>(s))));
     }
     return code_names(row_status, names, false);
 }

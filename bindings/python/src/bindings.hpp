@@ -22,7 +22,7 @@ namespace py = pybind11;
 // hospital_locator.Index: an open index and its JSON writer, immutable, safe to share between
 // threads.
 class Index : public std::enable_shared_from_this<Index> {
-public:
+  public:
     Index(Engine engine, std::string path) : engine_(std::move(engine)), path_(std::move(path)) {}
 
     const Engine& engine() const { return engine_; }
@@ -34,7 +34,7 @@ public:
         return *json_;
     }
 
-private:
+  private:
     Engine engine_;
     std::string path_;
     mutable std::once_flag json_once_;

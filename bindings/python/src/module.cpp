@@ -106,10 +106,9 @@ std::shared_ptr<Index> open_index(const std::filesystem::path& path, bool verify
 
 IndexPtr shared(const Index& self) { return self.shared_from_this(); }
 
-PyNearest nearest(const Index& self, const std::optional<std::string>& postcode,
-                  py::handle lat, py::handle lon, py::handle k,
-                  const std::optional<std::string>& treatment, py::handle max_miles,
-                  py::handle max_km) {
+PyNearest nearest(const Index& self, const std::optional<std::string>& postcode, py::handle lat,
+                  py::handle lon, py::handle k, const std::optional<std::string>& treatment,
+                  py::handle max_miles, py::handle max_km) {
     const auto lat_deg = number("lat", lat), lon_deg = number("lon", lon);  // the CLI's order
     auto request = nearest_options(k, treatment, max_miles, max_km);
     request.postcode = postcode;

@@ -38,7 +38,8 @@ double int_value(std::string_view name, py::handle value) {
     if (d == -1.0 && PyErr_Occurred()) {  // OverflowError: beyond 1.8e308
         PyErr_Clear();
         const auto bits = value.attr("bit_length")().cast<long long>();
-        throw invalid(std::string(name) + " must be a number (got an integer too large for a float: " +
+        throw invalid(std::string(name) +
+                      " must be a number (got an integer too large for a float: " +
                       std::to_string(bits) + " bits)");
     }
     return d;

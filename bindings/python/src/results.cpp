@@ -183,8 +183,10 @@ void bind_neighbour(py::module_& m) {
     py::class_<PyNeighbour>(m, "Neighbour", "One ranked site of a nearest answer.")
         .def_property_readonly(
             "rank", [](const PyNeighbour& n) { return n.hit.rank; }, "1-based.")
-        .def_property_readonly(
-            "site", [](const PyNeighbour& n) { return PySite{n.index, n.hit.site_index}; })
+        .def_property_readonly("site",
+                               [](const PyNeighbour& n) {
+                                   return PySite{n.index, n.hit.site_index};
+                               })
         .def_property_readonly(
             "phone",
             [](const PyNeighbour& n) {
@@ -242,8 +244,7 @@ void bind_nearest(py::module_& m) {
         m, "Nearest",
         "The nearest sites offering a treatment, ranked by WGS84 geodesic distance, "
         "ties by site id. Iterate it, index it, or call to_dict().")
-        .def_property_readonly("query",
-                               [](const PyNearest& r) { return PyQuery{r.answer.origin}; })
+        .def_property_readonly("query", [](const PyNearest& r) { return PyQuery{r.answer.origin}; })
         .def_property_readonly("treatment", [](const PyNearest& r) { return r.answer.treatment; })
         .def_property_readonly("results",
                                [](const PyNearest& r) {
@@ -320,9 +321,7 @@ void bind_postcode(py::module_& m) {
                                [](const PyPostcode& p) { return none_if_empty(p.record.note); })
         .def(
             "to_dict",
-            [](const PyPostcode& p) {
-                return to_python(contract::lookup_json(p.record, p.input));
-            },
+            [](const PyPostcode& p) { return to_python(contract::lookup_json(p.record, p.input)); },
             "The same dict as json.loads of `hospital-locator lookup --format json`.")
         .def("__repr__", &postcode_repr);
 }
@@ -444,8 +443,7 @@ void bind_index_info(py::module_& m) {
             },
             "Every key/value of the index's metadata, as stored.")
         .def(
-            "to_dict",
-            [](const PyIndexInfo& i) { return to_python(contract::info_json(i.info)); },
+            "to_dict", [](const PyIndexInfo& i) { return to_python(contract::info_json(i.info)); },
             "The same dict as json.loads of `hospital-locator info --format json`.")
         .def("__repr__", [](const PyIndexInfo& i) {
             return "<IndexInfo format " + std::to_string(i.info.format_version) + ", " +

@@ -11,7 +11,8 @@ namespace hloc::contract {
 void csv_append(std::string& out, std::string_view value) {
     // One pass over the bytes (find_first_of runs memchr per byte).
     bool needs_quotes = false;
-    for (char c : value) needs_quotes = needs_quotes || c == ',' || c == '"' || c == '\r' || c == '\n';
+    for (char c : value)
+        needs_quotes = needs_quotes || c == ',' || c == '"' || c == '\r' || c == '\n';
     if (!needs_quotes) {
         out.append(value);
         return;
@@ -89,7 +90,8 @@ std::vector<std::string> nearest_columns(std::uint32_t k) {
     return columns;
 }
 
-NearestRow::NearestRow(const Engine& engine, std::uint32_t k) : k_(k), columns_(nearest_columns(k)) {
+NearestRow::NearestRow(const Engine& engine, std::uint32_t k)
+    : k_(k), columns_(nearest_columns(k)) {
     for (const auto& site : engine.sites()) {
         site_id_.push_back(site.id);
         site_name_.push_back(site.name);
@@ -147,8 +149,10 @@ std::string lookup_csv(const PostcodeRecord& record) {
     csv_append(out, record.postcode);
     out += ',';
     out += match_level_name(record.match);
-    for (auto [value, decimals] : {std::pair{record.position.lat_deg, 7}, {record.position.lon_deg, 7},
-                                   {record.eastings_m, 1}, {record.northings_m, 1}}) {
+    for (auto [value, decimals] : {std::pair{record.position.lat_deg, 7},
+                                   {record.position.lon_deg, 7},
+                                   {record.eastings_m, 1},
+                                   {record.northings_m, 1}}) {
         out += ',';
         if (record.located) append_fixed(out, value, decimals);
     }

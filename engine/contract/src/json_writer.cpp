@@ -22,7 +22,8 @@ std::string pretty(std::string_view compact_text) {
 double round_to(double value, int decimals) {
     // Exact powers of ten from a table: the same values std::pow gives, without its cost.
     static constexpr double kPowers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    const double scale = decimals >= 0 && decimals <= 9 ? kPowers[decimals] : std::pow(10.0, decimals);
+    const double scale =
+        decimals >= 0 && decimals <= 9 ? kPowers[decimals] : std::pow(10.0, decimals);
     const double r = std::round(value * scale) / scale;
     return r == 0 ? 0.0 : r;  // never "-0.0"
 }
@@ -45,7 +46,8 @@ void add_distance_and_bearing(Json& out, double distance_m, double bearing_deg) 
     out["distance"] = {{"metres", round_to(distance_m, 3)},
                        {"km", round_to(distance_m / 1000.0, 3)},
                        {"miles", round_to(distance_m / kMetresPerMile, 3)}};
-    out["bearing"] = {{"degrees", round_to(bearing_deg, 1)}, {"compass", compass_point(bearing_deg)}};
+    out["bearing"] = {{"degrees", round_to(bearing_deg, 1)},
+                      {"compass", compass_point(bearing_deg)}};
 }
 
 // A number as nlohmann's own formatter writes it (shortest round-trip form), without a tree.
@@ -66,7 +68,10 @@ void append_count(std::string& out, std::uint32_t value) {
 }  // namespace
 
 Json phone_json(const PhoneView& phone) {
-    return {{"display", phone.display}, {"e164", phone.e164}, {"uri", phone.uri}, {"source", phone.source}};
+    return {{"display", phone.display},
+            {"e164", phone.e164},
+            {"uri", phone.uri},
+            {"source", phone.source}};
 }
 
 Json site_json(const SiteView& site) {
@@ -110,8 +115,10 @@ Json lookup_json(const PostcodeRecord& r, std::string_view input) {
         out["eastings"] = nullptr;
         out["northings"] = nullptr;
     }
-    if (r.match == MatchLevel::unit) out["quality"] = r.quality;
-    else out["postcode_count"] = r.postcode_count;
+    if (r.match == MatchLevel::unit)
+        out["quality"] = r.quality;
+    else
+        out["postcode_count"] = r.postcode_count;
     out["country"] = r.country;
     if (!r.note.empty()) out["note"] = r.note;
     return out;
@@ -192,7 +199,8 @@ JsonWriter::JsonWriter(const Engine& engine) {
     // Offers (a site's phone for one treatment) are numbered treatment by treatment.
     std::uint32_t offers = 0;
     for (const auto& t : engine.treatments()) offers += t.site_count;
-    for (std::uint32_t o = 0; o < offers; ++o) phone_text_.push_back(to_text(phone_json(engine.phone(o))));
+    for (std::uint32_t o = 0; o < offers; ++o)
+        phone_text_.push_back(to_text(phone_json(engine.phone(o))));
 }
 
 std::string JsonWriter::query(const Location& origin) { return to_text(location_json(origin)); }

@@ -8,7 +8,9 @@ namespace hloc::contract {
 
 namespace {
 
-Error invalid(std::string message) { return Error(ErrorCode::invalid_parameter, std::move(message)); }
+Error invalid(std::string message) {
+    return Error(ErrorCode::invalid_parameter, std::move(message));
+}
 
 // At most 64 bytes of what the caller sent, quoted.
 std::string shown(std::string_view text) {

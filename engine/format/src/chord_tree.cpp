@@ -80,7 +80,8 @@ std::unique_ptr<ChordTree> load_chord_tree(const UnitVectorCloud& cloud,
                                            std::span<const std::byte> bytes,
                                            std::string_view what) {
     auto fail = [&](const std::string& why) {
-        return Error(ErrorCode::bad_index, "index KD-tree '" + std::string(what) + "' is corrupt: " + why);
+        return Error(ErrorCode::bad_index,
+                     "index KD-tree '" + std::string(what) + "' is corrupt: " + why);
     };
     format::TreeHeader header;
     if (bytes.size() < sizeof header) throw fail("shorter than its header");
@@ -92,7 +93,8 @@ std::unique_ptr<ChordTree> load_chord_tree(const UnitVectorCloud& cloud,
     const std::uint64_t want = sizeof header + std::uint64_t{header.point_count} * 4 +
                                std::uint64_t{header.node_count} * sizeof(format::TreeNode);
     if (bytes.size() != want) {
-        throw fail("size " + std::to_string(bytes.size()) + " bytes, expected " + std::to_string(want));
+        throw fail("size " + std::to_string(bytes.size()) + " bytes, expected " +
+                   std::to_string(want));
     }
     if (header.leaf_max_size == 0) throw fail("leaf size 0");
     if ((header.point_count == 0) != (header.node_count == 0)) throw fail("empty and not empty");
@@ -143,7 +145,8 @@ std::unique_ptr<ChordTree> load_chord_tree(const UnitVectorCloud& cloud,
             n->node_type.lr.right = second;
         } else {
             const std::uint32_t dim = (in.flags >> 2);
-            if (!has1 || !has2 || dim > 2) throw fail("node " + std::to_string(i) + " is malformed");
+            if (!has1 || !has2 || dim > 2)
+                throw fail("node " + std::to_string(i) + " is malformed");
             n->node_type.sub.divfeat = static_cast<int>(dim);
             n->node_type.sub.divlow = in.first;
             n->node_type.sub.divhigh = in.second;

@@ -22,11 +22,16 @@ void read_source_field(std::string_view key, const std::string& value, IndexInfo
     if (info.sources.size() <= n) info.sources.resize(n + 1);
     const auto field = rest.substr(dot + 1);
     auto& source = info.sources[n];
-    if (field == kSourceRole) source.role = value;
-    else if (field == kSourceFile) source.file = value;
-    else if (field == kSourceBytes) std::from_chars(value.data(), value.data() + value.size(), source.bytes);
-    else if (field == kSourceModified) source.modified = value;
-    else if (field == kSourceXxh3) source.xxh3 = value;
+    if (field == kSourceRole)
+        source.role = value;
+    else if (field == kSourceFile)
+        source.file = value;
+    else if (field == kSourceBytes)
+        std::from_chars(value.data(), value.data() + value.size(), source.bytes);
+    else if (field == kSourceModified)
+        source.modified = value;
+    else if (field == kSourceXxh3)
+        source.xxh3 = value;
 }
 
 }  // namespace
@@ -68,10 +73,14 @@ Entries decode(std::string_view text) {
 
 void read_provenance(const Entries& entries, IndexInfo& info) {
     for (const auto& [key, value] : entries) {
-        if (key == kBuiltAt) info.built_at = value;
-        else if (key == kBuilder) info.builder = value;
-        else if (key == kTransform) info.transform = value;
-        else if (std::string_view(key).starts_with(kSourcePrefix)) read_source_field(key, value, info);
+        if (key == kBuiltAt)
+            info.built_at = value;
+        else if (key == kBuilder)
+            info.builder = value;
+        else if (key == kTransform)
+            info.transform = value;
+        else if (std::string_view(key).starts_with(kSourcePrefix))
+            read_source_field(key, value, info);
     }
     info.metadata = entries;
 }

@@ -13,7 +13,9 @@ format::UnitVector to_unit_vector(LatLon p) {
     const double lat = p.lat_deg * kDegToRad;
     const double lon = p.lon_deg * kDegToRad;
     const double c = std::cos(lat);
-    auto q = [](double v) { return static_cast<std::int32_t>(std::lround(v * format::kUnitScale)); };
+    auto q = [](double v) {
+        return static_cast<std::int32_t>(std::lround(v * format::kUnitScale));
+    };
     return {q(c * std::cos(lon)), q(c * std::sin(lon)), q(std::sin(lat))};
 }
 

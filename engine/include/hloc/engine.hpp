@@ -42,7 +42,7 @@ struct OpenOptions {
 };
 
 class Engine {
-public:
+  public:
     // Throws Error{bad_index} for a file that is missing, truncated, corrupt, of another
     // format version, or not an index; Error{io_error} when it cannot be read.
     static Engine open(const std::filesystem::path& index_file, OpenOptions options = {});
@@ -86,7 +86,7 @@ public:
     // Recomputes the payload checksum; throws Error{bad_index} on a mismatch.
     void verify() const;
 
-private:
+  private:
     struct Impl;
     explicit Engine(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -16,11 +16,11 @@
 namespace hloc {
 
 enum class ErrorCode : std::uint16_t {
-    invalid_postcode = 1,         // not a UK postcode in form; the message says why
-    postcode_not_found = 2,       // well formed, but neither it, its sector nor its district is known
-    not_covered = 3,              // a real place the loaded data does not cover (Northern Ireland...)
-    invalid_parameter = 4,        // k, lat/lon, distance, format...: the message names the parameter
-    unknown_treatment = 5,        // the index offers no such treatment
+    invalid_postcode = 1,    // not a UK postcode in form; the message says why
+    postcode_not_found = 2,  // well formed, but neither it, its sector nor its district is known
+    not_covered = 3,         // a real place the loaded data does not cover (Northern Ireland...)
+    invalid_parameter = 4,   // k, lat/lon, distance, format...: the message names the parameter
+    unknown_treatment = 5,   // the index offers no such treatment
     non_geographic_postcode = 6,  // GIR 0AA, BFPO, overseas territories, ZZ99 pseudo-codes
     bad_index = 7,                // an index file refused: truncated, corrupt, other version
     io_error = 8,                 // a file could not be read or written
@@ -36,7 +36,7 @@ std::string_view error_code_name(ErrorCode code);
 int http_status(ErrorCode code);
 
 class Error : public std::exception {
-public:
+  public:
     Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
     // An error that proposes a correction of what the caller gave (a postcode with an O/0 slip):
     // the message ends "; did you mean '<suggestion>'?".
@@ -56,14 +56,14 @@ public:
     }
     const char* what() const noexcept override { return message_.c_str(); }
 
-private:
+  private:
     void compose() {
         message_ = base_;
         if (!suggestion_.empty()) message_ += "; did you mean '" + suggestion_ + "'?";
     }
 
     ErrorCode code_;
-    std::string base_;        // without the suggestion (set only when there is one)
+    std::string base_;  // without the suggestion (set only when there is one)
     std::string suggestion_;
     std::string message_;
 };
@@ -71,8 +71,8 @@ private:
 // A value or the Error explaining why there is none.
 template <class T>
 class Result {
-public:
-    Result(T value) : state_(std::move(value)) {}   // NOLINT: implicit by design
+  public:
+    Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
     Result(Error error) : state_(std::move(error)) {}  // NOLINT: implicit by design
 
     bool has_value() const { return state_.index() == 0; }
@@ -98,7 +98,7 @@ public:
     const T& operator*() const& { return value(); }
     const T* operator->() const { return &value(); }
 
-private:
+  private:
     std::variant<T, Error> state_;
 };
 

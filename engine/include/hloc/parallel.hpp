@@ -30,7 +30,8 @@ void parallel_for(std::size_t n, unsigned threads, std::size_t grain, Fn fn) {
     if (n == 0) return;
     grain = std::max<std::size_t>(grain, 1);
     const std::size_t chunks = (n + grain - 1) / grain;
-    const auto workers = static_cast<unsigned>(std::min<std::size_t>(worker_count(threads), chunks));
+    const auto workers =
+        static_cast<unsigned>(std::min<std::size_t>(worker_count(threads), chunks));
     std::atomic<std::size_t> next{0};
     auto work = [&] {
         for (;;) {

@@ -20,9 +20,9 @@ enum class PostcodeLevel : std::uint8_t { unit, sector, district };
 
 struct ParsedPostcode {
     PostcodeLevel level = PostcodeLevel::unit;
-    std::string outward;         // "SW1A": the district (outward code)
-    char sector_digit = 0;       // '1' for units and sectors, 0 for a district
-    std::string unit_letters;    // "AA" for a unit, empty otherwise
+    std::string outward;       // "SW1A": the district (outward code)
+    char sector_digit = 0;     // '1' for units and sectors, 0 for a district
+    std::string unit_letters;  // "AA" for a unit, empty otherwise
 
     // Canonical text: "SW1A 1AA", "SW1A 1" or "SW1A".
     std::string text() const;

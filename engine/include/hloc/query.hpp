@@ -36,7 +36,7 @@ struct Location {
     std::string postcode;  // canonical unit, sector or district text ("CM15 8EH"); "" for a point
     MatchLevel match = MatchLevel::point;
     LatLon position;
-    std::string note;      // why a fallback was used, if one was ("CM15 8ZZ is not in ...")
+    std::string note;  // why a fallback was used, if one was ("CM15 8ZZ is not in ...")
 };
 
 struct NearestQuery {
@@ -59,8 +59,8 @@ struct Neighbour {
     std::uint32_t rank = 0;         // 1-based
     std::uint32_t site_index = 0;   // into Engine::sites()
     std::uint32_t offer_index = 0;  // Engine::phone(offer_index): the number to ring
-    double distance_m = 0;         // WGS84 geodesic, Vincenty's inverse formula
-    double bearing_deg = 0;        // initial azimuth from the origin, [0, 360), 0 = north
+    double distance_m = 0;          // WGS84 geodesic, Vincenty's inverse formula
+    double bearing_deg = 0;         // initial azimuth from the origin, [0, 360), 0 = north
 };
 
 struct NearestAnswer {
@@ -74,7 +74,7 @@ struct PostcodeRecord {
     MatchLevel match = MatchLevel::unit;
     bool located = false;  // false: Code-Point quality 90, no coordinates
     LatLon position;
-    double eastings_m = 0;   // British National Grid (OSGB36); means for sectors/districts
+    double eastings_m = 0;  // British National Grid (OSGB36); means for sectors/districts
     double northings_m = 0;
     std::uint8_t quality = 0;  // Code-Point positional quality (10 best .. 60; 90 unlocated);
                                // 0 for sector and district centroids
@@ -101,7 +101,7 @@ struct PhoneView {
     std::string_view display;  // national format, "01277 695695"
     std::string_view e164;     // "+441277695695"
     std::string_view uri;      // RFC 3966, "tel:+44-1277-695695"
-    std::string_view source;   // "listing" (the treatment's page) or "provider" (its central number)
+    std::string_view source;  // "listing" (the treatment's page) or "provider" (its central number)
 };
 
 struct SiteView {
@@ -110,8 +110,8 @@ struct SiteView {
     std::string_view located_by;  // "postcode" (its own listed postcode) or "directory"
     std::uint8_t quality = 0;     // Code-Point positional quality of its postcode
     LatLon position;
-    std::vector<std::string_view> treatments;  // sorted
-    std::vector<PhoneView> phones;             // parallel to treatments
+    std::vector<std::string_view> treatments;       // sorted
+    std::vector<PhoneView> phones;                  // parallel to treatments
     std::vector<std::string_view> address() const;  // street, locality, town; blanks left out
 };
 
@@ -132,9 +132,9 @@ struct IndexInfo {
     std::uint32_t format_version = 0;
     std::string checksum;  // payload XXH3-64, 16 hex digits
     std::uint64_t file_bytes = 0;
-    std::string built_at;  // taken from the newest source, so rebuilding changes no byte
-    std::string builder;   // tool and version
-    std::string transform; // PROJ pipeline used for EPSG:27700 -> WGS84
+    std::string built_at;   // taken from the newest source, so rebuilding changes no byte
+    std::string builder;    // tool and version
+    std::string transform;  // PROJ pipeline used for EPSG:27700 -> WGS84
     std::vector<SourceInfo> sources;
     std::uint64_t postcodes = 0;  // all postcodes in Code-Point
     std::uint64_t located = 0;    // in the spatial index

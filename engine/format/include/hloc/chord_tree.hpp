@@ -6,13 +6,12 @@
 // chord_sq = (2 sin(angle / 2) * kUnitScale)^2, angle in radians on the unit sphere.
 #pragma once
 
-#include <nanoflann.hpp>
-
 #include <cstddef>
-#include <memory>
-#include <string_view>
 #include <cstdint>
+#include <memory>
+#include <nanoflann.hpp>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "hloc/index_format.hpp"
@@ -34,10 +33,9 @@ struct UnitVectorCloud {
     }
 };
 
-using ChordTree =
-    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, UnitVectorCloud, double,
-                                                                     std::uint32_t>,
-                                        UnitVectorCloud, 3, std::uint32_t>;
+using ChordTree = nanoflann::KDTreeSingleIndexAdaptor<
+    nanoflann::L2_Simple_Adaptor<double, UnitVectorCloud, double, std::uint32_t>, UnitVectorCloud,
+    3, std::uint32_t>;
 
 // Builds a tree over `cloud` (which must outlive it). Deterministic for the same points.
 std::unique_ptr<ChordTree> build_chord_tree(const UnitVectorCloud& cloud,
@@ -49,7 +47,6 @@ std::vector<std::byte> serialise_chord_tree(const ChordTree& tree);
 // A tree over `cloud` from its serialised bytes. Every count, range and child link is checked
 // against `bytes` and the cloud; throws Error{bad_index} naming what was wrong.
 std::unique_ptr<ChordTree> load_chord_tree(const UnitVectorCloud& cloud,
-                                           std::span<const std::byte> bytes,
-                                           std::string_view what);
+                                           std::span<const std::byte> bytes, std::string_view what);
 
 }  // namespace hloc

@@ -29,20 +29,20 @@ inline constexpr std::uint32_t kSectionAlignment = 64;
 inline constexpr std::uint32_t kMaxSections = 16;
 
 enum class SectionId : std::uint32_t {
-    metadata = 1,         // UTF-8 text: "key\tvalue\n" lines (sources, counts, transform)
-    strings = 2,          // string table: bytes referred to by StringRef
-    districts = 3,        // DistrictRecord[], sorted by outward code
-    sectors = 4,          // SectorRecord[], grouped by district, sorted by digit
-    postcodes = 5,        // uint64 packed rows (see PackedRow), grouped by district
-    unit_vectors = 6,     // UnitVector[], parallel to postcodes
-    unlocated = 7,        // UnlocatedRecord[]: quality-90 postcodes, sorted by text
-    sites = 8,            // SiteRecord[], sorted by site id
-    treatments = 9,       // TreatmentRecord[], sorted by name
-    treatment_sites = 10, // OfferRecord[]: a site offering a treatment, with the phone to show
-    site_vectors = 11,    // UnitVector per OfferRecord: the site trees' points
-    site_trees = 12,      // serialised KD-trees, one per treatment (TreeHeader ...)
-    postcode_tree = 13,   // serialised KD-tree over all rows of `postcodes`
-    row_samples = 14,     // uint16 inward code of every kRowSampleStride-th row of `postcodes`
+    metadata = 1,          // UTF-8 text: "key\tvalue\n" lines (sources, counts, transform)
+    strings = 2,           // string table: bytes referred to by StringRef
+    districts = 3,         // DistrictRecord[], sorted by outward code
+    sectors = 4,           // SectorRecord[], grouped by district, sorted by digit
+    postcodes = 5,         // uint64 packed rows (see PackedRow), grouped by district
+    unit_vectors = 6,      // UnitVector[], parallel to postcodes
+    unlocated = 7,         // UnlocatedRecord[]: quality-90 postcodes, sorted by text
+    sites = 8,             // SiteRecord[], sorted by site id
+    treatments = 9,        // TreatmentRecord[], sorted by name
+    treatment_sites = 10,  // OfferRecord[]: a site offering a treatment, with the phone to show
+    site_vectors = 11,     // UnitVector per OfferRecord: the site trees' points
+    site_trees = 12,       // serialised KD-trees, one per treatment (TreeHeader ...)
+    postcode_tree = 13,    // serialised KD-tree over all rows of `postcodes`
+    row_samples = 14,      // uint16 inward code of every kRowSampleStride-th row of `postcodes`
 };
 
 // One sampled inward code per this many rows: a lookup binary-searches the samples (218 KB for
@@ -51,7 +51,7 @@ enum class SectionId : std::uint32_t {
 inline constexpr std::uint32_t kRowSampleStride = 16;
 
 struct SectionEntry {
-    std::uint32_t id;      // SectionId
+    std::uint32_t id;  // SectionId
     std::uint32_t reserved;
     std::uint64_t offset;  // from the start of the file
     std::uint64_t size;    // bytes
@@ -129,15 +129,15 @@ inline constexpr std::uint32_t kMaxNorthings = (1u << 21) - 1;
 
 // digit*676 + letter*26 + letter, for an inward code "9AA".
 constexpr std::uint32_t inward_code(char digit, char l1, char l2) {
-    return static_cast<std::uint32_t>(digit - '0') * 676 + static_cast<std::uint32_t>(l1 - 'A') * 26 +
-           static_cast<std::uint32_t>(l2 - 'A');
+    return static_cast<std::uint32_t>(digit - '0') * 676 +
+           static_cast<std::uint32_t>(l1 - 'A') * 26 + static_cast<std::uint32_t>(l2 - 'A');
 }
 
 // The mean position of the located postcodes of a sector or district.
 struct Centroid {
     double lat_deg;
     double lon_deg;
-    double eastings_m;   // mean of the members' eastings (British National Grid)
+    double eastings_m;  // mean of the members' eastings (British National Grid)
     double northings_m;
     std::uint32_t located_count;  // 0: no located member, no position
     std::uint32_t reserved;
@@ -148,9 +148,9 @@ struct DistrictRecord {
     std::array<char, 4> outward;  // "SW1A", "B1" padded with '\0'
     std::uint32_t first_row;      // its rows in `postcodes`: [first_row, first_row + row_count)
     std::uint32_t row_count;
-    std::uint32_t first_sector;   // its sectors in `sectors`
+    std::uint32_t first_sector;  // its sectors in `sectors`
     std::uint32_t sector_count;
-    std::uint8_t country;         // Country of most members
+    std::uint8_t country;  // Country of most members
     std::array<std::uint8_t, 3> reserved;
     Centroid centroid;
 };
@@ -190,7 +190,7 @@ static_assert(sizeof(SiteRecord) == 6 * 8 + 16 + 8);
 // A site offering a treatment. The phone belongs here, not to the site: each treatment's
 // listing decides which number to show.
 struct OfferRecord {
-    std::uint32_t site;  // index into `sites`
+    std::uint32_t site;         // index into `sites`
     std::uint8_t phone_source;  // PhoneSource
     std::array<std::uint8_t, 3> reserved;
     StringRef phone_display, phone_e164, phone_uri;
@@ -201,7 +201,7 @@ struct TreatmentRecord {
     StringRef name;
     std::uint32_t first_site;  // its OfferRecords in treatment_sites (and site_vectors)
     std::uint32_t site_count;
-    std::uint64_t tree_offset; // its tree inside the site_trees section
+    std::uint64_t tree_offset;  // its tree inside the site_trees section
     std::uint64_t tree_size;
 };
 static_assert(sizeof(TreatmentRecord) == 32);

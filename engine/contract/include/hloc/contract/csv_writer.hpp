@@ -25,7 +25,7 @@ void append_fixed(std::string& out, double value, int decimals);
 std::vector<std::string> nearest_columns(std::uint32_t k);
 
 class NearestRow {
-public:
+  public:
     NearestRow(const Engine& engine, std::uint32_t k);
 
     const std::vector<std::string>& columns() const { return columns_; }
@@ -38,7 +38,7 @@ public:
     void cells(std::vector<std::string>& out, const NearestAnswer& answer) const;
     void cells(std::vector<std::string>& out, RowStatus status) const;
 
-private:
+  private:
     template <class Sink>
     void write(Sink& sink, const NearestAnswer& answer) const;
 

@@ -7,11 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "hloc/engine.hpp"
 
@@ -45,7 +44,7 @@ Json error_json(unsigned status, std::string_view code, std::string_view message
 // once, when the writer is made (building a JSON tree per answer was two thirds of the
 // service's CPU per request); an answer is then those texts and its own numbers.
 class JsonWriter {
-public:
+  public:
     explicit JsonWriter(const Engine& engine);
 
     // {"query": ..., "treatment": ..., "results": [...]}
@@ -60,7 +59,7 @@ public:
     const std::string& sites() const { return sites_text_; }
     const std::string& site(std::uint32_t index) const { return site_listing_text_.at(index); }
 
-private:
+  private:
     void append_result(std::string& out, const Neighbour& neighbour) const;
 
     std::vector<std::string> site_text_;          // by site index

@@ -29,7 +29,7 @@ struct NearestRequest {
     std::optional<double> k;              // whole number, 1..kMaxK; 3 when absent
     std::optional<double> max_miles;      // leave out sites farther away; at most one of the two
     std::optional<double> max_km;
-    std::string treatment;                // "" = the index's only treatment
+    std::string treatment;  // "" = the index's only treatment
 };
 
 // What does not depend on the origin, checked: the same for every row of a batch.
