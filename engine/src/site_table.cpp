@@ -82,11 +82,6 @@ SiteView SiteTable::site(std::uint32_t index) const {
     return v;
 }
 
-LatLon SiteTable::site_position(std::uint32_t index) const {
-    const auto& r = index_.site_records[index];
-    return {r.lat_deg, r.lon_deg};
-}
-
 PhoneView SiteTable::phone(std::uint32_t offer_index) const {
     const auto& o = index_.offers[offer_index];
     return {index_.str(o.phone_display), index_.str(o.phone_e164), index_.str(o.phone_uri),

@@ -39,7 +39,11 @@ class SiteTable {
     SiteView site(std::uint32_t index) const;
     PhoneView phone(std::uint32_t offer_index) const;
     Result<SiteView> find_site(std::string_view id) const;
-    LatLon site_position(std::uint32_t index) const;
+    // Inline: exact_nearest asks for it once per candidate.
+    LatLon site_position(std::uint32_t index) const {
+        const auto& r = index_.site_records[index];
+        return {r.lat_deg, r.lon_deg};
+    }
 
   private:
     const IndexReader& index_;

@@ -57,9 +57,14 @@ std::string format_fixed(double value, int decimals) {
 
 namespace {
 
-// Fields as CSV text, each after a comma.
+// Fields as CSV text, each after a comma. Words the contract chooses (status, match) need no
+// quoting; a site's id and name come quoted once per index (a report writes millions of rows).
 struct CsvSink {
     std::string& out;
+    void word(std::string_view w) {
+        out += ',';
+        out += w;
+    }
     void text(std::string_view field) {
         out += ',';
         csv_append(out, field);
@@ -68,13 +73,19 @@ struct CsvSink {
         out += ',';
         append_fixed(out, value, decimals);
     }
+    void site(std::string_view, std::string_view, const std::string& quoted) { out += quoted; }
 };
 
 // Fields as cells.
 struct CellSink {
     std::vector<std::string>& out;
+    void word(std::string_view w) { out.emplace_back(w); }
     void text(std::string_view field) { out.emplace_back(field); }
     void fixed(double value, int decimals) { out.push_back(format_fixed(value, decimals)); }
+    void site(std::string_view id, std::string_view name, const std::string&) {
+        out.emplace_back(id);
+        out.emplace_back(name);
+    }
 };
 
 constexpr int kFieldsPerSite = 5;
@@ -95,6 +106,11 @@ NearestRow::NearestRow(const Engine& engine, std::uint32_t k)
     for (const auto& site : engine.sites()) {
         site_id_.push_back(site.id);
         site_name_.push_back(site.name);
+        std::string quoted = ",";
+        csv_append(quoted, site.id);
+        quoted += ',';
+        csv_append(quoted, site.name);
+        site_csv_.push_back(std::move(quoted));
     }
     for (const auto& t : engine.treatments()) {
         for (std::uint32_t i = 0; i < t.site_count; ++i) {
@@ -105,8 +121,8 @@ NearestRow::NearestRow(const Engine& engine, std::uint32_t k)
 
 template <class Sink>
 void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
-    sink.text(status_name(status_of(answer.origin.match)));
-    sink.text(match_level_name(answer.origin.match));
+    sink.word(status_name(status_of(answer.origin.match)));
+    sink.word(match_level_name(answer.origin.match));
     sink.fixed(answer.origin.position.lat_deg, 7);
     sink.fixed(answer.origin.position.lon_deg, 7);
     for (std::uint32_t n = 0; n < k_; ++n) {
@@ -115,8 +131,8 @@ void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
             continue;
         }
         const auto& r = answer.results[n];
-        sink.text(site_id_.at(r.site_index));
-        sink.text(site_name_.at(r.site_index));
+        sink.site(site_id_.at(r.site_index), site_name_.at(r.site_index),
+                  site_csv_.at(r.site_index));
         sink.text(phone_.at(r.offer_index));
         sink.fixed(r.distance_m, 1);
         sink.fixed(r.distance_m / kMetresPerMile, 3);

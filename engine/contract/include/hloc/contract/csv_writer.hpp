@@ -46,6 +46,7 @@ class NearestRow {
     std::vector<std::string> columns_;
     // Views into the index, looked up once: a report writes millions of rows.
     std::vector<std::string_view> site_id_, site_name_;  // by site index
+    std::vector<std::string> site_csv_;                  // ",id,name" quoted once, by site index
     std::vector<std::string_view> phone_;                // display form, by offer index
 };
 
