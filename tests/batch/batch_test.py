@@ -151,6 +151,69 @@ def group_csv():
     check('"a", "b"' in error_of(p)["message"], "--postcode-column that is not there lists the columns")
 
 
+# ---- encodings -------------------------------------------------------------------------------
+
+def group_encoding():
+    # Excel's "CSV (Comma delimited)": Windows-1252, here with an e-acute (0xE9) on line 3 and a
+    # Euro sign (0x80, which Latin-1 does not have) on line 2.
+    data = "name,postcode\n\u20ac5 clinic,CM15 8EH\nCaf\u00e9,CH4 7QP\n".encode("cp1252")
+    bad = data.index(b"\xe9")
+    src = write_bytes("cp1252.csv", data)
+    out = work("cp1252.out.csv")
+    if os.path.exists(out):
+        os.remove(out)
+    # Not UTF-8 and no --encoding: refused before any output, naming where.
+    p = batch(src, out, rc=2)
+    err = error_of(p)
+    equal(err["code"], "bad_input", "Windows-1252 without --encoding: code")
+    first = data.index(b"\x80")
+    check(f"line 2, byte offset {first} (byte 0x80)" in err["message"],
+          f"Windows-1252 without --encoding: names line and byte: {err['message']}")
+    check("--encoding windows-1252" in err["message"], "Windows-1252 without --encoding: suggests the option")
+    check(not os.path.exists(out) and not [n for n in os.listdir(work("")) if ".tmp-" in n],
+          "Windows-1252 without --encoding: nothing written")
+    # With it, the names come out as UTF-8.
+    batch(src, out, "--encoding", "windows-1252", "--k", "1")
+    header, rows = read_csv(out)
+    equal([(r["name"], r["site_1_id"]) for r in rows], [("\u20ac5 clinic", "brentwood"), ("Caf\u00e9", "chester")],
+          "--encoding windows-1252: decoded to UTF-8")
+    # Latin-1 reads every byte; 0x80 is a C1 control there.
+    batch(src, out, "--encoding", "LATIN-1", "--k", "1")
+    _, rows = read_csv(out)
+    equal([r["name"] for r in rows], ["\x805 clinic", "Caf\u00e9"], "--encoding latin-1")
+    # A byte Windows-1252 does not define is refused, not guessed.
+    data = b"postcode,name\nCH4 7QP,a\x81b\n"
+    p = batch(write_bytes("undefined1252.csv", data), work("u.csv"), "--encoding", "windows-1252", rc=2)
+    at = data.index(b"\x81")
+    check(f"line 2, byte offset {at} (byte 0x81)" in error_of(p)["message"], f"0x81 in Windows-1252: {error_of(p)['message']}")
+    # UTF-8, with or without a byte order mark, is the default; the offset counts the file's bytes.
+    for name, data in (("bom", b"\xef\xbb\xbfname,postcode\nCaf\xc3\xa9,CH4 7QP\n"),
+                       ("plain", b"name,postcode\nCaf\xc3\xa9,CH4 7QP\n")):
+        batch(write_bytes(f"utf8-{name}.csv", data), out, "--k", "1")
+        _, rows = read_csv(out)
+        equal([r["name"] for r in rows], ["Caf\u00e9"], f"UTF-8 ({name}) read by default")
+        batch(work(f"utf8-{name}.csv"), out, "--k", "1", "--encoding", "utf-8")
+    # What a UTF-8 check must refuse: overlong forms, surrogates, beyond U+10FFFF, a cut character.
+    for what, tail in (("overlong", b"\xc0\xaf"), ("surrogate", b"\xed\xa0\x80"),
+                       ("beyond U+10FFFF", b"\xf4\x90\x80\x80"), ("cut at the end", b"\xe2\x82")):
+        data = b"\xef\xbb\xbfpostcode\nCH4 7QP\nCM15 8EH" + tail
+        p = batch(write_bytes("badutf8.csv", data), work("b.csv"), rc=2)
+        check(f"line 3, byte offset {len(data) - len(tail)} " in error_of(p)["message"],
+              f"UTF-8 {what}: {error_of(p)['message']}")
+    # A header with no postcode column, in Windows-1252: a message, not a crash.
+    p = batch(write_bytes("nocol1252.csv", "Caf\u00e9,town\nA,B\n".encode("cp1252")), work("n.csv"), rc=2)
+    equal(error_of(p)["code"], "bad_input", "Windows-1252 header, no postcode column, no --encoding")
+    p = batch(work("nocol1252.csv"), work("n.csv"), "--encoding", "windows-1252", rc=2)
+    check('"Caf\u00e9", "town"' in error_of(p)["message"], f"the columns are named in UTF-8: {error_of(p)['message']}")
+    # An argument that is not UTF-8 goes through the UTF-8-replacing error writer.
+    p = batch(work("utf8-plain.csv"), work("n.csv"), "--postcode-column", os.fsdecode(b"Caf\xe9"), rc=2)
+    check("Caf\ufffd" in error_of(p)["message"], f"a non-UTF-8 argument is replaced: {error_of(p)['message']}")
+    # --encoding is for CSV: GDAL decodes its own formats.
+    p = batch(write_bytes("e.geojson", b'{"type":"FeatureCollection","features":[]}'), work("e.csv"),
+              "--encoding", "latin-1", rc=2)
+    equal(error_of(p)["code"], "invalid_parameter", "--encoding with a GeoJSON input")
+
+
 # ---- statuses -------------------------------------------------------------------------------
 
 STATUS_ROWS = [
@@ -327,8 +390,15 @@ def group_hostile():
     expected.append(("302", "ok"))
     src = write_bytes("hostile.csv", b"\n".join(lines) + b"\n")
 
+    # Not UTF-8: refused by default, naming the first bad byte.
     out = work("hostile.out.csv")
-    batch(src, out, "--k", "1")
+    if os.path.exists(out):
+        os.remove(out)
+    p = batch(src, out, "--k", "1", rc=2)
+    check("is not valid UTF-8: line " in error_of(p)["message"], f"hostile: refused: {error_of(p)}")
+    check(not os.path.exists(out), "hostile: refused without --encoding, nothing written")
+    # Latin-1 gives every byte a character: every record is a row.
+    batch(src, out, "--k", "1", "--encoding", "latin-1")
     _, rows = read_csv(out)
     equal(len(rows), len(expected), "hostile: one row per record")
     equal([(r["id"], r["status"]) for r in rows], expected, "hostile: ids and statuses in order")
@@ -336,13 +406,13 @@ def group_hostile():
     # The first MiB of the record is kept: "301" (3 bytes) and 1 MiB - 3 of the A's.
     equal(rows[300]["postcode"], "A" * ((1 << 20) - 3), "hostile: the long line is cut at 1 MiB")
     equal(rows[301]["site_1_id"], "tees", "hostile: a good row after the long line")
-    # Junk passes through unchanged in CSV.
+    # Junk is echoed as Latin-1 decoded it, in UTF-8.
     raw_in = dict(l.split(b",", 1) for l in lines[1:6])
-    equal(rows[2]["postcode"].encode("utf-8", errors="surrogateescape"), raw_in[b"3"], "hostile: bytes echoed as given")
+    equal(rows[2]["postcode"], raw_in[b"3"].decode("latin-1"), "hostile: bytes echoed as Latin-1 text")
 
     # JSON Lines stays valid UTF-8 JSON.
     out = work("hostile.out.jsonl")
-    batch(src, out, "--k", "1")
+    batch(src, out, "--k", "1", "--encoding", "latin-1")
     with open(out, "rb") as f:
         data = f.read()
     data.decode("utf-8")  # raises if invalid
@@ -351,7 +421,7 @@ def group_hostile():
 
     # GeoPackage: every row a feature, in order.
     out = work("hostile.out.gpkg")
-    batch(src, out, "--k", "1")
+    batch(src, out, "--k", "1", "--encoding", "latin-1")
     ds = gdal.OpenEx(out, gdal.OF_VECTOR)
     feats = [(f.GetField("id"), f.GetField("status")) for f in ds.GetLayer(0)]
     equal(feats, expected, "hostile gpkg: ids and statuses in order")

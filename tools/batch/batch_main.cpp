@@ -67,6 +67,10 @@ void add_options(CLI::App& app, Args& a) {
     app.add_option("--header", a.in.header, "CSV: does line 1 name the columns?")
         ->check(CLI::IsMember({"auto", "yes", "no"}))
         ->capture_default_str();
+    app.add_option("--encoding", a.in.encoding,
+                   "CSV: the text's encoding, utf-8 (default, with or without a byte order mark), "
+                   "windows-1252 (Excel's \"CSV (Comma delimited)\") or latin-1")
+        ->check(CLI::IsMember({"utf-8", "windows-1252", "latin-1"}, CLI::ignore_case));
     app.add_option("--layer", a.in.layer,
                    "layer to read from a multi-layer input (default: the first)");
     app.add_flag("--use-geometry", a.in.use_geometry,

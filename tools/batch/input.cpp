@@ -92,7 +92,9 @@ class CsvSource final : public InputSource {
                             "cannot read " + options.path + ": it is a directory");
             }
         }
-        reader_ = std::make_unique<CsvReader>(file_, name_);
+        reader_ = std::make_unique<CsvReader>(
+            file_, name_,
+            options.encoding.empty() ? TextEncoding::utf8 : parse_encoding(options.encoding));
         has_first_ = reader_->next(first_);
 
         bool header = false;
@@ -341,6 +343,12 @@ bool is_postcode_column_name(std::string_view name) {
 
 std::unique_ptr<InputSource> open_input(const InputOptions& options) {
     if (is_csv_path(options.path)) return std::make_unique<CsvSource>(options);
+    // GDAL decodes its own formats; an option that would be ignored is refused instead.
+    if (!options.encoding.empty()) {
+        throw Error(
+            ErrorCode::invalid_parameter,
+            "--encoding applies to CSV input (.csv, .txt or standard input), not " + options.path);
+    }
     return std::make_unique<OgrSource>(options);
 }
 

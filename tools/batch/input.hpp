@@ -18,6 +18,7 @@ struct InputOptions {
     std::string path;             // "-" = standard input (CSV)
     std::string postcode_column;  // name (any case) or 1-based position; "" = find it
     std::string header = "auto";  // CSV: "auto", "yes" or "no"
+    std::string encoding;         // CSV: "utf-8" (also when ""), "windows-1252" or "latin-1"
     std::string layer;            // OGR: layer name; "" = the first
     bool use_geometry = false;    // OGR: query by each feature's point, not a postcode
 };
