@@ -133,6 +133,27 @@ def group_csv():
     _, rows = read_csv(work("dialect0.out.csv"))
     equal((rows[0]["site_1_metres"], rows[0]["site_1_miles"], rows[0]["match"]), ("0.0", "0.000", "unit"), "CH4 7QP distance")
 
+    # A quote that is never closed would swallow every later row: refused, naming its line.
+    src = write_bytes("unclosed.csv", b'name,postcode\nA,CH4 7QP\n"B,CM15 8EH\nC,CH4 7QP\nD,CM15 8EH\n')
+    out = work("unclosed.out.csv")
+    if os.path.exists(out):
+        os.remove(out)
+    for ext in ("csv", "jsonl", "gpkg"):
+        p = batch(src, work(f"unclosed.out.{ext}"), rc=2)
+        equal(error_of(p)["code"], "bad_input", f"unclosed quote ({ext}): code")
+        check("quoted field that begins on line 3 is never closed" in error_of(p)["message"],
+              f"unclosed quote ({ext}): names line 3: {error_of(p)['message']}")
+        check(not os.path.exists(work(f"unclosed.out.{ext}")), f"unclosed quote ({ext}): no output file")
+    check(not [n for n in os.listdir(work("")) if ".tmp-" in n], "unclosed quote: no temporary file left")
+    # Rows before it were already answered: the refusal still leaves nothing, whatever its place.
+    body = b"postcode\n" + b"CH4 7QP\n" * 50000 + b'"CM15 8EH\n'
+    p = batch(write_bytes("unclosed-late.csv", body), out, "--threads", "2", rc=2)
+    check("begins on line 50002 is never closed" in error_of(p)["message"], f"late unclosed quote: {error_of(p)['message']}")
+    check(not os.path.exists(out), "late unclosed quote: no output file")
+    # A quote that is closed at the end of the file is not refused.
+    batch(write_bytes("closed.csv", b'postcode,note\nCH4 7QP,"a\nb"'), out)
+    equal([r["note"] for r in read_csv(out)[1]], ["a\nb"], "a quoted field closed at the end of the file")
+
     # Standard input in, standard output out.
     p = run("batch", "--in", "-", "--out", "-", "--treatment", "kyphoplasty", "--k", "1",
             input_bytes=b"postcode\nCH4 7QP\n", check_rc=0)

@@ -185,9 +185,18 @@ bool CsvReader::next(CsvRecord& record) {
     };
     for (;;) {  // one field per pass; c holds its first byte
         if (c == '"') {
+            const auto quote_line = line_;
             for (;;) {
                 c = get();
-                if (c == EOF) break;
+                // Read on, this quote would make the rest of the file one field: fewer rows out
+                // than records in, and no word. Refused instead, where it began.
+                if (c == EOF) {
+                    throw Error(ErrorCode::bad_input,
+                                name_ + ": the quoted field that begins on line " +
+                                    std::to_string(quote_line) +
+                                    " is never closed (a quote inside a quoted field is written "
+                                    "twice: \"\")");
+                }
                 if (c == '"') {
                     c = get();
                     if (c != '"') break;  // closing quote; c is the byte after it

@@ -9,7 +9,9 @@
 // allow is not guessed at: next() throws Error{bad_input} naming its line and byte offset.
 //
 // Lenient where real files are sloppy, in the way Python's csv module is: text after a closing
-// quote is kept ("ab"c -> abc), a quote inside an unquoted field is literal.
+// quote is kept ("ab"c -> abc), a quote inside an unquoted field is literal. Strict where
+// leniency loses rows: a quote that opens a field and is never closed would swallow every later
+// line into that field, so next() throws Error{bad_input} naming the line where it opened.
 #pragma once
 
 #include <iconv.h>
@@ -45,7 +47,8 @@ class CsvReader {
     CsvReader& operator=(const CsvReader&) = delete;
 
     // The next record, skipping blank lines. False at end of input. Throws Error{io_error} when
-    // the file cannot be read, Error{bad_input} for a byte the encoding does not allow. After a
+    // the file cannot be read, Error{bad_input} for a byte the encoding does not allow or a
+    // quoted field that is never closed. After a
     // throw the reader is not to be used again.
     bool next(CsvRecord& record);
 
