@@ -154,6 +154,26 @@ def group_csv():
     batch(write_bytes("closed.csv", b'postcode,note\nCH4 7QP,"a\nb"'), out)
     equal([r["note"] for r in read_csv(out)[1]], ["a\nb"], "a quoted field closed at the end of the file")
 
+    # Fields beyond the header's width: the row is invalid and says how many; its fields are
+    # kept as far as the columns go. Empty ones (a trailing comma) hold nothing and are let go.
+    src = write_bytes("wide.csv", b"id,postcode\n1,CH4 7QP\n2,CM15 8EH,x,y\n3,CH4 7QP,\n4,CM15 8EH,,\n")
+    out = work("wide.out.csv")
+    batch(src, out, "--k", "1")
+    header, rows = read_csv(out)
+    equal(len(rows), 4, "extra fields: records in = rows out")
+    equal(header[:3], ["id", "postcode", "status"], "extra fields: no extra columns")
+    equal([(r["id"], r["postcode"], r["status"], r["site_1_id"]) for r in rows],
+          [("1", "CH4 7QP", "ok", "chester"), ("2", "CM15 8EH", "invalid", ""),
+           ("3", "CH4 7QP", "ok", "chester"), ("4", "CM15 8EH", "ok", "brentwood")], "extra fields: rows")
+    equal((rows[1]["error_code"], rows[1]["error_message"]),
+          ("bad_input", "the row on line 3 has 4 fields, the header has 2; the fields beyond are not read"),
+          "extra fields: the message")
+    batch(write_bytes("wide-nohead.csv", b"1,CH4 7QP\n2,CM15 8EH,x\n"), out, "--k", "1")
+    _, rows = read_csv(out)
+    equal([(r["status"], r["error_message"]) for r in rows],
+          [("ok", ""), ("invalid", "the row on line 2 has 3 fields, the first row has 2; the fields beyond are not read")],
+          "extra fields, no header")
+
     # Standard input in, standard output out.
     p = run("batch", "--in", "-", "--out", "-", "--treatment", "kyphoplasty", "--k", "1",
             input_bytes=b"postcode\nCH4 7QP\n", check_rc=0)

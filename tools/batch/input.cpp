@@ -112,6 +112,7 @@ class CsvSource final : public InputSource {
             else
                 header = named || !data_like;
         }
+        header_ = header;
         if (header) {
             columns_ = first_.fields;
             has_first_ = false;  // the header is not a row
@@ -174,8 +175,14 @@ class CsvSource final : public InputSource {
         row.line = record.line;
         row.point.reset();
         row.problem.reset();
-        // Every row has the header's width: short rows are padded with empty fields.
-        record.fields.resize(std::max(record.fields.size(), columns_.size()));
+        // Every row has the header's width: short rows are padded with empty fields. Fields
+        // beyond it have no column in a streamed output, so a row with text there is invalid
+        // and says so; empty ones (a trailing delimiter) hold nothing and are let go.
+        const auto width = record.fields.size();
+        const bool extra_text = std::any_of(
+            record.fields.begin() + static_cast<std::ptrdiff_t>(std::min(width, columns_.size())),
+            record.fields.end(), [](const std::string& f) { return !f.empty(); });
+        record.fields.resize(std::max(width, columns_.size()));
         row.postcode = record.fields[column_];
         record.fields.resize(columns_.size());
         row.fields.swap(record.fields);
@@ -183,6 +190,12 @@ class CsvSource final : public InputSource {
             row.problem = Error(ErrorCode::bad_input,
                                 "the row starting on line " + std::to_string(record.line) +
                                     " is longer than 1 MiB; it was cut short");
+        } else if (extra_text) {
+            row.problem = Error(
+                ErrorCode::bad_input,
+                "the row on line " + std::to_string(record.line) + " has " + std::to_string(width) +
+                    " fields, the " + (header_ ? "header has " : "first row has ") +
+                    std::to_string(columns_.size()) + "; the fields beyond are not read");
         }
     }
 
@@ -193,6 +206,7 @@ class CsvSource final : public InputSource {
     std::unique_ptr<CsvReader> reader_;
     CsvRecord first_, record_;
     bool has_first_ = false;
+    bool header_ = false;  // line 1 names the columns
     std::size_t column_ = 0;
     std::uint64_t rows_ = 0;
 };
