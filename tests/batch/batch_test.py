@@ -174,6 +174,38 @@ def group_csv():
           [("ok", ""), ("invalid", "the row on line 2 has 3 fields, the first row has 2; the fields beyond are not read")],
           "extra fields, no header")
 
+    # Semicolons and tabs (European Excel), by --delimiter or by line 1 when it can only mean that.
+    expected = [("Smith; J", "CH4 7QP", "ok", "chester"), ("a,b", "CM15 8EH", "ok", "brentwood")]
+    for what, sep, option in (("semicolon", b";", ";"), ("tab", b"\t", "tab")):
+        data = b"name" + sep + b"postcode\r\n" + b'"Smith; J"' + sep + b"CH4 7QP\r\n" + b"a,b" + sep + b"CM15 8EH\r\n"
+        src = write_bytes(f"{what}.csv", data)
+        for extra in ((["--delimiter", option]), []):
+            batch(src, out, "--k", "1", *extra)
+            header, rows = read_csv(out)
+            equal(header[:3], ["name", "postcode", "status"], f"{what} {extra or 'detected'}: columns")
+            equal([(r["name"], r["postcode"], r["status"], r["site_1_id"]) for r in rows], expected,
+                  f"{what} {extra or 'detected'}: rows")
+    # No header, semicolons, a postcode on line 1: detected.
+    batch(write_bytes("semi-nohead.csv", b"17;CH4 7QP\n18;CM15 8EH\n"), out, "--k", "1")
+    _, rows = read_csv(out)
+    equal([(r["column_1"], r["site_1_id"]) for r in rows], [("17", "chester"), ("18", "brentwood")], "semicolons, no header")
+    # Line 1 has a comma: a comma it is, whatever else it holds.
+    batch(write_bytes("comma-semi.csv", b"note;x,postcode\na;b,CH4 7QP\n"), out, "--k", "1")
+    header, rows = read_csv(out)
+    equal((header[0], rows[0]["note;x"], rows[0]["site_1_id"]), ("note;x", "a;b", "chester"), "commas win")
+    # Semicolons but no postcode column after splitting: not guessed; the message says what to try.
+    p = batch(write_bytes("semi-nocol.csv", b"name;town\nA;Chester\n"), work("semi-nocol.out.csv"), rc=2)
+    check("give --delimiter ';'" in error_of(p)["message"], f"semicolons, no postcode column: {error_of(p)['message']}")
+    # Both semicolons and tabs on line 1: ambiguous, not guessed.
+    p = batch(write_bytes("semi-tab.csv", b"name;a\tpostcode\nA;b\tCH4 7QP\n"), work("semi-tab.out.csv"), rc=2)
+    equal(error_of(p)["code"], "bad_input", "semicolons and tabs: not guessed")
+    batch(work("semi-tab.csv"), out, "--delimiter", "tab", "--k", "1")
+    equal([(r["name;a"], r["site_1_id"]) for r in read_csv(out)[1]], [("A;b", "chester")], "semicolons and tabs, --delimiter tab")
+    # The output is always comma-separated.
+    with open(out, "rb") as f:
+        check(f.readline().startswith(b"name;a,postcode,status,"), "output: commas")
+    batch(src, out, "--delimiter", "|", rc=1)  # a usage error
+
     # Standard input in, standard output out.
     p = run("batch", "--in", "-", "--out", "-", "--treatment", "kyphoplasty", "--k", "1",
             input_bytes=b"postcode\nCH4 7QP\n", check_rc=0)

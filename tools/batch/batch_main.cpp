@@ -71,6 +71,10 @@ void add_options(CLI::App& app, Args& a) {
                    "CSV: the text's encoding, utf-8 (default, with or without a byte order mark), "
                    "windows-1252 (Excel's \"CSV (Comma delimited)\") or latin-1")
         ->check(CLI::IsMember({"utf-8", "windows-1252", "latin-1"}, CLI::ignore_case));
+    app.add_option("--delimiter", a.in.delimiter,
+                   "CSV: what separates fields, , or ; or tab (default: a comma, or what line 1 "
+                   "can only mean)")
+        ->check(CLI::IsMember({",", ";", "tab"}));
     app.add_option("--layer", a.in.layer,
                    "layer to read from a multi-layer input (default: the first)");
     app.add_flag("--use-geometry", a.in.use_geometry,

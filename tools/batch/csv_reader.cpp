@@ -59,10 +59,19 @@ TextEncoding parse_encoding(std::string_view name) {
                 "--encoding " + std::string(name) + ": use utf-8, windows-1252 or latin-1");
 }
 
-CsvReader::CsvReader(std::FILE* file, std::string name, TextEncoding encoding)
+char parse_delimiter(std::string_view name) {
+    if (name == ",") return ',';
+    if (name == ";") return ';';
+    if (name == "tab" || name == "\t") return '\t';
+    throw Error(ErrorCode::invalid_parameter,
+                "--delimiter " + std::string(name) + ": use , or ; or tab");
+}
+
+CsvReader::CsvReader(std::FILE* file, std::string name, TextEncoding encoding, char delimiter)
     : file_(file),
       name_(std::move(name)),
       encoding_(encoding),
+      delimiter_(delimiter),
       decoder_(open_decoder(encoding)),
       raw_(kRawBlock),
       scratch_(2 * kRawBlock),   // UTF-16: at most 2 bytes per byte of UTF-8
@@ -150,6 +159,15 @@ bool CsvReader::fill() {
     }
 }
 
+std::string_view CsvReader::peek_first_line() {
+    if (pos_ == end_ && !fill()) return {};
+    const std::string_view text(buffer_.data() + pos_, end_ - pos_);
+    const auto line_end = text.find_first_of("\r\n");
+    if (line_end != std::string_view::npos) return text.substr(0, line_end);
+    const bool whole_file = raw_eof_ && raw_pos_ == raw_end_;
+    return whole_file ? text : std::string_view();
+}
+
 int CsvReader::get() {
     if (pos_ == end_ && !fill()) return EOF;
     return static_cast<unsigned char>(buffer_[pos_++]);
@@ -207,13 +225,13 @@ bool CsvReader::next(CsvRecord& record) {
                 }
             }
         }
-        while (c != ',' && c != '\n' && c != '\r' && c != EOF) {
+        while (c != delimiter_ && c != '\n' && c != '\r' && c != EOF) {
             append(c);
             c = get();
         }
         record.fields.push_back(std::move(field));
         field.clear();
-        if (c == ',') {
+        if (c == delimiter_) {
             c = get();
             continue;
         }

@@ -1,5 +1,6 @@
-// A streaming CSV record reader for batch inputs: RFC 4180 quoting (fields with commas, quotes
-// and line breaks), a UTF-8 byte order mark, CRLF, LF or lone CR line ends. Reads in blocks, so
+// A streaming CSV record reader for batch inputs: RFC 4180 quoting (fields with delimiters,
+// quotes and line breaks), a UTF-8 byte order mark, CRLF, LF or lone CR line ends, a comma,
+// semicolon or tab between fields. Reads in blocks, so
 // memory stays bounded whatever the file size; a record longer than kMaxRecordBytes is cut short
 // and flagged rather than held whole.
 //
@@ -32,6 +33,9 @@ enum class TextEncoding { utf8, windows_1252, latin_1 };
 // Error{invalid_parameter} for anything else.
 TextEncoding parse_encoding(std::string_view name);
 
+// ",", ";" or "tab", as --delimiter spells them; throws Error{invalid_parameter} for the rest.
+char parse_delimiter(std::string_view name);
+
 struct CsvRecord {
     std::vector<std::string> fields;
     std::uint64_t line = 0;  // 1-based line number where the record starts
@@ -40,8 +44,9 @@ struct CsvRecord {
 
 class CsvReader {
   public:
-    // Does not own `file`. `name` is for messages.
-    CsvReader(std::FILE* file, std::string name, TextEncoding encoding = TextEncoding::utf8);
+    // Does not own `file`. `name` is for messages. `delimiter` is ',', ';' or '\t'.
+    CsvReader(std::FILE* file, std::string name, TextEncoding encoding = TextEncoding::utf8,
+              char delimiter = ',');
     ~CsvReader();
     CsvReader(const CsvReader&) = delete;
     CsvReader& operator=(const CsvReader&) = delete;
@@ -51,6 +56,13 @@ class CsvReader {
     // quoted field that is never closed. After a
     // throw the reader is not to be used again.
     bool next(CsvRecord& record);
+
+    // The decoded text of line 1, without consuming it, when the first block (64 KiB of input)
+    // holds all of it; otherwise empty. Enough to choose a delimiter before the first next().
+    // Throws as next() does.
+    std::string_view peek_first_line();
+    // Only before the first next().
+    void set_delimiter(char delimiter) { delimiter_ = delimiter; }
 
     // Bytes of the file consumed so far (for progress against the file size).
     std::uint64_t bytes_read() const { return raw_offset_; }
@@ -65,6 +77,7 @@ class CsvReader {
     std::FILE* file_;
     std::string name_;
     TextEncoding encoding_;
+    char delimiter_;
     iconv_t decoder_;
     std::vector<char> raw_;  // bytes as read; [raw_pos_, raw_end_) not yet decoded
     std::size_t raw_pos_ = 0, raw_end_ = 0;

@@ -70,6 +70,46 @@ std::size_t chosen_column(const std::string& wanted, const std::vector<std::stri
                                           "; the columns are " + list_columns(columns));
 }
 
+// Strips one pair of quotes around a header cell, for a look at line 1 before it is parsed.
+std::string unquoted(std::string_view s) {
+    auto t = trimmed(s);
+    if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+    return t;
+}
+
+// Without --delimiter, a comma, except where that cannot be what the file means: line 1 has no
+// comma, so read with commas it is one column, and that column contains semicolons or tabs
+// (not both). Split by that one instead, line 1 must then name or hold what the rows are
+// queried by: a postcode column, the --postcode-column named, or a postcode.
+char chosen_delimiter(std::string_view line, const InputOptions& options) {
+    if (line.find(',') != std::string_view::npos) return ',';
+    const bool semicolons = line.find(';') != std::string_view::npos;
+    const bool tabs = line.find('\t') != std::string_view::npos;
+    if (semicolons == tabs) return ',';
+    const char candidate = semicolons ? ';' : '\t';
+    for (std::size_t begin = 0; begin <= line.size();) {
+        auto end = line.find(candidate, begin);
+        if (end == std::string_view::npos) end = line.size();
+        const auto cell = unquoted(line.substr(begin, end - begin));
+        const bool named = !options.postcode_column.empty() &&
+                           !all_digits(options.postcode_column) &&
+                           lower(cell) == lower(trimmed(options.postcode_column));
+        if (named || is_postcode_column_name(cell) || looks_like_postcode(cell)) return candidate;
+        begin = end + 1;
+    }
+    return ',';
+}
+
+// A hint for a header that names no postcode column: was it meant to be split otherwise?
+std::string delimiter_hint(const std::vector<std::string>& columns) {
+    if (columns.size() != 1) return "";
+    if (columns[0].find(';') != std::string::npos)
+        return "; line 1 has semicolons and no comma: give --delimiter ';'";
+    if (columns[0].find('\t') != std::string::npos)
+        return "; line 1 has tabs and no comma: give --delimiter tab";
+    return "";
+}
+
 class CsvSource final : public InputSource {
   public:
     CsvSource(const InputOptions& options)
@@ -95,6 +135,9 @@ class CsvSource final : public InputSource {
         reader_ = std::make_unique<CsvReader>(
             file_, name_,
             options.encoding.empty() ? TextEncoding::utf8 : parse_encoding(options.encoding));
+        reader_->set_delimiter(!options.delimiter.empty()
+                                   ? parse_delimiter(options.delimiter)
+                                   : chosen_delimiter(reader_->peek_first_line(), options));
         has_first_ = reader_->next(first_);
 
         bool header = false;
@@ -133,7 +176,8 @@ class CsvSource final : public InputSource {
                     ErrorCode::bad_input,
                     "no postcode column in " + name_ +
                         " (line 1 reads as a header: " + list_columns(columns_) +
-                        "); name one postcode, pcd or post_code, or give --postcode-column NAME|N");
+                        "); name one postcode, pcd or post_code, or give --postcode-column NAME|N" +
+                        delimiter_hint(columns_));
             }
             column_ = static_cast<std::size_t>(it - columns_.begin());
         } else {
@@ -358,10 +402,13 @@ bool is_postcode_column_name(std::string_view name) {
 std::unique_ptr<InputSource> open_input(const InputOptions& options) {
     if (is_csv_path(options.path)) return std::make_unique<CsvSource>(options);
     // GDAL decodes its own formats; an option that would be ignored is refused instead.
-    if (!options.encoding.empty()) {
-        throw Error(
-            ErrorCode::invalid_parameter,
-            "--encoding applies to CSV input (.csv, .txt or standard input), not " + options.path);
+    for (const auto& [option, value] : {std::pair{"--encoding", &options.encoding},
+                                        std::pair{"--delimiter", &options.delimiter}}) {
+        if (value->empty()) continue;
+        throw Error(ErrorCode::invalid_parameter,
+                    std::string(option) +
+                        " applies to CSV input (.csv, .txt or standard input), not " +
+                        options.path);
     }
     return std::make_unique<OgrSource>(options);
 }

@@ -19,6 +19,7 @@ struct InputOptions {
     std::string postcode_column;  // name (any case) or 1-based position; "" = find it
     std::string header = "auto";  // CSV: "auto", "yes" or "no"
     std::string encoding;         // CSV: "utf-8" (also when ""), "windows-1252" or "latin-1"
+    std::string delimiter;        // CSV: ",", ";" or "tab"; "" = a comma, unless line 1 says
     std::string layer;            // OGR: layer name; "" = the first
     bool use_geometry = false;    // OGR: query by each feature's point, not a postcode
 };
