@@ -388,6 +388,43 @@ def group_ogr():
             oracle = nearest_csv(["--lat", repr(p[0]), "--lon", repr(p[1])])
             equal(list(r.values())[1:1 + len(oracle)], oracle, f"point {p} equals nearest --lat/--lon")
 
+    # A CSV with lat and lon columns is queried by its points, as `nearest --lat --lon` is.
+    csv_points = [(lat, lon), (51.5, -0.1), (53.5, -2.2), (52.0, -1.0)]
+    for what, head, extra in (("lat,lon", "ref,Latitude,LNG", []), ("--lat-column", "ref,y,x", ["--lat-column", "Y", "--lon-column", "3"]),
+                              ("semicolons", "ref;lat;long", [])):
+        sep = ";" if ";" in head else ","
+        body = head + "\n" + "".join(f"P{i}{sep}{p[0]!r}{sep}{p[1]!r}\n" for i, p in enumerate(csv_points, 1))
+        out = work("csvpoints.out.csv")
+        batch(write_bytes("csvpoints.csv", body.encode()), out, "--k", "3", *extra)
+        _, rows = read_csv(out)
+        equal([r["ref"] for r in rows], ["P1", "P2", "P3", "P4"], f"CSV points ({what}): one row each, in order")
+        for r, p in zip(rows, csv_points):
+            equal(r["match"], "point", f"CSV points ({what}): match point")
+            oracle = nearest_csv(["--lat", repr(p[0]), "--lon", repr(p[1])])
+            equal(list(r.values())[3:3 + len(oracle)], oracle, f"CSV point {p} ({what}) equals nearest --lat/--lon")
+    # Cells that are not numbers: the row is invalid with the contract's message, the CLI's too.
+    cells = [("53.2", "abc"), ("", "-2.9"), ("53,2", "-2.9"), (" 53.2", "-2.9"), ("95", "-2.9")]
+    body = "id,lat,lon\n" + "".join(f'{i},"{a}","{b}"\n' for i, (a, b) in enumerate(cells, 1))
+    batch(write_bytes("badpoints.csv", body.encode()), out, "--k", "1")
+    _, rows = read_csv(out)
+    equal(len(rows), len(cells), "bad lat/lon cells: one row each")
+    for r, (a, b) in zip(rows, cells):
+        cli = error_of(run("nearest", "--lat", a, "--lon", b, "--treatment", "kyphoplasty", check_rc=2))
+        equal((r["status"], r["error_code"], r["error_message"]), ("invalid", cli["code"], cli["message"]),
+              f"bad cells ({a!r}, {b!r}): the CLI's error")
+    # A postcode column and lat/lon columns: the postcode wins, unless --use-geometry.
+    src = write_bytes("both.csv", f"postcode,lat,lon\nCM15 8EH,{lat!r},{lon!r}\n".encode())
+    batch(src, out, "--k", "1")
+    _, rows = read_csv(out)
+    equal((rows[0]["match"], rows[0]["site_1_id"]), ("unit", "brentwood"), "postcode and lat/lon: the postcode")
+    batch(src, out, "--k", "1", "--use-geometry")
+    _, rows = read_csv(out)
+    equal((rows[0]["match"], rows[0]["site_1_id"]), ("point", "chester"), "postcode and lat/lon, --use-geometry: the point")
+    p = batch(write_bytes("nopoints.csv", b"postcode\nCH4 7QP\n"), work("np.csv"), "--use-geometry", rc=2)
+    check("no lat and lon columns" in error_of(p)["message"], f"--use-geometry without lat/lon: {error_of(p)['message']}")
+    p = batch(src, work("np.csv"), "--lat-column", "lat", rc=2)
+    equal(error_of(p)["code"], "invalid_parameter", "--lat-column without --lon-column")
+
     # GeoJSON in with a postcode property; GeoPackage and GeoJSON out, read back with GDAL.
     geojson_in = write_bytes("in.geojson", json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"postcode": pc, "n": i}, "geometry": None}
