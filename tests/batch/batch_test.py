@@ -273,6 +273,14 @@ def group_encoding():
         p = batch(write_bytes("badutf8.csv", data), work("b.csv"), rc=2)
         check(f"line 3, byte offset {len(data) - len(tail)} " in error_of(p)["message"],
               f"UTF-8 {what}: {error_of(p)['message']}")
+    # A record over 1 MiB is cut before a character, never inside one: the output stays UTF-8.
+    src = write_bytes("long-utf8.csv", b"postcode,name\nCH4 7QP," + "\u00e9".encode() * (1 << 20) + b"\nCM15 8EH,x\n")
+    batch(src, out, "--k", "1")
+    with open(out, "rb") as f:
+        text = f.read().decode("utf-8")  # raises if a character was cut
+    rows = list(csv.DictReader(io.StringIO(text)))
+    equal([(r["status"], r["error_code"]) for r in rows], [("invalid", "bad_input"), ("ok", "")], "long UTF-8 row: statuses")
+    equal(rows[0]["name"], "\u00e9" * (((1 << 20) - 7 + 1) // 2), "long UTF-8 row: cut after a whole character")
     # A header with no postcode column, in Windows-1252: a message, not a crash.
     p = batch(write_bytes("nocol1252.csv", "Caf\u00e9,town\nA,B\n".encode("cp1252")), work("n.csv"), rc=2)
     equal(error_of(p)["code"], "bad_input", "Windows-1252 header, no postcode column, no --encoding")

@@ -194,7 +194,9 @@ bool CsvReader::next(CsvRecord& record) {
     std::size_t bytes = 0;
     std::string field;
     auto append = [&](int ch) {
-        if (bytes >= kMaxRecordBytes) {
+        if (record.truncated) return;
+        // Cut before a character, not inside one: the field stays UTF-8.
+        if (bytes >= kMaxRecordBytes && (static_cast<unsigned>(ch) & 0xC0u) != 0x80u) {
             record.truncated = true;
             return;
         }

@@ -39,7 +39,8 @@ char parse_delimiter(std::string_view name);
 struct CsvRecord {
     std::vector<std::string> fields;
     std::uint64_t line = 0;  // 1-based line number where the record starts
-    bool truncated = false;  // longer than kMaxRecordBytes: fields hold the first MiB only
+    bool truncated = false;  // longer than kMaxRecordBytes: fields hold the first MiB only,
+                             // cut before a character (up to 3 bytes more), never inside one
 };
 
 class CsvReader {
