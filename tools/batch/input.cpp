@@ -181,12 +181,13 @@ class CsvSource final : public InputSource {
                 return is_postcode_column_name(trimmed(c));
             });
             if (it == columns_.end()) {
-                throw Error(ErrorCode::bad_input,
-                            "no postcode column in " + name_ +
-                                " (line 1 reads as a header: " + list_columns(columns_) +
-                                "); name one postcode, pcd or post_code (or two lat and lon), or "
-                                "give --postcode-column NAME|N" +
-                                delimiter_hint(columns_));
+                throw Error(
+                    ErrorCode::bad_input,
+                    "no postcode column in " + name_ +
+                        " (line 1 reads as a header: " + list_columns(columns_) +
+                        "); name a column postcode, pcd or post_code (or two, lat and lon), or "
+                        "give --postcode-column NAME|N" +
+                        delimiter_hint(columns_));
             }
             column_ = static_cast<std::size_t>(it - columns_.begin());
         } else {
