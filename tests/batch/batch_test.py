@@ -281,6 +281,18 @@ def group_encoding():
     rows = list(csv.DictReader(io.StringIO(text)))
     equal([(r["status"], r["error_code"]) for r in rows], [("invalid", "bad_input"), ("ok", "")], "long UTF-8 row: statuses")
     equal(rows[0]["name"], "\u00e9" * (((1 << 20) - 7 + 1) // 2), "long UTF-8 row: cut after a whole character")
+    # Characters cut by the reader's 64 KiB blocks are joined again (UTF-8 and Windows-1252).
+    name = "\u20ac\u00e9" * 40000
+    for encoding in ("utf-8", "windows-1252"):
+        batch(write_bytes("blocks.csv", ("postcode,name\nCH4 7QP," + name + "\n").encode(encoding.replace("windows-", "cp"))),
+              out, "--k", "1", "--encoding", encoding)
+        _, rows = read_csv(out)
+        equal([(r["status"], r["name"] == name) for r in rows], [("ok", True)], f"characters across blocks ({encoding})")
+    # Past the first block the line and offset still count from the start of the file.
+    data = b"postcode\n" + b"CH4 7QP\n" * 20000 + b"CM15 8EH \xff\n"
+    p = batch(write_bytes("late-bad.csv", data), work("late-bad.out.csv"), rc=2)
+    check(f"line 20002, byte offset {len(data) - 2} (byte 0xFF)" in error_of(p)["message"], f"late bad byte: {error_of(p)['message']}")
+    check(not os.path.exists(work("late-bad.out.csv")), "late bad byte: nothing written")
     # A header with no postcode column, in Windows-1252: a message, not a crash.
     p = batch(write_bytes("nocol1252.csv", "Caf\u00e9,town\nA,B\n".encode("cp1252")), work("n.csv"), rc=2)
     equal(error_of(p)["code"], "bad_input", "Windows-1252 header, no postcode column, no --encoding")
