@@ -67,10 +67,24 @@ void add_options(CLI::App& app, Args& a) {
     app.add_option("--header", a.in.header, "CSV: does line 1 name the columns?")
         ->check(CLI::IsMember({"auto", "yes", "no"}))
         ->capture_default_str();
+    app.add_option("--encoding", a.in.encoding,
+                   "CSV: the text's encoding, utf-8 (default, with or without a byte order mark), "
+                   "windows-1252 (Excel's \"CSV (Comma delimited)\") or latin-1")
+        ->check(CLI::IsMember({"utf-8", "windows-1252", "latin-1"}, CLI::ignore_case));
+    app.add_option("--delimiter", a.in.delimiter,
+                   "CSV: what separates fields, , or ; or tab (default: a comma, or what line 1 "
+                   "can only mean)")
+        ->check(CLI::IsMember({",", ";", "tab"}));
     app.add_option("--layer", a.in.layer,
                    "layer to read from a multi-layer input (default: the first)");
     app.add_flag("--use-geometry", a.in.use_geometry,
-                 "query by each feature's point, even if it has a postcode field");
+                 "query by each feature's point (CSV: its lat and lon columns), even if it has a "
+                 "postcode field");
+    app.add_option("--lat-column", a.in.lat_column,
+                   "CSV: query by points, latitude (WGS84 degrees) from this column, by name or "
+                   "1-based position");
+    app.add_option("--lon-column", a.in.lon_column,
+                   "CSV: longitude (WGS84 degrees) from this column, with --lat-column");
     app.add_option("--max-miles", a.max_miles, "leave out sites farther than this");
     app.add_option("--max-km", a.max_km, "leave out sites farther than this");
     app.add_option("--summary", a.summary_path, "also write a summary: .json or .md");

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "csv_reader.hpp"
+#include "hloc/contract/request.hpp"
 #include "hloc/postcode.hpp"
 
 namespace hloc::batch {
@@ -70,6 +71,51 @@ std::size_t chosen_column(const std::string& wanted, const std::vector<std::stri
                                           "; the columns are " + list_columns(columns));
 }
 
+// Strips one pair of quotes around a header cell, for a look at line 1 before it is parsed.
+std::string unquoted(std::string_view s) {
+    auto t = trimmed(s);
+    if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+    return t;
+}
+
+// Without --delimiter, a comma, except where that cannot be what the file means: line 1 has no
+// comma, so read with commas it is one column, and that column contains semicolons or tabs
+// (not both). Split by that one instead, line 1 must then name or hold what the rows are
+// queried by: a postcode or lat column, the --postcode-column or --lat-column named, or a
+// postcode.
+char chosen_delimiter(std::string_view line, const InputOptions& options) {
+    if (line.find(',') != std::string_view::npos) return ',';
+    const bool semicolons = line.find(';') != std::string_view::npos;
+    const bool tabs = line.find('\t') != std::string_view::npos;
+    if (semicolons == tabs) return ',';
+    const char candidate = semicolons ? ';' : '\t';
+    for (std::size_t begin = 0; begin <= line.size();) {
+        auto end = line.find(candidate, begin);
+        if (end == std::string_view::npos) end = line.size();
+        const auto cell = unquoted(line.substr(begin, end - begin));
+        const auto is = [&](const std::string& wanted) {
+            return !wanted.empty() && !all_digits(wanted) && lower(cell) == lower(trimmed(wanted));
+        };
+        if (is(options.postcode_column) || is(options.lat_column) ||
+            is_postcode_column_name(cell) || is_lat_column_name(cell) ||
+            looks_like_postcode(cell)) {
+            return candidate;
+        }
+        begin = end + 1;
+    }
+    return ',';
+}
+
+// A hint for a header that names no postcode column: was it meant to be split otherwise?
+std::string delimiter_hint(const std::vector<std::string>& columns) {
+    if (columns.size() != 1) return "";
+    if (columns[0].find(';') != std::string::npos)
+        return "; line 1 has semicolons and no comma: give --delimiter ';'";
+    if (columns[0].find('\t') != std::string::npos)
+        return "; line 1 has tabs and no comma: give --delimiter tab";
+    return "";
+}
+
 class CsvSource final : public InputSource {
   public:
     CsvSource(const InputOptions& options)
@@ -92,7 +138,12 @@ class CsvSource final : public InputSource {
                             "cannot read " + options.path + ": it is a directory");
             }
         }
-        reader_ = std::make_unique<CsvReader>(file_, name_);
+        reader_ = std::make_unique<CsvReader>(
+            file_, name_,
+            options.encoding.empty() ? TextEncoding::utf8 : parse_encoding(options.encoding));
+        reader_->set_delimiter(!options.delimiter.empty()
+                                   ? parse_delimiter(options.delimiter)
+                                   : chosen_delimiter(reader_->peek_first_line(), options));
         has_first_ = reader_->next(first_);
 
         bool header = false;
@@ -110,6 +161,7 @@ class CsvSource final : public InputSource {
             else
                 header = named || !data_like;
         }
+        header_ = header;
         if (header) {
             columns_ = first_.fields;
             has_first_ = false;  // the header is not a row
@@ -119,7 +171,10 @@ class CsvSource final : public InputSource {
         }
         if (columns_.empty()) columns_.push_back("postcode");  // an empty file: no rows, one column
 
-        if (!options.postcode_column.empty()) {
+        choose_points(options);
+        if (points_) {
+            query_by_ = "columns " + columns_[lat_column_] + ", " + columns_[lon_column_];
+        } else if (!options.postcode_column.empty()) {
             column_ = chosen_column(options.postcode_column, columns_, name_);
         } else if (header) {
             auto it = std::find_if(columns_.begin(), columns_.end(), [](const std::string& c) {
@@ -130,7 +185,9 @@ class CsvSource final : public InputSource {
                     ErrorCode::bad_input,
                     "no postcode column in " + name_ +
                         " (line 1 reads as a header: " + list_columns(columns_) +
-                        "); name one postcode, pcd or post_code, or give --postcode-column NAME|N");
+                        "); name a column postcode, pcd or post_code (or two, lat and lon), or "
+                        "give --postcode-column NAME|N" +
+                        delimiter_hint(columns_));
             }
             column_ = static_cast<std::size_t>(it - columns_.begin());
         } else {
@@ -143,7 +200,7 @@ class CsvSource final : public InputSource {
                 }
             }
         }
-        query_by_ = "column " + columns_[column_] + (header ? "" : " (no header)");
+        if (!points_) query_by_ = "column " + columns_[column_] + (header ? "" : " (no header)");
     }
 
     ~CsvSource() override {
@@ -167,13 +224,80 @@ class CsvSource final : public InputSource {
     }
 
   private:
+    // Points come from lat and lon columns: named by --lat-column and --lon-column, or found by
+    // name in the header. A postcode column wins over found ones, unless --use-geometry, as for
+    // an OGR layer with both.
+    void choose_points(const InputOptions& options) {
+        if (!options.lat_column.empty() || !options.lon_column.empty()) {
+            if (options.lat_column.empty() || options.lon_column.empty()) {
+                throw Error(ErrorCode::invalid_parameter,
+                            "give --lat-column and --lon-column together");
+            }
+            if (!options.postcode_column.empty()) {
+                throw Error(ErrorCode::invalid_parameter,
+                            "give --postcode-column, or --lat-column and --lon-column, not both");
+            }
+            lat_column_ = chosen_column(options.lat_column, columns_, name_);
+            lon_column_ = chosen_column(options.lon_column, columns_, name_);
+            points_ = true;
+            return;
+        }
+        const auto lat = header_ ? find_column(is_lat_column_name) : columns_.size();
+        const auto lon = header_ ? find_column(is_lon_column_name) : columns_.size();
+        const bool found = lat < columns_.size() && lon < columns_.size();
+        if (options.use_geometry && !found) {
+            throw Error(ErrorCode::bad_input,
+                        "--use-geometry: no lat and lon columns in " + name_ +
+                            " (the columns are " + list_columns(columns_) +
+                            "); name them lat or latitude and lon, lng, long or longitude, or give "
+                            "--lat-column and --lon-column");
+        }
+        const bool postcode = !options.postcode_column.empty() ||
+                              find_column(is_postcode_column_name) < columns_.size();
+        if (found && (options.use_geometry || !postcode)) {
+            lat_column_ = lat;
+            lon_column_ = lon;
+            points_ = true;
+        }
+    }
+
+    std::size_t find_column(bool (*is_name)(std::string_view)) const {
+        for (std::size_t i = 0; i < columns_.size(); ++i) {
+            if (is_name(trimmed(columns_[i]))) return i;
+        }
+        return columns_.size();
+    }
+
+    // A point's cells are read as the contract reads numbers in every shell.
+    void read_point(InputRow& row) const {
+        row.postcode.clear();
+        if (row.problem) return;
+        const auto lat = contract::parse_number("lat", row.fields[lat_column_]);
+        if (!lat) {
+            row.problem = lat.error();
+            return;
+        }
+        const auto lon = contract::parse_number("lon", row.fields[lon_column_]);
+        if (!lon) {
+            row.problem = lon.error();
+            return;
+        }
+        row.point = LatLon{lat.value(), lon.value()};
+    }
+
     void fill(CsvRecord& record, InputRow& row) {
         row.number = ++rows_;
         row.line = record.line;
         row.point.reset();
         row.problem.reset();
-        // Every row has the header's width: short rows are padded with empty fields.
-        record.fields.resize(std::max(record.fields.size(), columns_.size()));
+        // Every row has the header's width: short rows are padded with empty fields. Fields
+        // beyond it have no column in a streamed output, so a row with text there is invalid
+        // and says so; empty ones (a trailing delimiter) hold nothing and are let go.
+        const auto width = record.fields.size();
+        const bool extra_text = std::any_of(
+            record.fields.begin() + static_cast<std::ptrdiff_t>(std::min(width, columns_.size())),
+            record.fields.end(), [](const std::string& f) { return !f.empty(); });
+        record.fields.resize(std::max(width, columns_.size()));
         row.postcode = record.fields[column_];
         record.fields.resize(columns_.size());
         row.fields.swap(record.fields);
@@ -181,7 +305,14 @@ class CsvSource final : public InputSource {
             row.problem = Error(ErrorCode::bad_input,
                                 "the row starting on line " + std::to_string(record.line) +
                                     " is longer than 1 MiB; it was cut short");
+        } else if (extra_text) {
+            row.problem = Error(
+                ErrorCode::bad_input,
+                "the row on line " + std::to_string(record.line) + " has " + std::to_string(width) +
+                    " fields, the " + (header_ ? "header has " : "first row has ") +
+                    std::to_string(columns_.size()) + "; the fields beyond are not read");
         }
+        if (points_) read_point(row);
     }
 
     std::string name_;
@@ -191,7 +322,10 @@ class CsvSource final : public InputSource {
     std::unique_ptr<CsvReader> reader_;
     CsvRecord first_, record_;
     bool has_first_ = false;
+    bool header_ = false;  // line 1 names the columns
     std::size_t column_ = 0;
+    bool points_ = false;  // queried by lat_column_ and lon_column_, not column_
+    std::size_t lat_column_ = 0, lon_column_ = 0;
     std::uint64_t rows_ = 0;
 };
 
@@ -333,6 +467,16 @@ bool is_csv_path(const std::string& path) {
 
 }  // namespace
 
+bool is_lat_column_name(std::string_view name) {
+    const auto n = lower(name);
+    return n == "lat" || n == "latitude";
+}
+
+bool is_lon_column_name(std::string_view name) {
+    const auto n = lower(name);
+    return n == "lon" || n == "lng" || n == "long" || n == "longitude";
+}
+
 bool is_postcode_column_name(std::string_view name) {
     const auto n = lower(name);
     return n == "postcode" || n == "pcd" || n == "post_code" || n == "postcodes" || n == "pcds" ||
@@ -341,6 +485,17 @@ bool is_postcode_column_name(std::string_view name) {
 
 std::unique_ptr<InputSource> open_input(const InputOptions& options) {
     if (is_csv_path(options.path)) return std::make_unique<CsvSource>(options);
+    // GDAL decodes its own formats; an option that would be ignored is refused instead.
+    for (const auto& [option, value] :
+         {std::pair{"--encoding", &options.encoding}, std::pair{"--delimiter", &options.delimiter},
+          std::pair{"--lat-column", &options.lat_column},
+          std::pair{"--lon-column", &options.lon_column}}) {
+        if (value->empty()) continue;
+        throw Error(ErrorCode::invalid_parameter,
+                    std::string(option) +
+                        " applies to CSV input (.csv, .txt or standard input), not " +
+                        options.path);
+    }
     return std::make_unique<OgrSource>(options);
 }
 

@@ -18,8 +18,12 @@ struct InputOptions {
     std::string path;             // "-" = standard input (CSV)
     std::string postcode_column;  // name (any case) or 1-based position; "" = find it
     std::string header = "auto";  // CSV: "auto", "yes" or "no"
+    std::string encoding;         // CSV: "utf-8" (also when ""), "windows-1252" or "latin-1"
+    std::string delimiter;        // CSV: ",", ";" or "tab"; "" = a comma, unless line 1 says
     std::string layer;            // OGR: layer name; "" = the first
-    bool use_geometry = false;    // OGR: query by each feature's point, not a postcode
+    bool use_geometry = false;    // query by each feature's point (CSV: lat, lon), not a postcode
+    std::string lat_column;       // CSV: name (any case) or 1-based position; "" = find it
+    std::string lon_column;
 };
 
 struct InputRow {
@@ -53,5 +57,8 @@ std::unique_ptr<InputSource> open_input(const InputOptions& options);
 
 // Column names that mean "the postcode", in any case.
 bool is_postcode_column_name(std::string_view name);
+// lat or latitude; lon, lng, long or longitude; in any case.
+bool is_lat_column_name(std::string_view name);
+bool is_lon_column_name(std::string_view name);
 
 }  // namespace hloc::batch
