@@ -441,6 +441,51 @@ class Errors(ServedCase):
             self.openapi.check(self, "GET", None, 400, data)
 
 
+class Framing(ServedCase):
+    """Hostile framing (RFC 9110/9112), over raw sockets as a careless client or an attacker
+    would send it: HEAD never has a body, a length that two parsers could read differently
+    closes the connection, 100-continue is answered before the body, HTTP/1.0 keep-alive says
+    so."""
+
+    extra_args = ("--max-body-bytes", "4000", "--max-url-bytes", "1000")
+
+    SMUGGLED = b"GET /v1/sites/chester HTTP/1.1\r\nHost: t\r\n\r\n"
+
+    def test_ambiguous_framing_is_400_and_closes_so_a_smuggled_request_is_never_answered(self):
+        post = b"POST /v1/nearest HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        chunked_body = b"2\r\n[]\r\n0\r\n\r\n"
+        cases = [
+            post + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: chunked, identity\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: xchunked\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n" + chunked_body,
+            post + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body,
+            post + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n[]",
+            post + b"Content-Length: 2, 2\r\n\r\n[]",
+            post + b"Content-Length: 2\r\nContent-Length: 0\r\n\r\n[]",
+            b"POST /v1/nearest HTTP/1.0\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body,
+        ]
+        for raw in cases:
+            with RawConnection(self.server.port) as c:
+                c.send(raw + self.SMUGGLED)
+                everything = c.read_to_eof()
+            self.assertEqual(1, len(re.findall(rb"HTTP/1\.1 \d{3} ", everything)), (raw, everything[:600]))
+            self.assertTrue(everything.startswith(b"HTTP/1.1 400 "), (raw, everything[:300]))
+            head, _, body = everything.partition(b"\r\n\r\n")
+            self.assertIn(b"\r\nConnection: close\r\n", head + b"\r\n")
+            data = json.loads(body)
+            self.assertEqual("bad_request", data["error"]["code"], raw)
+            self.assertTrue(data["error"]["message"].startswith("malformed HTTP request: "), data)
+            self.openapi.check(self, "POST", None, 400, data)
+        # A plain chunked body is still read, and the request after it answered.
+        with RawConnection(self.server.port) as c:
+            c.send(post + b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body + self.SMUGGLED)
+            self.assertEqual((200, b"[]"), c.response()[::2])
+            self.assertEqual(200, c.response()[0])
+
+
 class NotReady(unittest.TestCase):
     """Readiness: 503 until an index is loaded, then ready after SIGHUP."""
 
@@ -826,6 +871,60 @@ def read_response(sock, with_headers=False):
             break
         rest += chunk
     return (status, rest[:length], headers) if with_headers else (status, rest[:length])
+
+
+class RawConnection:
+    """A raw socket read as a stream: answers are taken one at a time, and bytes that arrived
+    early (pipelined answers) are kept for the next."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.data = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def send(self, payload):
+        self.sock.sendall(payload)
+
+    def _more(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed mid-answer: %r" % self.data[:200])
+        self.data += chunk
+
+    def head(self):
+        """The next status and headers (names lower-case)."""
+        while b"\r\n\r\n" not in self.data:
+            self._more()
+        head, _, self.data = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        return status, {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+
+    def response(self):
+        """The next (status, headers, body), the body by its Content-Length."""
+        status, headers = self.head()
+        length = int(headers.get("content-length", "0"))
+        while len(self.data) < length:
+            self._more()
+        body, self.data = self.data[:length], self.data[length:]
+        return status, headers, body
+
+    def read_to_eof(self):
+        """Everything left until the server closes (the socket timeout bounds the wait)."""
+        out, self.data = self.data, b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return out
+            if not chunk:
+                return out
+            out += chunk
 
 
 def raw_exchange(port, payload):

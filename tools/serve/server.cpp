@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "framing.hpp"
 #include "hloc/contract/json_writer.hpp"
 
 namespace hloc::serve {
@@ -211,9 +212,61 @@ class Connection : public std::enable_shared_from_this<Connection> {
         parser_->header_limit(
             static_cast<std::uint32_t>(config().max_url_bytes + config().max_header_bytes));
         parser_->body_limit(config().max_body_bytes);
+        // The header first: its framing is checked before any body byte is read.
+        http::async_read_header(
+            socket_, buffer_, *parser_,
+            [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(error_code ec) {
+        if (phase_ == Phase::closed) return;
+        if (ec || timed_out_) return on_read(ec);
+        const auto& msg = parser_->get();
+        start_request(msg);
+        if (target_.size() > config().max_url_bytes) {
+            return respond(http_error(414, "uri_too_long",
+                                      "the request target is longer than " +
+                                          std::to_string(config().max_url_bytes) + " bytes"),
+                           true);
+        }
+        if (reject_) {
+            return respond(http_error(503, "too_many_connections",
+                                      "the server has " + std::to_string(config().max_connections) +
+                                          " connections open; retry later"),
+                           true);
+        }
+        if (const auto fault = framing_fault(msg); !fault.empty()) {
+            return respond(http_error(400, "bad_request", "malformed HTTP request: " + fault),
+                           true);
+        }
+        if (parser_->is_done()) return on_read({});
+        read_body();
+    }
+
+    void read_body() {
         http::async_read(
             socket_, buffer_, *parser_,
             [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    Request request_of(const HttpRequest& msg) const {
+        Request request;
+        request.method = {msg.method_string().data(), msg.method_string().size()};
+        request.target = {msg.target().data(), msg.target().size()};
+        const auto ct = msg.find(http::field::content_type);
+        if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
+        request.body = msg.body();
+        request.from_loopback = loopback_;
+        return request;
+    }
+
+    void start_request(const HttpRequest& msg) {
+        request_start_ = Clock::now();
+        worker_.metrics.request_started();
+        in_request_ = true;
+        // Views into the parsed message, which lives until the next request is read.
+        method_ = {msg.method_string().data(), msg.method_string().size()};
+        target_ = {msg.target().data(), msg.target().size()};
     }
 
     void on_read(error_code ec) {
@@ -250,34 +303,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
             }
             return close();  // the client went away
         }
+        // on_header has started the request and made the checks that need no body.
         auto& msg = parser_->get();
-        request_start_ = Clock::now();
-        worker_.metrics.request_started();
-        in_request_ = true;
-        // Views into the parsed message, which lives until the next request is read.
-        method_ = {msg.method_string().data(), msg.method_string().size()};
-        target_ = {msg.target().data(), msg.target().size()};
-        if (target_.size() > config().max_url_bytes) {
-            return respond(http_error(414, "uri_too_long",
-                                      "the request target is longer than " +
-                                          std::to_string(config().max_url_bytes) + " bytes"),
-                           true);
-        }
-        if (reject_) {
-            return respond(http_error(503, "too_many_connections",
-                                      "the server has " + std::to_string(config().max_connections) +
-                                          " connections open; retry later"),
-                           true);
-        }
-        Request request;
-        request.method = method_;
-        request.target = target_;
-        const auto ct = msg.find(http::field::content_type);
-        if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
-        request.body = msg.body();
-        request.from_loopback = loopback_;
         const bool keep_alive = msg.keep_alive();
-        respond(worker_.server.router().handle(request, worker_.current_index()), !keep_alive);
+        respond(worker_.server.router().handle(request_of(msg), worker_.current_index()),
+                !keep_alive);
     }
 
     // Whether the request line exceeds the URL limit. Beast consumes a complete request line
