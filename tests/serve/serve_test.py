@@ -449,6 +449,30 @@ class Framing(ServedCase):
 
     extra_args = ("--max-body-bytes", "4000", "--max-url-bytes", "1000")
 
+    def test_head_to_error_routes_has_the_get_length_and_no_body(self):
+        for target, status in [("/v2/nowhere", 404), ("/v1/sites/nowhere", 404),
+                               ("/v1/nearest?postcode=XX", 400), ("/v1/nearest?postcode=CH4%207QP&k=0", 400)]:
+            get_status, _, get_body = self.server.request("GET", target)
+            self.assertEqual(status, get_status)
+            with RawConnection(self.server.port) as c:
+                # Sent together: a body after the HEAD answer would be read as the next answer.
+                c.send(f"HEAD {target} HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+                head_status, headers = c.head()
+                self.assertEqual(status, head_status, target)
+                self.assertEqual(str(len(get_body)), headers["content-length"], target)
+                self.assertEqual("application/json", headers["content-type"])
+                self.assertEqual((200, b'{"status":"ok"}'), c.response()[::2], target)
+
+    def test_head_refused_by_the_server_itself_has_no_body(self):
+        # 414 is decided before routing; the answer closes the connection, so all that follows
+        # the header must be nothing.
+        with RawConnection(self.server.port) as c:
+            c.send(b"HEAD /v1/nearest?postcode=" + b"A" * 1200 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+            status, headers = c.head()
+            self.assertEqual(414, status)
+            self.assertGreater(int(headers["content-length"]), 0)
+            self.assertEqual(b"", c.read_to_eof())
+
     SMUGGLED = b"GET /v1/sites/chester HTTP/1.1\r\nHost: t\r\n\r\n"
 
     def test_ambiguous_framing_is_400_and_closes_so_a_smuggled_request_is_never_answered(self):

@@ -333,7 +333,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         route_ = response.route;
         status_ = response.status;
         body_ = std::move(response.body);
-        const bool send_body = !response.head_only;
+        // The router marks HEAD answers; the refusals made here (413, 431, 400 ...) are marked
+        // by the method read so far. Either way a HEAD answer has no body, or a keep-alive
+        // client would read it as the start of the next answer.
+        const bool send_body =
+            !response.head_only && !(parser_ && parser_->get().method() == http::verb::head);
 
         head_.clear();
         head_ += status_line(response.status);
