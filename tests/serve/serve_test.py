@@ -509,6 +509,48 @@ class Framing(ServedCase):
             self.assertEqual((200, b"[]"), c.response()[::2])
             self.assertEqual(200, c.response()[0])
 
+    def test_expect_100_continue_is_answered_before_the_body_is_sent(self):
+        body = json.dumps([{"postcode": "CH4 7QP", "k": 1}]).encode()
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"POST /v1/nearest HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+            status, headers = c.head()  # before any body byte is sent
+            self.assertEqual((100, {}), (status, headers))
+            c.send(body)
+            status, _, answer = c.response()
+            self.assertEqual(200, status)
+            self.assertEqual("chester", json.loads(answer)[0]["results"][0]["site"]["id"])
+            # The connection goes on.
+            c.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(200, c.response()[0])
+
+    def test_expect_100_continue_refused_requests_get_their_final_status_unread(self):
+        cases = [  # target, content type, content length, status, code
+            ("/v1/nearest", "application/json", 5000, 413, "payload_too_large"),
+            ("/v1/nearest", "text/plain", 10, 415, "unsupported_media_type"),
+            ("/v2/nearest", "application/json", 10, 404, "not_found"),
+            ("/v1/sites", "application/json", 10, 405, "method_not_allowed"),
+        ]
+        for target, content_type, length, status, code in cases:
+            with RawConnection(self.server.port, timeout=5) as c:
+                c.send(f"POST {target} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
+                       f"Expect: 100-continue\r\nContent-Length: {length}\r\n\r\n".encode())
+                everything = c.read_to_eof()  # the body is never sent
+            self.assertTrue(everything.startswith(b"HTTP/1.1 %d " % status), (target, everything[:300]))
+            self.assertNotIn(b"100 Continue", everything)
+            head, _, body = everything.partition(b"\r\n\r\n")
+            self.assertIn(b"\r\nConnection: close\r\n", head + b"\r\n")
+            self.assertEqual(code, json.loads(body)["error"]["code"])
+
+    def test_expect_100_continue_from_http_1_0_is_ignored(self):
+        body = b'["CH4 7QP"]'
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"POST /v1/postcodes HTTP/1.0\r\nContent-Type: application/json\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            everything = c.read_to_eof()
+        self.assertTrue(everything.startswith(b"HTTP/1.1 200 "), everything[:300])
+        self.assertNotIn(b"100 Continue", everything)
+
 
 class NotReady(unittest.TestCase):
     """Readiness: 503 until an index is loaded, then ready after SIGHUP."""

@@ -31,4 +31,10 @@ std::string framing_fault(const HttpRequest& header) {
     return {};
 }
 
+bool expects_continue(const HttpRequest& header) {
+    const auto expect = header.find(http::field::expect);
+    return header.version() >= 11 && expect != header.end() &&
+           beast::iequals(expect->value(), "100-continue");
+}
+
 }  // namespace hloc::serve

@@ -40,6 +40,7 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 // (and discarding) so the client sees the answer instead of a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string_view status_line(unsigned status) {
     switch (status) {
@@ -212,7 +213,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         parser_->header_limit(
             static_cast<std::uint32_t>(config().max_url_bytes + config().max_header_bytes));
         parser_->body_limit(config().max_body_bytes);
-        // The header first: its framing is checked before any body byte is read.
+        // The header first: its framing is checked, and a held-back body is asked for (or
+        // refused), before any body byte is read.
         http::async_read_header(
             socket_, buffer_, *parser_,
             [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
@@ -240,7 +242,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
                            true);
         }
         if (parser_->is_done()) return on_read({});
-        read_body();
+        if (!expects_continue(msg)) return read_body();
+        // RFC 9110 10.1.1: the client waits for 100 Continue before sending the body, so a
+        // request refused whatever its body says is answered now, unread, and the connection
+        // closed (its body may still come; linger_close discards it).
+        if (auto refused = worker_.server.router().answer_before_body(request_of(msg),
+                                                                      worker_.current_index())) {
+            return respond(std::move(*refused), true);
+        }
+        asio::async_write(socket_, asio::buffer(kContinue),
+                          [self = shared_from_this()](error_code e, std::size_t) {
+                              if (self->phase_ == Phase::closed) return;
+                              if (e && !self->timed_out_) return self->close();
+                              if (e) return self->on_read(e);
+                              self->read_body();
+                          });
     }
 
     void read_body() {
