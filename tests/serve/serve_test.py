@@ -551,6 +551,27 @@ class Framing(ServedCase):
         self.assertTrue(everything.startswith(b"HTTP/1.1 200 "), everything[:300])
         self.assertNotIn(b"100 Continue", everything)
 
+    def test_http_1_0_keep_alive_is_honoured_and_said(self):
+        with RawConnection(self.server.port, timeout=5) as c:
+            for target in ["/healthz", "/v1/sites/chester", "/v2/nowhere"]:
+                c.send(f"GET {target} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".encode())
+                status, headers, _ = c.response()
+                self.assertIn(status, (200, 404))
+                self.assertEqual("keep-alive", headers.get("connection"), target)
+            # Without keep-alive an HTTP/1.0 connection ends with the answer.
+            c.send(b"GET /healthz HTTP/1.0\r\n\r\n")
+            status, headers, body = c.response()
+            self.assertEqual((200, "close"), (status, headers.get("connection")))
+            self.assertEqual(b"", c.read_to_eof())
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"GET /healthz HTTP/1.0\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n")
+            everything = c.read_to_eof()
+        self.assertEqual(1, len(re.findall(rb"HTTP/1\.1 \d{3} ", everything)), everything)
+        # HTTP/1.1 keep-alive is the default and is not said.
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertNotIn("connection", c.response()[1])
+
 
 class NotReady(unittest.TestCase):
     """Readiness: 503 until an index is loaded, then ready after SIGHUP."""

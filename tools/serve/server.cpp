@@ -322,6 +322,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // on_header has started the request and made the checks that need no body.
         auto& msg = parser_->get();
         const bool keep_alive = msg.keep_alive();
+        // HTTP/1.0 closes by default: a connection kept open must say so (RFC 9112 9.3).
+        say_keep_alive_ = keep_alive && msg.version() < 11;
         respond(worker_.server.router().handle(request_of(msg), worker_.current_index()),
                 !keep_alive);
     }
@@ -380,7 +382,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         } else {
             body_.clear();
         }
-        if (close_after_write_) head_ += "Connection: close\r\n";
+        if (close_after_write_)
+            head_ += "Connection: close\r\n";
+        else if (say_keep_alive_)
+            head_ += "Connection: keep-alive\r\n";
+        say_keep_alive_ = false;
         head_ += "\r\n";
 
         phase_ = Phase::writing;
@@ -453,6 +459,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool close_after_write_ = false;
     bool in_request_ = false;
     bool loopback_ = false;
+    bool say_keep_alive_ = false;
     std::string remote_;
     std::string head_, body_;
     std::string_view method_, target_;
