@@ -509,6 +509,23 @@ class Framing(ServedCase):
             self.assertEqual((200, b"[]"), c.response()[::2])
             self.assertEqual(200, c.response()[0])
 
+    def test_out_of_range_numbers_in_a_bulk_body_are_400_never_500(self):
+        json_type = {"Content-Type": "application/json"}
+        for body in ["1e309", '{"postcode":"CH4 7QP","k":1e400}', '[{"postcode":"CH4 7QP","k":1e400}]',
+                     '[{"lat":1e309,"lon":0}]', '["CH4 7QP", -1e999]']:
+            for path in ["/v1/nearest", "/v1/postcodes"]:
+                e = self.error("POST", path, path, 400, "invalid_json", body=body, headers=json_type)
+                self.assertIn("number overflow", e["error"]["message"], body)
+        # A k that is a number but not a count: the item fails with the contract's own message,
+        # the one GET gives, and the request is still answered.
+        for k in ["2.5", "1e300", "-3"]:
+            expected = self.error("GET", "/v1/nearest?postcode=CH4%207QP&k=" + k, "/v1/nearest", 400,
+                                  "invalid_parameter")
+            self.assertTrue(expected["error"]["message"].startswith("k must be a whole number between 1 and 1000"))
+            items = self.call("POST", "/v1/nearest", "/v1/nearest", body='[{"postcode":"CH4 7QP","k":%s}]' % k,
+                              headers=json_type)
+            self.assertEqual([expected], items, k)
+
     def test_expect_100_continue_is_answered_before_the_body_is_sent(self):
         body = json.dumps([{"postcode": "CH4 7QP", "k": 1}]).encode()
         with RawConnection(self.server.port, timeout=5) as c:
