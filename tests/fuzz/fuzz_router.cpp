@@ -4,10 +4,10 @@
 //      ("not ready");
 //   2. as raw HTTP/1.1 through Beast's request parser, under the server's limits; a header that
 //      parses goes through framing_fault and expects_continue, a whole request through the router.
-// Properties: never 500 (every failure is the client's, with its own code), every answer is the
-// JSON error or data object of its kind, a HEAD answer is marked head-only, and nothing reads
-// out of bounds (AddressSanitizer) or crashes.
-#include <boost/beast/core/buffers_prefix.hpp>
+// Properties: never 500 (every failure is the client's, with its own code), every JSON answer
+// parses, a HEAD answer is marked head-only, and nothing reads out of bounds (AddressSanitizer)
+// or crashes.
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <cstdint>
 #include <cstdlib>
