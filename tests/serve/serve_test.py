@@ -441,6 +441,155 @@ class Errors(ServedCase):
             self.openapi.check(self, "GET", None, 400, data)
 
 
+class Framing(ServedCase):
+    """Hostile framing (RFC 9110/9112), over raw sockets as a careless client or an attacker
+    would send it: HEAD never has a body, a length that two parsers could read differently
+    closes the connection, 100-continue is answered before the body, HTTP/1.0 keep-alive says
+    so."""
+
+    extra_args = ("--max-body-bytes", "4000", "--max-url-bytes", "1000")
+
+    def test_head_to_error_routes_has_the_get_length_and_no_body(self):
+        for target, status in [("/v2/nowhere", 404), ("/v1/sites/nowhere", 404),
+                               ("/v1/nearest?postcode=XX", 400), ("/v1/nearest?postcode=CH4%207QP&k=0", 400)]:
+            get_status, _, get_body = self.server.request("GET", target)
+            self.assertEqual(status, get_status)
+            with RawConnection(self.server.port) as c:
+                # Sent together: a body after the HEAD answer would be read as the next answer.
+                c.send(f"HEAD {target} HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+                head_status, headers = c.head()
+                self.assertEqual(status, head_status, target)
+                self.assertEqual(str(len(get_body)), headers["content-length"], target)
+                self.assertEqual("application/json", headers["content-type"])
+                self.assertEqual((200, b'{"status":"ok"}'), c.response()[::2], target)
+
+    def test_head_refused_by_the_server_itself_has_no_body(self):
+        # 414 is decided before routing; the answer closes the connection, so all that follows
+        # the header must be nothing.
+        with RawConnection(self.server.port) as c:
+            c.send(b"HEAD /v1/nearest?postcode=" + b"A" * 1200 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+            status, headers = c.head()
+            self.assertEqual(414, status)
+            self.assertGreater(int(headers["content-length"]), 0)
+            self.assertEqual(b"", c.read_to_eof())
+
+    SMUGGLED = b"GET /v1/sites/chester HTTP/1.1\r\nHost: t\r\n\r\n"
+
+    def test_ambiguous_framing_is_400_and_closes_so_a_smuggled_request_is_never_answered(self):
+        post = b"POST /v1/nearest HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        chunked_body = b"2\r\n[]\r\n0\r\n\r\n"
+        cases = [
+            post + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: chunked, identity\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: xchunked\r\n\r\n" + chunked_body,
+            post + b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n" + chunked_body,
+            post + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body,
+            post + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n[]",
+            post + b"Content-Length: 2, 2\r\n\r\n[]",
+            post + b"Content-Length: 2\r\nContent-Length: 0\r\n\r\n[]",
+            b"POST /v1/nearest HTTP/1.0\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body,
+        ]
+        for raw in cases:
+            with RawConnection(self.server.port) as c:
+                c.send(raw + self.SMUGGLED)
+                everything = c.read_to_eof()
+            self.assertEqual(1, len(re.findall(rb"HTTP/1\.1 \d{3} ", everything)), (raw, everything[:600]))
+            self.assertTrue(everything.startswith(b"HTTP/1.1 400 "), (raw, everything[:300]))
+            head, _, body = everything.partition(b"\r\n\r\n")
+            self.assertIn(b"\r\nConnection: close\r\n", head + b"\r\n")
+            data = json.loads(body)
+            self.assertEqual("bad_request", data["error"]["code"], raw)
+            self.assertTrue(data["error"]["message"].startswith("malformed HTTP request: "), data)
+            self.openapi.check(self, "POST", None, 400, data)
+        # A plain chunked body is still read, and the request after it answered.
+        with RawConnection(self.server.port) as c:
+            c.send(post + b"Transfer-Encoding: chunked\r\n\r\n" + chunked_body + self.SMUGGLED)
+            self.assertEqual((200, b"[]"), c.response()[::2])
+            self.assertEqual(200, c.response()[0])
+
+    def test_out_of_range_numbers_in_a_bulk_body_are_400_never_500(self):
+        json_type = {"Content-Type": "application/json"}
+        for body in ["1e309", '{"postcode":"CH4 7QP","k":1e400}', '[{"postcode":"CH4 7QP","k":1e400}]',
+                     '[{"lat":1e309,"lon":0}]', '["CH4 7QP", -1e999]']:
+            for path in ["/v1/nearest", "/v1/postcodes"]:
+                e = self.error("POST", path, path, 400, "invalid_json", body=body, headers=json_type)
+                self.assertIn("number overflow", e["error"]["message"], body)
+        # A k that is a number but not a count: the item fails with the contract's own message,
+        # the one GET gives, and the request is still answered.
+        for k in ["2.5", "1e300", "-3"]:
+            expected = self.error("GET", "/v1/nearest?postcode=CH4%207QP&k=" + k, "/v1/nearest", 400,
+                                  "invalid_parameter")
+            self.assertTrue(expected["error"]["message"].startswith("k must be a whole number between 1 and 1000"))
+            items = self.call("POST", "/v1/nearest", "/v1/nearest", body='[{"postcode":"CH4 7QP","k":%s}]' % k,
+                              headers=json_type)
+            self.assertEqual([expected], items, k)
+
+    def test_expect_100_continue_is_answered_before_the_body_is_sent(self):
+        body = json.dumps([{"postcode": "CH4 7QP", "k": 1}]).encode()
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"POST /v1/nearest HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+            status, headers = c.head()  # before any body byte is sent
+            self.assertEqual((100, {}), (status, headers))
+            c.send(body)
+            status, _, answer = c.response()
+            self.assertEqual(200, status)
+            self.assertEqual("chester", json.loads(answer)[0]["results"][0]["site"]["id"])
+            # The connection goes on.
+            c.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(200, c.response()[0])
+
+    def test_expect_100_continue_refused_requests_get_their_final_status_unread(self):
+        cases = [  # target, content type, content length, status, code
+            ("/v1/nearest", "application/json", 5000, 413, "payload_too_large"),
+            ("/v1/nearest", "text/plain", 10, 415, "unsupported_media_type"),
+            ("/v2/nearest", "application/json", 10, 404, "not_found"),
+            ("/v1/sites", "application/json", 10, 405, "method_not_allowed"),
+        ]
+        for target, content_type, length, status, code in cases:
+            with RawConnection(self.server.port, timeout=5) as c:
+                c.send(f"POST {target} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n"
+                       f"Expect: 100-continue\r\nContent-Length: {length}\r\n\r\n".encode())
+                everything = c.read_to_eof()  # the body is never sent
+            self.assertTrue(everything.startswith(b"HTTP/1.1 %d " % status), (target, everything[:300]))
+            self.assertNotIn(b"100 Continue", everything)
+            head, _, body = everything.partition(b"\r\n\r\n")
+            self.assertIn(b"\r\nConnection: close\r\n", head + b"\r\n")
+            self.assertEqual(code, json.loads(body)["error"]["code"])
+
+    def test_expect_100_continue_from_http_1_0_is_ignored(self):
+        body = b'["CH4 7QP"]'
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"POST /v1/postcodes HTTP/1.0\r\nContent-Type: application/json\r\n"
+                   b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            everything = c.read_to_eof()
+        self.assertTrue(everything.startswith(b"HTTP/1.1 200 "), everything[:300])
+        self.assertNotIn(b"100 Continue", everything)
+
+    def test_http_1_0_keep_alive_is_honoured_and_said(self):
+        with RawConnection(self.server.port, timeout=5) as c:
+            for target in ["/healthz", "/v1/sites/chester", "/v2/nowhere"]:
+                c.send(f"GET {target} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".encode())
+                status, headers, _ = c.response()
+                self.assertIn(status, (200, 404))
+                self.assertEqual("keep-alive", headers.get("connection"), target)
+            # Without keep-alive an HTTP/1.0 connection ends with the answer.
+            c.send(b"GET /healthz HTTP/1.0\r\n\r\n")
+            status, headers, body = c.response()
+            self.assertEqual((200, "close"), (status, headers.get("connection")))
+            self.assertEqual(b"", c.read_to_eof())
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"GET /healthz HTTP/1.0\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n")
+            everything = c.read_to_eof()
+        self.assertEqual(1, len(re.findall(rb"HTTP/1\.1 \d{3} ", everything)), everything)
+        # HTTP/1.1 keep-alive is the default and is not said.
+        with RawConnection(self.server.port, timeout=5) as c:
+            c.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertNotIn("connection", c.response()[1])
+
+
 class NotReady(unittest.TestCase):
     """Readiness: 503 until an index is loaded, then ready after SIGHUP."""
 
@@ -826,6 +975,60 @@ def read_response(sock, with_headers=False):
             break
         rest += chunk
     return (status, rest[:length], headers) if with_headers else (status, rest[:length])
+
+
+class RawConnection:
+    """A raw socket read as a stream: answers are taken one at a time, and bytes that arrived
+    early (pipelined answers) are kept for the next."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.data = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+    def send(self, payload):
+        self.sock.sendall(payload)
+
+    def _more(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed mid-answer: %r" % self.data[:200])
+        self.data += chunk
+
+    def head(self):
+        """The next status and headers (names lower-case)."""
+        while b"\r\n\r\n" not in self.data:
+            self._more()
+        head, _, self.data = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        return status, {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+
+    def response(self):
+        """The next (status, headers, body), the body by its Content-Length."""
+        status, headers = self.head()
+        length = int(headers.get("content-length", "0"))
+        while len(self.data) < length:
+            self._more()
+        body, self.data = self.data[:length], self.data[length:]
+        return status, headers, body
+
+    def read_to_eof(self):
+        """Everything left until the server closes (the socket timeout bounds the wait)."""
+        out, self.data = self.data, b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return out
+            if not chunk:
+                return out
+            out += chunk
 
 
 def raw_exchange(port, payload):

@@ -385,13 +385,27 @@ Response Router::handle(const Request& request, const LoadedIndex* index) const 
     return r;
 }
 
-// The checks every route shares (route found, method allowed, index loaded, body type), then
-// the route itself.
 Response Router::checked_answer(const Request& request, const LoadedIndex* index) const {
+    if (auto refused = answer_before_body(request, index)) return std::move(*refused);
     const auto query_at = request.target.find('?');
-    const auto path = request.target.substr(0, query_at);
     const auto query = query_at == std::string_view::npos ? std::string_view{}
                                                           : request.target.substr(query_at + 1);
+    const auto m =
+        match_route(request.method, request.target.substr(0, query_at), config_.admin_reload);
+    try {
+        return answer(m.route, m.segment, query, request, index);
+    } catch (const Error& e) {
+        return engine_error(e, m.route);
+    } catch (const std::exception& e) {
+        return engine_error(Error(ErrorCode::internal, e.what()), m.route);
+    }
+}
+
+// The checks every route shares (route found, method allowed, index loaded, body type); none
+// needs the body.
+std::optional<Response> Router::answer_before_body(const Request& request,
+                                                   const LoadedIndex* index) const {
+    const auto path = request.target.substr(0, request.target.find('?'));
     const auto m = match_route(request.method, path, config_.admin_reload);
     if (m.route == Route::not_found) {
         return http_error(404, "not_found",
@@ -426,13 +440,7 @@ Response Router::checked_answer(const Request& request, const LoadedIndex* index
                 ")",
             m.route);
     }
-    try {
-        return answer(m.route, m.segment, query, request, index);
-    } catch (const Error& e) {
-        return engine_error(e, m.route);
-    } catch (const std::exception& e) {
-        return engine_error(Error(ErrorCode::internal, e.what()), m.route);
-    }
+    return std::nullopt;
 }
 
 Response Router::answer(Route route, const std::string& segment, std::string_view query,

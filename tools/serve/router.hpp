@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,13 @@ class Router {
     // `index` is the caller's snapshot of the current index (null before the first load):
     // one request sees one index from start to end, whatever a reload does meanwhile.
     Response handle(const Request& request, const LoadedIndex* index) const;
+
+    // The answer a request gets whatever its body holds (no route, a wrong method, no index
+    // yet, a body that is not application/json, OPTIONS), or nothing when the route must read
+    // the body. The server asks this before reading a body the client holds back with
+    // `Expect: 100-continue`. `request.body` is not looked at.
+    std::optional<Response> answer_before_body(const Request& request,
+                                               const LoadedIndex* index) const;
 
   private:
     Response checked_answer(const Request& request, const LoadedIndex* index) const;

@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "framing.hpp"
 #include "hloc/contract/json_writer.hpp"
 
 namespace hloc::serve {
@@ -39,6 +40,7 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 // (and discarding) so the client sees the answer instead of a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string_view status_line(unsigned status) {
     switch (status) {
@@ -211,9 +213,76 @@ class Connection : public std::enable_shared_from_this<Connection> {
         parser_->header_limit(
             static_cast<std::uint32_t>(config().max_url_bytes + config().max_header_bytes));
         parser_->body_limit(config().max_body_bytes);
+        // The header first: its framing is checked, and a held-back body is asked for (or
+        // refused), before any body byte is read.
+        http::async_read_header(
+            socket_, buffer_, *parser_,
+            [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(error_code ec) {
+        if (phase_ == Phase::closed) return;
+        if (ec || timed_out_) return on_read(ec);
+        const auto& msg = parser_->get();
+        start_request(msg);
+        if (target_.size() > config().max_url_bytes) {
+            return respond(http_error(414, "uri_too_long",
+                                      "the request target is longer than " +
+                                          std::to_string(config().max_url_bytes) + " bytes"),
+                           true);
+        }
+        if (reject_) {
+            return respond(http_error(503, "too_many_connections",
+                                      "the server has " + std::to_string(config().max_connections) +
+                                          " connections open; retry later"),
+                           true);
+        }
+        if (const auto fault = framing_fault(msg); !fault.empty()) {
+            return respond(http_error(400, "bad_request", "malformed HTTP request: " + fault),
+                           true);
+        }
+        if (parser_->is_done()) return on_read({});
+        if (!expects_continue(msg)) return read_body();
+        // RFC 9110 10.1.1: the client waits for 100 Continue before sending the body, so a
+        // request refused whatever its body says is answered now, unread, and the connection
+        // closed (its body may still come; linger_close discards it).
+        if (auto refused = worker_.server.router().answer_before_body(request_of(msg),
+                                                                      worker_.current_index())) {
+            return respond(std::move(*refused), true);
+        }
+        asio::async_write(socket_, asio::buffer(kContinue),
+                          [self = shared_from_this()](error_code e, std::size_t) {
+                              if (self->phase_ == Phase::closed) return;
+                              if (e && !self->timed_out_) return self->close();
+                              if (e) return self->on_read(e);
+                              self->read_body();
+                          });
+    }
+
+    void read_body() {
         http::async_read(
             socket_, buffer_, *parser_,
             [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    Request request_of(const HttpRequest& msg) const {
+        Request request;
+        request.method = {msg.method_string().data(), msg.method_string().size()};
+        request.target = {msg.target().data(), msg.target().size()};
+        const auto ct = msg.find(http::field::content_type);
+        if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
+        request.body = msg.body();
+        request.from_loopback = loopback_;
+        return request;
+    }
+
+    void start_request(const HttpRequest& msg) {
+        request_start_ = Clock::now();
+        worker_.metrics.request_started();
+        in_request_ = true;
+        // Views into the parsed message, which lives until the next request is read.
+        method_ = {msg.method_string().data(), msg.method_string().size()};
+        target_ = {msg.target().data(), msg.target().size()};
     }
 
     void on_read(error_code ec) {
@@ -250,34 +319,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
             }
             return close();  // the client went away
         }
+        // on_header has started the request and made the checks that need no body.
         auto& msg = parser_->get();
-        request_start_ = Clock::now();
-        worker_.metrics.request_started();
-        in_request_ = true;
-        // Views into the parsed message, which lives until the next request is read.
-        method_ = {msg.method_string().data(), msg.method_string().size()};
-        target_ = {msg.target().data(), msg.target().size()};
-        if (target_.size() > config().max_url_bytes) {
-            return respond(http_error(414, "uri_too_long",
-                                      "the request target is longer than " +
-                                          std::to_string(config().max_url_bytes) + " bytes"),
-                           true);
-        }
-        if (reject_) {
-            return respond(http_error(503, "too_many_connections",
-                                      "the server has " + std::to_string(config().max_connections) +
-                                          " connections open; retry later"),
-                           true);
-        }
-        Request request;
-        request.method = method_;
-        request.target = target_;
-        const auto ct = msg.find(http::field::content_type);
-        if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
-        request.body = msg.body();
-        request.from_loopback = loopback_;
         const bool keep_alive = msg.keep_alive();
-        respond(worker_.server.router().handle(request, worker_.current_index()), !keep_alive);
+        // HTTP/1.0 closes by default: a connection kept open must say so (RFC 9112 9.3).
+        say_keep_alive_ = keep_alive && msg.version() < 11;
+        respond(worker_.server.router().handle(request_of(msg), worker_.current_index()),
+                !keep_alive);
     }
 
     // Whether the request line exceeds the URL limit. Beast consumes a complete request line
@@ -303,7 +351,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         route_ = response.route;
         status_ = response.status;
         body_ = std::move(response.body);
-        const bool send_body = !response.head_only;
+        // The router marks HEAD answers; the refusals made here (413, 431, 400 ...) are marked
+        // by the method read so far. Either way a HEAD answer has no body, or a keep-alive
+        // client would read it as the start of the next answer.
+        const bool send_body =
+            !response.head_only && !(parser_ && parser_->get().method() == http::verb::head);
 
         head_.clear();
         head_ += status_line(response.status);
@@ -330,7 +382,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
         } else {
             body_.clear();
         }
-        if (close_after_write_) head_ += "Connection: close\r\n";
+        if (close_after_write_)
+            head_ += "Connection: close\r\n";
+        else if (say_keep_alive_)
+            head_ += "Connection: keep-alive\r\n";
+        say_keep_alive_ = false;
         head_ += "\r\n";
 
         phase_ = Phase::writing;
@@ -403,6 +459,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool close_after_write_ = false;
     bool in_request_ = false;
     bool loopback_ = false;
+    bool say_keep_alive_ = false;
     std::string remote_;
     std::string head_, body_;
     std::string_view method_, target_;
