@@ -40,7 +40,7 @@ def C(name, index, expect, why="", na=None, **query):
 
 
 BOTH_POINT = "a batch row is queried by its postcode, or (--use-geometry) by its point: never both"
-NO_LON = "a batch point is a geometry, which always has both coordinates"
+NO_LON = "this test gives batch its points as GeoJSON geometries, which always have both coordinates"
 NO_JSON = "JSON has no NaN or Infinity, so a bulk item cannot carry it"
 PARSER = ("every shell hands numbers to the contract as text or numbers, never to its own "
           "argument parser: the contract's invalid_parameter (CLI exit 2), not a usage error")
