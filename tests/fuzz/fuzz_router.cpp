@@ -86,13 +86,7 @@ void parse_raw(const Fixture& f, std::string_view bytes) {
     const auto fault = hloc::serve::framing_fault(msg);
     (void)hloc::serve::expects_continue(msg);
     if (!fault.empty() || ec || !parser.is_done()) return;
-    Request request;
-    request.method = {msg.method_string().data(), msg.method_string().size()};
-    request.target = {msg.target().data(), msg.target().size()};
-    const auto ct = msg.find(http::field::content_type);
-    if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
-    request.body = msg.body();
-    route(f, request);
+    route(f, hloc::serve::request_of(msg, false));
 }
 
 }  // namespace

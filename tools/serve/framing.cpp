@@ -37,4 +37,15 @@ bool expects_continue(const HttpRequest& header) {
            beast::iequals(expect->value(), "100-continue");
 }
 
+Request request_of(const HttpRequest& msg, bool from_loopback) {
+    Request request;
+    request.method = {msg.method_string().data(), msg.method_string().size()};
+    request.target = {msg.target().data(), msg.target().size()};
+    const auto ct = msg.find(boost::beast::http::field::content_type);
+    if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
+    request.body = msg.body();
+    request.from_loopback = from_loopback;
+    return request;
+}
+
 }  // namespace hloc::serve

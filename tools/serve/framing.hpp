@@ -7,6 +7,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <string>
 
+#include "router.hpp"
+
 namespace hloc::serve {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
@@ -22,5 +24,8 @@ std::string framing_fault(const HttpRequest& header);
 // `Expect: 100-continue` in HTTP/1.1. An HTTP/1.0 client cannot read 100 Continue, so there the
 // expectation is ignored.
 bool expects_continue(const HttpRequest& header);
+
+// The router's view of a parsed request (views into `msg`, which must outlive it).
+Request request_of(const HttpRequest& msg, bool from_loopback);
 
 }  // namespace hloc::serve

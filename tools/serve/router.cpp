@@ -92,13 +92,7 @@ Result<std::vector<Param>> parse_query(std::string_view query) {
     return params;
 }
 
-std::string shown(std::string_view text) {
-    std::string s = "'";
-    s += text.substr(0, 64);
-    if (text.size() > 64) s += "...";
-    s += "'";
-    return s;
-}
+using contract::shown;
 
 // The parameters a nearest request takes, by name: the text ones, then the numbers.
 using NR = contract::NearestRequest;

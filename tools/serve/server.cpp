@@ -246,7 +246,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // RFC 9110 10.1.1: the client waits for 100 Continue before sending the body, so a
         // request refused whatever its body says is answered now, unread, and the connection
         // closed (its body may still come; linger_close discards it).
-        if (auto refused = worker_.server.router().answer_before_body(request_of(msg),
+        if (auto refused = worker_.server.router().answer_before_body(request_of(msg, loopback_),
                                                                       worker_.current_index())) {
             return respond(std::move(*refused), true);
         }
@@ -263,17 +263,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
         http::async_read(
             socket_, buffer_, *parser_,
             [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
-    }
-
-    Request request_of(const HttpRequest& msg) const {
-        Request request;
-        request.method = {msg.method_string().data(), msg.method_string().size()};
-        request.target = {msg.target().data(), msg.target().size()};
-        const auto ct = msg.find(http::field::content_type);
-        if (ct != msg.end()) request.content_type = {ct->value().data(), ct->value().size()};
-        request.body = msg.body();
-        request.from_loopback = loopback_;
-        return request;
     }
 
     void start_request(const HttpRequest& msg) {
@@ -324,7 +313,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         const bool keep_alive = msg.keep_alive();
         // HTTP/1.0 closes by default: a connection kept open must say so (RFC 9112 9.3).
         say_keep_alive_ = keep_alive && msg.version() < 11;
-        respond(worker_.server.router().handle(request_of(msg), worker_.current_index()),
+        respond(worker_.server.router().handle(request_of(msg, loopback_), worker_.current_index()),
                 !keep_alive);
     }
 

@@ -12,7 +12,8 @@ Error invalid(std::string message) {
     return Error(ErrorCode::invalid_parameter, std::move(message));
 }
 
-// At most 64 bytes of what the caller sent, quoted.
+}  // namespace
+
 std::string shown(std::string_view text) {
     std::string s = "'";
     s += text.substr(0, 64);
@@ -20,8 +21,6 @@ std::string shown(std::string_view text) {
     s += "'";
     return s;
 }
-
-}  // namespace
 
 Result<double> parse_number(std::string_view name, std::string_view text) {
     double value = 0;

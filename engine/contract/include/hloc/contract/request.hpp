@@ -23,6 +23,9 @@ namespace hloc::contract {
 // invalid_parameter "<name> must be a number (got '<text>')" when it is not one.
 Result<double> parse_number(std::string_view name, std::string_view text);
 
+// What a caller sent, for a message: at most 64 bytes of it, quoted ('abc', 'abcd...').
+std::string shown(std::string_view text);
+
 struct NearestRequest {
     std::optional<std::string> postcode;  // unit, sector ("CM15 8") or outward code ("CM15")
     std::optional<double> lat, lon;       // WGS84 degrees, instead of a postcode
