@@ -13,17 +13,41 @@
 
 namespace hloc::detail {
 
+namespace {
+
+// What a file that is not a regular file is, for the message that refuses it.
+const char* kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
+
+}  // namespace
+
 MappedFile::MappedFile(const std::filesystem::path& path, bool resident) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever, before
+    // fstat could refuse it (and a terminal must not become our controlling one: O_NOCTTY).
+    // It changes nothing for a regular file, the only kind read past the check below.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         const int err = errno;
         throw Error(err == ENOENT ? ErrorCode::bad_index : ErrorCode::io_error,
                     "cannot open index '" + path.string() + "': " + std::strerror(err));
     }
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
         ::close(fd);
-        throw Error(ErrorCode::bad_index, "index '" + path.string() + "' is not a regular file");
+        throw Error(ErrorCode::io_error,
+                    "cannot read index '" + path.string() + "': " + std::strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(ErrorCode::bad_index, "index '" + path.string() + "' is " +
+                                              kind_of(st.st_mode) + ", not a regular file");
     }
     size_ = static_cast<std::size_t>(st.st_size);
     if (size_ == 0) {

@@ -9,7 +9,9 @@ namespace hloc::detail {
 
 class MappedFile {
   public:
-    // Throws Error{bad_index} if the file is missing or empty, Error{io_error} otherwise.
+    // Throws Error{bad_index} if the file is missing, empty or not a regular file (a FIFO, a
+    // device, a directory, a socket: refused without blocking, the message says which),
+    // Error{io_error} otherwise.
     // `resident`: read the file into private memory backed by transparent huge pages instead
     // of mapping it (see OpenOptions::resident).
     explicit MappedFile(const std::filesystem::path& path, bool resident = false);

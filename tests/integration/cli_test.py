@@ -18,8 +18,8 @@ ARGS = None
 RESULTS = {"passed": 0, "failed": 0}
 
 
-def run(*argv, ok_codes=None, env=None):
-    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env, timeout=120)
+def run(*argv, ok_codes=None, env=None, timeout=120):
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -146,6 +146,29 @@ def test_errors():
 
     code, out, err = run(ARGS.cli, "--index", "/nonexistent.hlx", "info")
     check("a missing index -> exit 2, bad_index", code == 2 and error_of(err)["code"] == "bad_index", err)
+
+    # Files that are not files: refused at once, saying what they are. A FIFO with no writer used
+    # to block `info` forever in open(); 10 s bounds the run so a regression fails, not hangs.
+    odd = Path(ARGS.work) / "not-files"
+    shutil.rmtree(odd, ignore_errors=True)
+    odd.mkdir(parents=True)
+    fifo, directory = odd / "fifo.hlx", odd / "directory.hlx"
+    os.mkfifo(fifo)
+    directory.mkdir()
+    for name, index, argv, what in [
+            ("info --index FIFO", fifo, ["info"], "a FIFO (named pipe)"),
+            ("nearest --index DIR", directory, ["nearest", "CH4 7QP", "--treatment", "kyphoplasty"],
+             "a directory")]:
+        try:
+            code, out, err = run(ARGS.cli, "--index", index, *argv, timeout=10)
+        except subprocess.TimeoutExpired:
+            check(f"{name} -> refused at once", False, "still running after 10 s")
+            continue
+        check(f"{name} -> exit 2, bad_index, saying it is {what}",
+              code == 2 and out == "" and error_of(err)["code"] == "bad_index" and
+              error_of(err)["message"] == f"index '{index}' is {what}, not a regular file",
+              f"exit {code}\n{out}{err}")
+    shutil.rmtree(odd, ignore_errors=True)
 
     for sub in ["nearest", "lookup", "reverse", "info", "sites", "treatments", "build"]:
         code, out, err = run(ARGS.cli, sub, "--help")

@@ -1,10 +1,16 @@
 // The index file refuses what it should: truncated, corrupt, empty, other versions, not an
 // index. Works on copies of the tiny index built by the "fixture: tiny index" test.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <random>
 
@@ -42,6 +48,28 @@ std::string refusal(const std::vector<char>& bytes, const std::string& name, boo
                                       : e.message().find(" is refused: ") + 13);
     }
     return "opened";
+}
+
+// Engine::open's refusal of a path that is not a regular file: "code: message", or "opened".
+// Opening must not wait: a FIFO with no writer blocks a plain open(O_RDONLY) forever, so after
+// 10 s the case fails and a writer is opened to release the blocked reader.
+std::string refusal_of(const fs::path& path) {
+    auto opening = std::async(std::launch::async, [path]() -> std::string {
+        try {
+            Engine::open(path);
+        } catch (const Error& e) {
+            return std::string(error_code_name(e.code())) + ": " + e.message();
+        }
+        return "opened";
+    });
+    if (opening.wait_for(std::chrono::seconds(10)) == std::future_status::timeout) {
+        FAIL_CHECK("Engine::open('" << path.string() << "') was still blocked after 10 s");
+        const int writer = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+        auto late = opening.get();
+        if (writer >= 0) ::close(writer);
+        return "blocked, then " + late;
+    }
+    return opening.get();
 }
 
 format::FileHeader header_of(const std::vector<char>& bytes) {
@@ -116,6 +144,22 @@ TEST_CASE("an empty file, a missing file and a file that is not an index are ref
                       "cannot open index '/nonexistent/x.hlx': No such file or directory");
     std::vector<char> text(5000, 'x');
     CHECK(refusal(text, "text") == "it is not a hospital-locator index (bad magic)");
+}
+
+TEST_CASE("a FIFO and a directory are refused at once, saying what they are", "[index-file]") {
+    const auto dir = fs::path(std::getenv("HLOC_TINY_INDEX")).parent_path() / "refused-kinds";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "directory.hlx");
+    const auto fifo = dir / "fifo.hlx";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(refusal_of(fifo) ==
+          "bad_index: index '" + fifo.string() + "' is a FIFO (named pipe), not a regular file");
+    CHECK(refusal_of(dir / "directory.hlx") == "bad_index: index '" +
+                                                   (dir / "directory.hlx").string() +
+                                                   "' is a directory, not a regular file");
+    CHECK(refusal_of("/dev/null") ==
+          "bad_index: index '/dev/null' is a character device, not a regular file");
+    fs::remove_all(dir);
 }
 
 TEST_CASE("another format version is refused with both versions named", "[index-file]") {
