@@ -637,6 +637,37 @@ def group_bad_input():
     equal(error_of(batch(src, work("x.csv"), "--k", "0", rc=2))["code"], "invalid_parameter", "--k 0")
     equal(error_of(batch(src, work("x.txt2"), rc=2))["code"], "invalid_parameter", "unknown output extension")
     equal(error_of(batch(src, work("x.csv"), "--map", work("m.gif"), rc=2))["code"], "invalid_parameter", "map .gif")
+    # Files that are not files: refused at once, saying what they are. A FIFO with no writer
+    # used to block the open forever; 10 s bounds each run so a regression fails, not hangs.
+    odd = work("not-files")
+    subprocess.run(["rm", "-rf", odd], check=True)
+    os.makedirs(odd)
+    for name in ("fifo.csv", "fifo.gpkg"):
+        os.mkfifo(os.path.join(odd, name))
+    for name in ("dir", "dir.gpkg"):
+        os.makedirs(os.path.join(odd, name))
+    for name, what in [("fifo.csv", "a FIFO (named pipe)"), ("fifo.gpkg", "a FIFO (named pipe)"),
+                       ("dir", "a directory"), ("dir.gpkg", "a directory")]:
+        path = os.path.join(odd, name)
+        try:
+            p = batch(path, work("x.csv"), rc=2, timeout=10)
+        except subprocess.TimeoutExpired:
+            check(False, f"--in {name}: still running after 10 s")
+            continue
+        equal(error_of(p), {"code": "io_error", "status": 500,
+                            "message": f"cannot read {path}: it is {what}, not a regular file"},
+              f"--in {name}")
+    try:
+        p = batch("/dev/zero", work("x.csv"), rc=2, timeout=10)
+        equal(error_of(p)["message"], "cannot read /dev/zero: it is a character device, not a "
+              "regular file", "--in /dev/zero")
+    except subprocess.TimeoutExpired:
+        check(False, "--in /dev/zero: still reading after 10 s")
+    # Standard input is a pipe by design, and stays allowed.
+    p = batch("-", work("stdin.out.csv"), input_bytes=b"postcode\nCH4 7QP\n", timeout=60)
+    _, rows = read_csv(work("stdin.out.csv"))
+    equal([r["site_1_id"] for r in rows], ["chester"], "--in - reads standard input")
+    subprocess.run(["rm", "-rf", odd], check=True)
     p = run("batch", "--in", src, check_rc=1)  # usage: --out is required
     check(b"--out" in p.stderr, "usage error names --out")
     for name in ("x.csv", "m.gif"):

@@ -1,9 +1,11 @@
 #include "input.hpp"
 
+#include <fcntl.h>
 #include <gdal.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -29,6 +31,48 @@ std::string trimmed(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     return std::string(s);
+}
+
+// What an input that is not a regular file is, for the message that refuses it.
+const char* kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
+
+Error not_a_file(const std::string& path, mode_t mode) {
+    return Error(ErrorCode::io_error,
+                 "cannot read " + path + ": it is " + kind_of(mode) + ", not a regular file");
+}
+
+// A CSV file, opened without blocking: open(O_RDONLY) on a FIFO waits for a writer, maybe
+// forever, and a device (/dev/zero) never ends. Anything but a regular file is refused by what
+// it is; standard input ("-") is read as it comes, a pipe by design.
+std::FILE* open_regular_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        throw Error(ErrorCode::io_error, "cannot open " + path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(ErrorCode::io_error, "cannot open " + path + ": " + std::strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw not_a_file(path, st.st_mode);
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // a regular file: no effect
+    std::FILE* file = ::fdopen(fd, "rb");
+    if (!file) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(ErrorCode::io_error, "cannot open " + path + ": " + std::strerror(err));
+    }
+    return file;
 }
 
 // A whole unit postcode, or one that is well formed but outside the GB data: enough to say
@@ -123,20 +167,10 @@ class CsvSource final : public InputSource {
         if (options.path == "-") {
             file_ = stdin;
         } else {
-            file_ = std::fopen(options.path.c_str(), "rb");
-            if (!file_) {
-                throw Error(ErrorCode::io_error,
-                            "cannot open " + options.path + ": " + std::strerror(errno));
-            }
+            file_ = open_regular_file(options.path);
             owned_ = true;
             struct stat st {};
-            if (::fstat(fileno(file_), &st) == 0 && S_ISREG(st.st_mode))
-                size_ = static_cast<std::uint64_t>(st.st_size);
-            if (S_ISDIR(st.st_mode)) {
-                std::fclose(file_);
-                throw Error(ErrorCode::io_error,
-                            "cannot read " + options.path + ": it is a directory");
-            }
+            if (::fstat(fileno(file_), &st) == 0) size_ = static_cast<std::uint64_t>(st.st_size);
         }
         reader_ = std::make_unique<CsvReader>(
             file_, name_,
@@ -332,6 +366,13 @@ class CsvSource final : public InputSource {
 class OgrSource final : public InputSource {
   public:
     explicit OgrSource(const InputOptions& options) : name_(options.path) {
+        // GDAL opens by name and would block on a FIFO or read a device without end: those are
+        // refused first. A directory may be a dataset (a File Geodatabase, a folder of
+        // Shapefiles): GDAL is asked, and if it reads none the refusal says it is a directory.
+        struct stat st {};
+        const bool exists = ::stat(options.path.c_str(), &st) == 0;
+        if (exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+            throw not_a_file(options.path, st.st_mode);
         dataset_ = GDALOpenEx(options.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr,
                               nullptr, nullptr);
         if (!dataset_) {
@@ -339,6 +380,7 @@ class OgrSource final : public InputSource {
             if (!std::filesystem::exists(options.path, ec)) {
                 throw Error(ErrorCode::io_error, "cannot open " + options.path + ": no such file");
             }
+            if (exists && S_ISDIR(st.st_mode)) throw not_a_file(options.path, st.st_mode);
             throw Error(ErrorCode::bad_input,
                         "cannot read " + options.path +
                             " as CSV or as a vector layer: " + CPLGetLastErrorMsg());

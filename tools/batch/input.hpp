@@ -51,7 +51,9 @@ class InputSource {
     std::string query_by_;
 };
 
-// Throws Error{io_error} for a missing or unreadable input, Error{bad_input} for one that
+// Throws Error{io_error} for a missing or unreadable input, or one that is not a regular file (a
+// FIFO, a device, a socket, a directory GDAL reads no dataset from: refused without blocking;
+// "-" is standard input, read whatever it is), Error{bad_input} for one that
 // cannot be parsed or has no usable postcode column (the message lists the columns seen).
 std::unique_ptr<InputSource> open_input(const InputOptions& options);
 
