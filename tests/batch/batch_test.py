@@ -668,6 +668,43 @@ def group_bad_input():
     _, rows = read_csv(work("stdin.out.csv"))
     equal([r["site_1_id"] for r in rows], ["chester"], "--in - reads standard input")
     subprocess.run(["rm", "-rf", odd], check=True)
+    # The index is never an output, whatever --force says: batch used to rename its report over
+    # the index it was reading. Named as given, through --format, or through a symbolic link.
+    with open(ARGS.tiny_index, "rb") as f:
+        tiny = f.read()
+    index = write_bytes("index-copy.csv", tiny)
+    links = {}
+    for ext in ("jsonl", "md"):
+        links[ext] = work(f"index-link.{ext}")
+        if os.path.lexists(links[ext]):
+            os.remove(links[ext])
+        os.symlink(index, links[ext])
+    for out, extra, target in [(index, [], index), (links["jsonl"], [], links["jsonl"]),
+                               (work("x.csv"), ["--summary", links["md"]], links["md"])]:
+        p = batch(src, out, *extra, index=index, rc=2)
+        equal(error_of(p), {"code": "invalid_parameter", "status": 400,
+                            "message": f"the output {target} is the index {index}; an index is "
+                                       "never overwritten by batch, even with --force"},
+              f"--out {os.path.basename(out)} {extra} over --index with --force")
+        with open(index, "rb") as f:
+            check(f.read() == tiny, f"--out {os.path.basename(out)} {extra}: the index is byte-identical")
+    hlx = write_bytes("index-copy.hlx", tiny)
+    p = batch(src, "index-copy.hlx", "--format", "csv", index="index-copy.hlx", rc=2, cwd=ARGS.work)
+    equal(error_of(p)["code"], "invalid_parameter", "--format csv --out INDEX.hlx")
+    with open(hlx, "rb") as f:
+        check(f.read() == tiny, "--format csv --out INDEX.hlx: the index is byte-identical")
+    # The same for map.
+    png = write_bytes("index-copy.png", tiny)
+    png_link = work("index-link.png")
+    if os.path.lexists(png_link):
+        os.remove(png_link)
+    os.symlink(png, png_link)
+    for out in (png, png_link):
+        p = run("map", "--out", out, "--treatment", "kyphoplasty", "--force", index=png, check_rc=2)
+        message = error_of(p)["message"]
+        check(message.startswith(f"the output {out} is the index {png}"), f"map --out {out} over --index: {message}")
+    with open(png, "rb") as f:
+        check(f.read() == tiny, "map: the index is byte-identical")
     p = run("batch", "--in", src, check_rc=1)  # usage: --out is required
     check(b"--out" in p.stderr, "usage error names --out")
     for name in ("x.csv", "m.gif"):

@@ -121,10 +121,14 @@ std::string summary_format(const std::string& path) {
 }
 
 // The outputs of a run, each checked (directory, existing file, not an input) before any work
-// and renamed into place together once everything is written.
+// and renamed into place together once everything is written. The index and the input are
+// never an output, whatever --force says: the rename would replace the file being read.
 class Outputs {
   public:
     Outputs(const Args& a) : a_(a), taken_{a.in.path} {
+        claim_index(a.out_path);
+        claim_index(a.summary_path);
+        claim_index(a.map_path);
         report = claim(a.out_path);
         summary = claim(a.summary_path);
         map = claim(a.map_path);
@@ -137,6 +141,16 @@ class Outputs {
     std::unique_ptr<b::SafeOutput> report, summary, map;
 
   private:
+    void claim_index(const std::string& path) const {
+        if (path.empty() || path == "-") return;
+        std::error_code ec;
+        if (path == a_.index_file || (std::filesystem::exists(path, ec) &&
+                                      std::filesystem::equivalent(a_.index_file, path, ec))) {
+            throw Error(ErrorCode::invalid_parameter,
+                        "the output " + path + " is the index " + a_.index_file +
+                            "; an index is never overwritten by batch, even with --force");
+        }
+    }
     std::unique_ptr<b::SafeOutput> claim(const std::string& path) {
         if (path.empty() || path == "-") return nullptr;
         for (const auto& t : taken_) {

@@ -4,6 +4,7 @@
 // Exit codes: 0 ok, 1 usage, 2 data/output error (the DESIGN.md error object on stderr).
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -75,6 +76,14 @@ int main(int argc, char** argv) {
         if (width < 320 || width > 8000) {
             throw hloc::Error(hloc::ErrorCode::invalid_parameter,
                               "--width must be between 320 and 8000 pixels");
+        }
+        // The index is never the output, whatever --force says: the rename would replace it.
+        std::error_code ec;
+        if (out_path == index_file || (std::filesystem::exists(out_path, ec) &&
+                                       std::filesystem::equivalent(index_file, out_path, ec))) {
+            throw hloc::Error(hloc::ErrorCode::invalid_parameter,
+                              "the output " + out_path + " is the index " + index_file +
+                                  "; an index is never overwritten by map, even with --force");
         }
         hloc::batch::SafeOutput out(out_path, force);
         const auto start = std::chrono::steady_clock::now();
