@@ -1,7 +1,12 @@
 """Exceptions mirror the engine's codes, with the CLI's messages; a refused index raises
 BadIndex."""
 
+import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +239,65 @@ def test_a_suggestion_travels_with_the_error(gb):
     assert e.value.to_dict()["error"]["suggestion"] == "SW1A 1AA"
     import pickle
     assert pickle.loads(pickle.dumps(e.value)).suggestion == "SW1A 1AA"
+
+
+# ---- paths that are not text, files that are not files ---------------------------------------
+
+def test_an_undecodable_path_raises_bad_index_with_the_path_escaped(work):
+    # b"\xff" is not UTF-8: the message used to be decoded strictly, so UnicodeDecodeError
+    # came out instead of the refusal.
+    raw = os.fsencode(work) + b"/\xff.hlx"
+    shown = f"cannot open index '{work}/\\xff.hlx': No such file or directory"
+    for given in (raw, os.fsdecode(raw), Path(os.fsdecode(raw))):
+        with pytest.raises(hl.BadIndex) as e:
+            hl.Index(given)
+        assert e.value.message == shown, given
+
+
+def test_a_str_that_no_file_can_be_named_raises_bad_index(work):
+    with pytest.raises(hl.BadIndex) as e:
+        hl.Index(f"{work}/\ud800.hlx")
+    assert e.value.message == (f"cannot open index '{work}/\\ud800.hlx': the path cannot be "
+                               "encoded in the file-system encoding")
+    with pytest.raises(hl.BadIndex, match="NUL byte"):
+        hl.Index(f"{work}/a\0b.hlx")
+    with pytest.raises(TypeError):
+        hl.Index(7)
+
+
+def test_an_index_at_an_undecodable_path_opens_and_keeps_its_path(tiny_path, work):
+    raw = os.fsencode(work) + b"/\xff.hlx"
+    shutil.copyfile(tiny_path, raw)
+    for given in (raw, os.fsdecode(raw)):
+        index = hl.Index(given)
+        assert index.path == os.fsdecode(raw)
+        assert os.fsencode(index.path) == raw
+        assert "\\udcff.hlx" in repr(index)
+
+
+def _open_in_a_child(path):
+    """Index(path) in a fresh interpreter, bounded by 10 s: a FIFO used to block open() until a
+    writer came, so a regression must fail here, not hang the test run."""
+    code = ("import json, sys, hospital_locator as hl\n"
+            "try:\n"
+            "    hl.Index(sys.argv[1])\n"
+            "    print(json.dumps(['opened', '']))\n"
+            "except hl.Error as e:\n"
+            "    print(json.dumps([type(e).__name__, e.message]))\n")
+    try:
+        p = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                           timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"Index({path!r}) was still blocked after 10 s")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_a_fifo_or_a_directory_is_refused_at_once(work):
+    fifo, directory = work / "fifo.hlx", work / "directory.hlx"
+    os.mkfifo(fifo)
+    directory.mkdir()
+    assert _open_in_a_child(fifo) == [
+        "BadIndex", f"index '{fifo}' is a FIFO (named pipe), not a regular file"]
+    assert _open_in_a_child(directory) == [
+        "BadIndex", f"index '{directory}' is a directory, not a regular file"]

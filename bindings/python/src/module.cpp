@@ -80,18 +80,60 @@ py::object from_json_text(const std::string& text) {
     return (*loads)(py::str(text));
 }
 
+namespace {
+
+// A message as Python text: it can hold bytes that are not UTF-8 (a path the caller gave as
+// bytes, or one os.fsdecode made with surrogates); those show escaped, \xff, never as a
+// UnicodeDecodeError in place of the error being raised.
+py::str message_text(const std::string& text) {
+    PyObject* decoded =
+        PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "backslashreplace");
+    if (!decoded) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(decoded);
+}
+
+}  // namespace
+
 void set_python_error(const Error& error) {
     const py::object suggestion =
-        error.suggestion().empty() ? py::none() : py::object(py::str(error.suggestion()));
-    py::object exc = (*error_factory)(std::string(error_code_name(error.code())), error.message(),
-                                      http_status(error.code()), suggestion);
+        error.suggestion().empty() ? py::none() : py::object(message_text(error.suggestion()));
+    py::object exc =
+        (*error_factory)(std::string(error_code_name(error.code())), message_text(error.message()),
+                         http_status(error.code()), suggestion);
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
 }
 
 namespace {
 
-std::shared_ptr<Index> open_index(const std::filesystem::path& path, bool verify,
+// The path as the OS takes it: a str (encoded as os.fsencode encodes it, so one os.fsdecode
+// made from undecodable bytes round-trips), bytes, or an os.PathLike of either; TypeError for
+// anything else. A path no file can have (a str that does not encode, a NUL byte) is refused
+// as a missing file is, BadIndex, with the path shown escaped.
+std::filesystem::path os_path(py::handle given) {
+    auto fspath = py::reinterpret_steal<py::object>(PyOS_FSPath(given.ptr()));
+    if (!fspath) throw py::error_already_set();
+    py::object encoded = fspath;
+    if (PyUnicode_Check(fspath.ptr())) {
+        encoded = py::reinterpret_steal<py::object>(PyUnicode_EncodeFSDefault(fspath.ptr()));
+        if (!encoded) {
+            PyErr_Clear();
+            throw Error(ErrorCode::bad_index,
+                        "cannot open index " + py::repr(fspath).cast<std::string>() +
+                            ": the path cannot be encoded in the file-system encoding");
+        }
+    }
+    std::string bytes = encoded.cast<py::bytes>();
+    if (bytes.find('\0') != std::string::npos) {
+        throw Error(ErrorCode::bad_index, "cannot open index " +
+                                              py::repr(fspath).cast<std::string>() +
+                                              ": the path contains a NUL byte");
+    }
+    return std::filesystem::path(std::move(bytes));
+}
+
+std::shared_ptr<Index> open_index(const py::object& path_argument, bool verify,
                                   bool preload_reverse, bool resident) {
+    const auto path = os_path(path_argument);
     OpenOptions options;
     options.verify_checksum = verify;
     options.preload_reverse = preload_reverse;
@@ -172,11 +214,21 @@ PyPostcode located_postcode(const Index& self, long long row) {
     return PyPostcode{std::move(record), std::move(input)};
 }
 
+// The path as os.fsdecode gives it: bytes that are not UTF-8 become surrogates, so the text
+// opens the same file again.
+py::str path_text(const Index& self) {
+    const auto& path = self.path();
+    PyObject* text =
+        PyUnicode_DecodeFSDefaultAndSize(path.data(), static_cast<Py_ssize_t>(path.size()));
+    if (!text) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(text);
+}
+
 std::string index_repr(const Index& self) {
     std::string names;
     for (const auto& t : self.engine().treatments())
         names += (names.empty() ? "" : ", ") + std::string(t.name);
-    return "<Index " + py::repr(py::str(self.path())).cast<std::string>() + ": " +
+    return "<Index " + py::repr(path_text(self)).cast<std::string>() + ": " +
            std::to_string(self.engine().located_count()) + " located postcodes, " +
            std::to_string(self.engine().site_count()) + " sites; " + names + ">";
 }
@@ -191,8 +243,10 @@ threads at once, and the scalar and vectorised calls release the GIL while they 
     >>> index.nearest("CH4 7QP")[0].site.id
     'chester'
 
+path: str, bytes or os.PathLike, as open() takes it.
+
 Raises BadIndex for a file that is missing, truncated, corrupt, of another format
-version, or not an index.
+version, not an index or not a regular file (a FIFO or a directory: refused at once).
 )doc";
 
 // Opening, and what the index holds.
@@ -206,7 +260,7 @@ verify: also recompute the payload checksum (~2-20 ms for the GB index).
 preload_reverse: load the postcode KD-tree for reverse() now, not on the first reverse call.
 resident: read the file into private memory (huge pages) instead of mapping it: for
   long-running processes doing many random lookups.)doc")
-        .def_property_readonly("path", &Index::path)
+        .def_property_readonly("path", &path_text)
         .def(
             "info", [](const Index& self) { return PyIndexInfo{self.engine().info()}; },
             "Sources, dates, counts, checksum: the same as `hospital-locator info`.")
