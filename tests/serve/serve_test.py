@@ -658,6 +658,18 @@ class SlowClients(unittest.TestCase):
             self.assertEqual(0, server.stop(), server.log())
 
 
+class Threads(unittest.TestCase):
+    """--threads has a maximum (hloc::kMaxThreads, as batch and Python) and a clear refusal."""
+
+    def test_threads_beyond_the_maximum_are_a_usage_error(self):
+        for value in ("3000", "4294967295", "257"):
+            p = subprocess.run([ARGS.server, "--index", ARGS.tiny_index, "--listen", "127.0.0.1:0",
+                                "--threads", value], capture_output=True, text=True, timeout=30)
+            self.assertEqual(1, p.returncode, p.stderr)
+            self.assertIn("--threads", p.stderr)
+            self.assertIn("256", p.stderr)
+
+
 class Garbage(unittest.TestCase):
     """Random bytes and malformed HTTP never crash or hang the server."""
 

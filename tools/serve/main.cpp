@@ -10,6 +10,7 @@
 
 #include "access_log.hpp"
 #include "hloc/contract/json_writer.hpp"
+#include "hloc/parallel.hpp"
 #include "paths.hpp"
 #include "server.hpp"
 
@@ -71,8 +72,13 @@ void add_options(CLI::App& app, Arguments& args) {
         ->capture_default_str();
     app.add_option("--listen", args.listen, "address and port (port 0: any free port, logged)")
         ->capture_default_str();
-    app.add_option("--threads", config.threads, "worker threads (0: one per core)")
-        ->capture_default_str();
+    // Bounded as batch and the Python binding bound theirs: each worker is a thread with its
+    // own event loop and descriptors, and thousands of them only exhaust the process.
+    app.add_option(
+           "--threads", config.threads,
+           "worker threads (0: one per core; at most " + std::to_string(hloc::kMaxThreads) + ")")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, hloc::kMaxThreads));
     app.add_option("--access-log", args.access_log,
                    "append one JSON line per request to this file (off by default)");
     app.add_option("--max-body-bytes", config.max_body_bytes, "largest request body (413 beyond)")
