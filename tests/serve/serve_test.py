@@ -658,6 +658,53 @@ class SlowClients(unittest.TestCase):
             self.assertEqual(0, server.stop(), server.log())
 
 
+class SlowReaders(unittest.TestCase):
+    """The write deadline follows progress: a slow but steady reader gets its whole answer."""
+
+    # The largest bulk answer: the maximum items, each with many results (several MB of JSON).
+    BODY = json.dumps([{"postcode": p, "k": 25} for p in ["CH4 7QP", "SO53 2DW", "G12 0PJ", "TS20 1PX"] * 250]
+                      ).encode()
+
+    def request_bytes(self):
+        return (b"POST /v1/nearest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(self.BODY) + self.BODY)
+
+    def slow_socket(self, port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # before connect: a small window
+        s.settimeout(30)
+        s.connect(("127.0.0.1", port))
+        return s
+
+    def test_a_slow_but_steady_reader_gets_every_byte_of_a_large_answer(self):
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "500", name="slowreader")
+        try:
+            status, _, fast = server.request("POST", "/v1/nearest", body=self.BODY,
+                                             headers={"Content-Type": "application/json"})
+            self.assertEqual(200, status)
+            self.assertGreater(len(fast), 2_000_000)
+            s = self.slow_socket(server.port)
+            s.sendall(self.request_bytes())
+            started = time.monotonic()
+            data = b""
+            # ~1 MB/s: the whole answer takes several times write_timeout, but no gap between
+            # two reads comes near it.
+            while True:
+                chunk = s.recv(16384)
+                if not chunk:
+                    break
+                data += chunk
+                time.sleep(0.015)
+            s.close()
+            elapsed = time.monotonic() - started
+            self.assertGreater(elapsed, 1.5)  # well over the 500 ms write timeout
+            head, _, body = data.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
+            self.assertEqual(len(fast), len(body))
+            self.assertEqual(json.loads(fast), json.loads(body))
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
 class Threads(unittest.TestCase):
     """--threads has a maximum (hloc::kMaxThreads, as batch and Python) and a clear refusal."""
 

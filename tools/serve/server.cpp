@@ -1,5 +1,8 @@
 #include "server.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -176,6 +179,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     void on_sweep(Clock::time_point now) {
         if (phase_ == Phase::closed || now < deadline_) return;
+        if (phase_ == Phase::writing) {
+            // The client took bytes since the deadline was set, though no write completed (a
+            // large send buffer wakes the writer only once it is half empty): still progress.
+            const auto acked = acked_bytes();
+            if (acked > acked_at_deadline_) {
+                acked_at_deadline_ = acked;
+                deadline_ = now + config().write_timeout;
+                return;
+            }
+        }
         if (phase_ == Phase::reading) {
             // Too slow a client (slowloris): stop reading, answer 408 from on_read.
             timed_out_ = true;
@@ -392,11 +405,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
         in_request_ = false;
         if (auto* log = worker_.server.access_log())
             log->write(method_, target_, status_, bytes_, micros, remote_);
-        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
-                                                           asio::buffer(body_.data(), bytes_)};
-        asio::async_write(
-            socket_, buffers,
-            [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+        sent_ = 0;
+        due_ = head_.size() + bytes_;
+        acked_at_deadline_ = acked_bytes();
+        write_more();
+    }
+
+    // Bytes of this answer the client has acknowledged: those handed to the socket less those
+    // still in its send queue (SIOCOUTQ). Only its growth matters; it may start below zero
+    // while a previous answer's tail is still queued.
+    std::int64_t acked_bytes() {
+        int queued = 0;
+        if (ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0) queued = 0;
+        return static_cast<std::int64_t>(sent_) - queued;
+    }
+
+    // The write deadline follows progress, as nginx's send_timeout does: it is re-armed each
+    // time bytes are taken by the socket, so a slow but steady reader gets its whole answer
+    // and only a client that takes nothing for write_timeout is cut off.
+    void write_more() {
+        const std::size_t head_sent = std::min(sent_, head_.size());
+        const std::size_t body_sent = sent_ - head_sent;
+        const std::array<asio::const_buffer, 2> rest = {
+            asio::buffer(head_.data() + head_sent, head_.size() - head_sent),
+            asio::buffer(body_.data() + body_sent, bytes_ - body_sent)};
+        socket_.async_write_some(rest, [self = shared_from_this()](error_code ec, std::size_t n) {
+            self->sent_ += n;
+            if (n > 0 && self->phase_ == Phase::writing) {
+                self->deadline_ = Clock::now() + self->config().write_timeout;
+                self->acked_at_deadline_ = self->acked_bytes();
+            }
+            if (!ec && self->sent_ < self->due_) return self->write_more();
+            self->on_write(ec);
+        });
     }
 
     void on_write(error_code ec) {
@@ -455,7 +496,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Clock::time_point request_start_;
     Route route_ = Route::unrouted;
     unsigned status_ = 0;
-    std::size_t bytes_ = 0;
+    std::size_t bytes_ = 0;               // body bytes due (none for HEAD)
+    std::size_t sent_ = 0;                // head and body bytes the socket has taken
+    std::size_t due_ = 0;                 // head and body bytes of the answer
+    std::int64_t acked_at_deadline_ = 0;  // acked_bytes() when the write deadline was last set
     std::size_t lingered_ = 0;
 };
 
