@@ -659,7 +659,8 @@ class SlowClients(unittest.TestCase):
 
 
 class SlowReaders(unittest.TestCase):
-    """The write deadline follows progress: a slow but steady reader gets its whole answer."""
+    """The write deadline follows progress: a slow but steady reader gets its whole answer, one
+    that stops reading is cut after --write-timeout-ms, and the log and /metrics say so."""
 
     # The largest bulk answer: the maximum items, each with many results (several MB of JSON).
     BODY = json.dumps([{"postcode": p, "k": 25} for p in ["CH4 7QP", "SO53 2DW", "G12 0PJ", "TS20 1PX"] * 250]
@@ -677,7 +678,10 @@ class SlowReaders(unittest.TestCase):
         return s
 
     def test_a_slow_but_steady_reader_gets_every_byte_of_a_large_answer(self):
-        server = Server(ARGS.gb_index, "--write-timeout-ms", "500", name="slowreader")
+        log = os.path.join(ARGS.work, "slow-access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "500", "--access-log", log, name="slowreader")
         try:
             status, _, fast = server.request("POST", "/v1/nearest", body=self.BODY,
                                              headers={"Content-Type": "application/json"})
@@ -704,6 +708,77 @@ class SlowReaders(unittest.TestCase):
             self.assertEqual(json.loads(fast), json.loads(body))
         finally:
             self.assertEqual(0, server.stop(), server.log())
+        with open(log) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual([(200, len(fast), len(fast), False)] * 2,
+                         [(x["status"], x["bytes"], x["bytes_due"], x["cut"]) for x in lines])
+
+    def test_a_reader_that_stops_is_cut_and_the_log_and_metrics_say_so(self):
+        log = os.path.join(ARGS.work, "stalled-access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "500", "--access-log", log, name="stalled")
+        try:
+            s = self.slow_socket(server.port)
+            s.sendall(self.request_bytes())
+            s.recv(1000)  # the head arrives, then the client reads no more
+
+            def cut_lines():
+                with open(log) as f:
+                    return [json.loads(line) for line in f if '"/v1/nearest"' in line]
+            wait_for(lambda: len(cut_lines()) == 1, timeout=30)
+            (line,) = cut_lines()
+            self.assertEqual((200, True), (line["status"], line["cut"]))
+            self.assertLess(line["bytes"], line["bytes_due"])
+            self.assertGreater(line["bytes_due"], 2_000_000)
+            _, _, metrics = server.request("GET", "/metrics")
+            text = metrics.decode()
+            self.assertIn("hloc_http_answers_cut_total 1\n", text)
+            unsent = int(re.search(r"^hloc_http_answer_bytes_unsent_total (\d+)$", text, re.M).group(1))
+            self.assertGreaterEqual(unsent, line["bytes_due"] - line["bytes"])
+            s.close()
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_a_drain_that_cuts_an_answer_says_so_and_exits_1(self):
+        log = os.path.join(ARGS.work, "drain-access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "60000", "--shutdown-timeout-ms", "500",
+                        "--access-log", log, name="draincut")
+        s = self.slow_socket(server.port)
+        try:
+            s.sendall(self.request_bytes())
+            s.recv(1000)  # the answer has begun; the client stalls
+            time.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(1, server.proc.wait(30))
+            self.assertIn("stopped: the shutdown timeout cut off 1 answers and 0 requests in flight", server.log())
+            self.assertNotIn("every request answered", server.log())
+        finally:
+            s.close()
+            server.stop()
+        with open(log) as f:
+            (line,) = [json.loads(x) for x in f]
+        self.assertTrue(line["cut"])
+        self.assertLess(line["bytes"], line["bytes_due"])
+
+    def test_a_second_signal_that_cuts_an_answer_says_so_and_exits_1(self):
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "60000", name="secondsignal")
+        s = self.slow_socket(server.port)
+        try:
+            s.sendall(self.request_bytes())
+            s.recv(1000)
+            time.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            wait_for(lambda: "stopping" in server.log(), timeout=30)
+            server.proc.send_signal(signal.SIGINT)
+            self.assertEqual(1, server.proc.wait(30))
+            self.assertIn("stopped: a second signal cut off 1 answers and 0 requests in flight", server.log())
+        finally:
+            s.close()
+            server.stop()
+
 
 class Threads(unittest.TestCase):
     """--threads has a maximum (hloc::kMaxThreads, as batch and Python) and a clear refusal."""
@@ -903,7 +978,9 @@ class Metrics(unittest.TestCase):
         self.assertEqual([("GET", "/v1/postcodes/CH4%207QP", 200), ("GET", "/v1/sites/nowhere", 404)],
                          [(x["method"], x["path"], x["status"]) for x in lines])
         for x in lines:
-            self.assertEqual({"time", "method", "path", "status", "bytes", "us", "remote"}, set(x))
+            self.assertEqual({"time", "method", "path", "status", "bytes", "bytes_due", "cut", "us", "remote"},
+                             set(x))
+            self.assertEqual((x["bytes_due"], False), (x["bytes"], x["cut"]))
             self.assertEqual("127.0.0.1", x["remote"])
 
 

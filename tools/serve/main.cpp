@@ -1,8 +1,10 @@
 // hospital-locator serve: the HTTP service over the engine (see tools/serve/server.hpp for the
 // life cycle and router.cpp for the routes; /openapi.json describes them).
 //
-// Exit codes: 0 stopped by SIGTERM/SIGINT after finishing in-flight requests, 1 usage,
-// 2 the index was refused at start or the address could not be bound.
+// Exit codes: 0 stopped by SIGTERM/SIGINT after finishing in-flight requests, 1 usage, or a
+// stop that cut answers or requests off (a second signal, the shutdown timeout, a client that
+// stopped reading during the drain), 2 the index was refused at start or the address could not
+// be bound.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -190,11 +192,18 @@ int serve(const hloc::serve::ServerConfig& config, const std::string& listen,
             return 2;
         }
         log_listening(bound, config);
-        const bool drained = server.run();
-        std::cerr << (drained ? "stopped: every request answered"
-                              : "stopped: the shutdown timeout cut requests off")
-                  << std::endl;
-        return drained ? 0 : 1;
+        const auto report = server.run();
+        if (report.clean()) {
+            std::cerr << "stopped: every request answered" << std::endl;
+            return 0;
+        }
+        std::cerr << "stopped: "
+                  << (report.forced      ? "a second signal"
+                      : report.timed_out ? "the shutdown timeout"
+                                         : "the drain")
+                  << " cut off " << report.answers_cut << " answers and " << report.requests_cut
+                  << " requests in flight" << std::endl;
+        return 1;
     } catch (const Error& e) {
         print_error(e);
         return 2;

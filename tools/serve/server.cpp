@@ -200,6 +200,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
     }
 
+    // After a forced stop (second signal, shutdown timeout), on the thread that ran run(),
+    // with every worker ended: an answer being written is cut (and logged so). True when a
+    // request was being read and will never be answered.
+    bool abandon() {
+        if (phase_ == Phase::writing) finish_answer();
+        return phase_ == Phase::reading;
+    }
+
   private:
     enum class Phase : std::uint8_t { idle, reading, writing, lingering, closed };
 
@@ -403,8 +411,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         worker_.metrics.count(route_, status_, micros);
         worker_.metrics.request_finished();
         in_request_ = false;
-        if (auto* log = worker_.server.access_log())
-            log->write(method_, target_, status_, bytes_, micros, remote_);
+        micros_ = micros;
+        answering_ = true;
         sent_ = 0;
         due_ = head_.size() + bytes_;
         acked_at_deadline_ = acked_bytes();
@@ -440,7 +448,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
         });
     }
 
+    // The answer's end, whole or cut: the access log line is written now, so it can say which
+    // (the status was counted, and the request timed, as the answer was handed over).
+    void finish_answer() {
+        if (!answering_) return;
+        answering_ = false;
+        const bool cut = sent_ < due_;
+        if (cut) {
+            worker_.metrics.answer_cut(due_ - sent_);
+            if (worker_.server.stopping()) worker_.server.count_cut_in_drain();
+        }
+        if (auto* log = worker_.server.access_log()) {
+            const std::size_t body_sent = sent_ > head_.size() ? sent_ - head_.size() : 0;
+            log->write(method_, target_, status_, body_sent, bytes_, cut, micros_, remote_);
+        }
+    }
+
     void on_write(error_code ec) {
+        finish_answer();
         method_ = {};
         target_ = {};
         if (ec) return close();
@@ -490,6 +515,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool in_request_ = false;
     bool loopback_ = false;
     bool say_keep_alive_ = false;
+    bool answering_ = false;  // an answer handed to the socket, not yet logged
+    std::uint64_t micros_ = 0;
     std::string remote_;
     std::string head_, body_;
     std::string_view method_, target_;
@@ -535,6 +562,7 @@ struct Server::Control {
     std::size_t next_worker = 0;
     std::size_t workers_done = 0;
     bool drained = true;
+    bool forced = false;  // a second signal stopped the workers
 };
 
 Server::Server(const ServerConfig& config, IndexHolder& holder, AccessLog* access_log)
@@ -583,14 +611,24 @@ tcp::endpoint Server::listen() {
     return acceptor.local_endpoint();
 }
 
-bool Server::run() {
+StopReport Server::run() {
     accept_next();
     wait_for_signal();
     std::vector<std::thread> threads;
     for (auto& w : workers_) threads.emplace_back([this, &w = *w] { run_worker(w); });
     control_->ioc.run();
     for (auto& t : threads) t.join();
-    return control_->drained;
+    StopReport report;
+    report.forced = control_->forced;
+    report.timed_out = !control_->drained;
+    // Every worker has ended: what a forced stop left behind is still here, and is cut now.
+    for (auto& w : workers_) {
+        std::vector<std::shared_ptr<Connection>> left;
+        for (auto* c : w->connections) left.push_back(c->shared_from_this());
+        for (auto& c : left) report.requests_cut += c->abandon() ? 1 : 0;
+    }
+    report.answers_cut = answers_cut_in_drain_.load();
+    return report;
 }
 
 // Takes the next connection for the next worker in turn, then waits for another. The handler
@@ -631,6 +669,7 @@ void Server::wait_for_signal() {
         }
         if (stopping()) {
             log_line("second signal: stopping now");
+            control_->forced = true;
             for (auto& w : workers_) w->ioc.stop();
             return;
         }
