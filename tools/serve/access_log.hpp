@@ -26,8 +26,12 @@ class AccessLog {
                std::uint64_t bytes, std::uint64_t bytes_due, bool cut, std::uint64_t micros,
                std::string_view remote);
 
+    // Held by a writer across sending an answer and logging it, so that no answer a client
+    // could ask for after reading this one is logged before it (write() locks it again).
+    std::recursive_mutex& order() { return mutex_; }
+
   private:
-    std::mutex mutex_;
+    std::recursive_mutex mutex_;
     std::FILE* file_ = nullptr;
 };
 

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -416,7 +417,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
         sent_ = 0;
         due_ = head_.size() + bytes_;
         acked_at_deadline_ = acked_bytes();
+        // Most answers fit the socket's buffer: written at once, they are logged at once, and
+        // under the log's lock, so the access log keeps the order in which clients got their
+        // answers (a client may read this one and send its next request, to another worker,
+        // before this thread wrote the line).
+        std::unique_lock<std::recursive_mutex> in_order;
+        if (auto* log = worker_.server.access_log()) in_order = std::unique_lock(log->order());
+        error_code ec;
+        socket_.non_blocking(true, ec);
+        if (!ec) sent_ = socket_.write_some(unsent(), ec);
+        if (sent_ == due_) {
+            finish_answer();
+            in_order = {};
+            return asio::post(socket_.get_executor(),
+                              [self = shared_from_this()] { self->on_write({}); });
+        }
         write_more();
+    }
+
+    // What is left of the answer: the rest of the head, then the rest of the body.
+    std::array<asio::const_buffer, 2> unsent() const {
+        const std::size_t head_sent = std::min(sent_, head_.size());
+        const std::size_t body_sent = sent_ - head_sent;
+        return {asio::buffer(head_.data() + head_sent, head_.size() - head_sent),
+                asio::buffer(body_.data() + body_sent, bytes_ - body_sent)};
     }
 
     // Bytes of this answer the client has acknowledged: those handed to the socket less those
@@ -432,20 +456,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // time bytes are taken by the socket, so a slow but steady reader gets its whole answer
     // and only a client that takes nothing for write_timeout is cut off.
     void write_more() {
-        const std::size_t head_sent = std::min(sent_, head_.size());
-        const std::size_t body_sent = sent_ - head_sent;
-        const std::array<asio::const_buffer, 2> rest = {
-            asio::buffer(head_.data() + head_sent, head_.size() - head_sent),
-            asio::buffer(body_.data() + body_sent, bytes_ - body_sent)};
-        socket_.async_write_some(rest, [self = shared_from_this()](error_code ec, std::size_t n) {
-            self->sent_ += n;
-            if (n > 0 && self->phase_ == Phase::writing) {
-                self->deadline_ = Clock::now() + self->config().write_timeout;
-                self->acked_at_deadline_ = self->acked_bytes();
-            }
-            if (!ec && self->sent_ < self->due_) return self->write_more();
-            self->on_write(ec);
-        });
+        socket_.async_write_some(
+            unsent(), [self = shared_from_this()](error_code ec, std::size_t n) {
+                self->sent_ += n;
+                if (n > 0 && self->phase_ == Phase::writing) {
+                    self->deadline_ = Clock::now() + self->config().write_timeout;
+                    self->acked_at_deadline_ = self->acked_bytes();
+                }
+                if (!ec && self->sent_ < self->due_) return self->write_more();
+                self->on_write(ec);
+            });
     }
 
     // The answer's end, whole or cut: the access log line is written now, so it can say which
