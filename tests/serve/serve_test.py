@@ -34,12 +34,12 @@ START_TIMEOUT_S = 60  # an ASan build loads the GB index slowly
 class Server:
     """One running hospital-locator-serve; stderr goes to a file the tests read."""
 
-    def __init__(self, index, *extra, name="server"):
+    def __init__(self, index, *extra, name="server", wrapper=()):
         os.makedirs(ARGS.work, exist_ok=True)
         self.stderr_path = os.path.join(ARGS.work, f"{name}-{os.getpid()}-{time.monotonic_ns()}.err")
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
-            [ARGS.server, "--index", index, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
+            [*wrapper, ARGS.server, "--index", index, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.monotonic() + START_TIMEOUT_S
         self.port = None
@@ -792,6 +792,106 @@ class Threads(unittest.TestCase):
             self.assertIn("256", p.stderr)
 
 
+class Descriptors(unittest.TestCase):
+    """The connection cap fits the descriptor limit; past it idle connections are shed first,
+    then new ones refused; running out of descriptors neither spins nor floods the log."""
+
+    def cpu_seconds(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def test_max_connections_above_the_descriptor_limit_is_capped_and_said(self):
+        # 2 worker threads: 32 + 3 x 3 = 41 descriptors reserved.
+        server = Server(ARGS.tiny_index, "--max-connections", "4096", name="nofile",
+                        wrapper=("prlimit", "--nofile=64:64"))
+        try:
+            self.assertIn("with 2 threads, at most 23 connections (--max-connections 4096 capped: "
+                          "64 descriptors, 41 reserved)", server.log())
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+        # The soft limit is raised to the hard one first.
+        server = Server(ARGS.tiny_index, "--max-connections", "4096", name="nofile",
+                        wrapper=("prlimit", "--nofile=64:128"))
+        try:
+            self.assertIn("at most 87 connections (--max-connections 4096 capped: 128 descriptors",
+                          server.log())
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_past_the_cap_the_oldest_idle_connections_are_shed_then_new_ones_refused(self):
+        server = Server(ARGS.tiny_index, "--max-connections", "4", name="shed")
+        clients = []
+
+        def served(c, close=False):
+            c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n" % (b"Connection: close\r\n" if close else b""))
+            return c.response()[0]
+        try:
+            held = []
+            for _ in range(4):
+                held.append(RawConnection(server.port))
+                clients.append(held[-1])
+                self.assertEqual(200, served(held[-1]))
+                time.sleep(0.05)  # distinct idle ages
+            # Two more, each served: the two connections idle longest make room, oldest first.
+            newer = []
+            for oldest in held[:2]:
+                newer.append(RawConnection(server.port))
+                clients.append(newer[-1])
+                self.assertEqual(200, served(newer[-1]))
+                self.assertEqual(b"", oldest.read_to_eof())
+                time.sleep(0.05)
+            for c in held[2:] + newer:  # the younger ones still serve
+                self.assertEqual(200, served(c))
+            for c in newer:
+                c.sock.close()
+            time.sleep(0.3)
+            # With every connection busy (a request half sent), none is idle: 503.
+            busy = held[2:] + [RawConnection(server.port) for _ in range(2)]
+            clients += busy[2:]
+            for c in busy:
+                c.send(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.3)
+            with RawConnection(server.port) as c:
+                self.assertEqual(503, served(c))
+            for c in clients:
+                c.sock.close()
+
+            def shed_counted():
+                status, _, metrics = server.request("GET", "/metrics")
+                return status == 200 and "hloc_http_connections_shed_total 2\n" in metrics.decode()
+            wait_for(shed_counted, timeout=30)
+        finally:
+            for c in clients:
+                c.sock.close()
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_out_of_descriptors_the_server_backs_off_and_logs_at_a_bounded_rate(self):
+        server = Server(ARGS.tiny_index, "--max-connections", "1000", "--read-timeout-ms", "30000",
+                        name="emfile", wrapper=("prlimit", "--nofile=64:64"))
+        clients = []
+        try:
+            # Each sends half a request at once, so none is idle (none can be shed): the
+            # descriptors run out and accept() fails with EMFILE.
+            for _ in range(100):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                s.sendall(b"GET /healthz HTTP/1.1\r\n")
+                clients.append(s)
+            wait_for(lambda: "accept failed" in server.log(), timeout=30)
+            cpu_before = self.cpu_seconds(server.proc.pid)
+            time.sleep(2.5)
+            self.assertLess(self.cpu_seconds(server.proc.pid) - cpu_before, 0.5)
+            self.assertLessEqual(server.log().count("accept failed"), 2, server.log())
+            for s in clients:
+                s.close()
+            clients = []
+            wait_for(lambda: server.request("GET", "/healthz", timeout=10)[0] == 200, timeout=30)
+        finally:
+            for s in clients:
+                s.close()
+            self.assertEqual(0, server.stop(), server.log())
+
+
 class Garbage(unittest.TestCase):
     """Random bytes and malformed HTTP never crash or hang the server."""
 
@@ -994,6 +1094,9 @@ class Limits(unittest.TestCase):
             for s in held:  # both are open and served
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertEqual(200, read_response(s)[0])
+            for s in held:  # and busy (an idle one would be shed to make room)
+                s.sendall(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.3)
             with socket.create_connection(("127.0.0.1", server.port), timeout=30) as extra:
                 extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
                 status, body, headers = read_response(extra, with_headers=True)

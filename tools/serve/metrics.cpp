@@ -113,7 +113,7 @@ struct Totals {
     std::array<std::array<std::uint64_t, kStatusSlots>, kRouteCount> requests{};
     std::array<std::array<std::uint64_t, kLatencyBucketsUs.size() + 1>, kRouteCount> buckets{};
     std::array<std::uint64_t, kRouteCount> latency_sum_us{};
-    std::uint64_t in_flight = 0, connections = 0, answers_cut = 0, bytes_unsent = 0;
+    std::uint64_t in_flight = 0, connections = 0, answers_cut = 0, bytes_unsent = 0, shed = 0;
 };
 
 // A family's HELP and TYPE lines, which Prometheus wants once, before its samples.
@@ -190,6 +190,9 @@ void append_connection_gauges(std::string& out, const Totals& totals) {
                       "Requests read and being answered.", std::to_string(totals.in_flight));
     append_unlabelled(out, "hloc_http_connections", "gauge", "Open client connections.",
                       std::to_string(totals.connections));
+    append_unlabelled(out, "hloc_http_connections_shed_total", "counter",
+                      "Idle keep-alive connections closed to make room for new ones.",
+                      std::to_string(totals.shed));
 }
 
 // hloc_http_requests_total counts an answer when it is handed to the socket; these say how
@@ -273,6 +276,7 @@ std::string render_metrics(std::span<const WorkerMetrics* const> workers, const 
         totals.in_flight += load(w->in_flight_);
         totals.connections += load(w->connections_);
         totals.answers_cut += load(w->answers_cut_);
+        totals.shed += load(w->shed_);
         totals.bytes_unsent += load(w->bytes_unsent_);
     }
     std::string out;

@@ -57,6 +57,7 @@ class WorkerMetrics {
     void request_finished() { drop(in_flight_); }
     // An answer the client did not take whole (it stopped reading, went away, or shutdown
     // cut it): `unsent_bytes` of head and body never reached the socket.
+    void connection_shed() { bump(shed_); }
     void answer_cut(std::uint64_t unsent_bytes) {
         bump(answers_cut_);
         bytes_unsent_.store(bytes_unsent_.load(std::memory_order_relaxed) + unsent_bytes,
@@ -83,6 +84,7 @@ class WorkerMetrics {
     std::atomic<std::uint64_t> connections_{0};
     std::atomic<std::uint64_t> in_flight_{0};
     std::atomic<std::uint64_t> answers_cut_{0};
+    std::atomic<std::uint64_t> shed_{0};
     std::atomic<std::uint64_t> bytes_unsent_{0};
 };
 

@@ -16,6 +16,8 @@
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <limits>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -45,6 +47,12 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// accept() failing (out of descriptors: EMFILE, ENFILE) is retried after a wait that doubles
+// from the first to the last, and logged at most once per kAcceptLogInterval with a count of
+// the failures not logged: a full table must cost neither a spinning core nor a flooded log.
+constexpr auto kAcceptRetryFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptRetryLast = std::chrono::milliseconds(1000);
+constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
 
 std::string_view status_line(unsigned status) {
     switch (status) {
@@ -123,11 +131,25 @@ struct Worker {
 
     void start_sweep();
     void stop_connections();
+    void shed_oldest_idle();
+
+    // Steady-clock nanoseconds since the oldest idle connection began waiting (max: none).
+    std::int64_t oldest_idle_ns() const {
+        return idle_count.load(std::memory_order_relaxed) == 0
+                   ? std::numeric_limits<std::int64_t>::max()
+                   : idle_since_ns.load(std::memory_order_relaxed);
+    }
 
     Server& server;
     unsigned id;
     WorkerMetrics metrics;
     std::unordered_set<Connection*> connections;
+    // Keep-alive connections waiting for a request, oldest first: the ones shed, front first,
+    // when the server is full. Its size and the front's age are published for the acceptor.
+    std::list<Connection*> idle;
+    std::atomic<std::int64_t> idle_since_ns{std::numeric_limits<std::int64_t>::max()};
+    std::atomic<std::size_t> idle_count{0};
+    std::atomic<bool> shed_pending{false};  // the acceptor has asked for one to be shed
     std::uint64_t generation = 0;
     std::shared_ptr<const LoadedIndex> index;
     std::string cache_control, cors;
@@ -160,6 +182,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
     ~Connection() {
+        set_phase(Phase::closed);
         worker_.connections.erase(this);
         worker_.metrics.connection_closed();
         worker_.server.open_connections().fetch_sub(1, std::memory_order_relaxed);
@@ -176,6 +199,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // a request finishes it first (on_write then closes, since the server is stopping).
     void on_stop() {
         if (phase_ == Phase::idle) close();
+    }
+
+    // The server is full and this is its worker's longest-idle connection: closed to make room.
+    void shed() {
+        worker_.metrics.connection_shed();
+        close();
     }
 
     void on_sweep(Clock::time_point now) {
@@ -214,10 +243,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     const ServerConfig& config() const { return worker_.server.config(); }
 
+    // Every phase change: entering idle queues the connection at the back of its worker's idle
+    // list, leaving it takes it out, and the list's front age and size are republished.
+    void set_phase(Phase next) {
+        auto& w = worker_;
+        if (next == Phase::idle && !idle_pos_) {
+            idle_pos_ = w.idle.insert(w.idle.end(), this);
+            if (w.idle.size() == 1)
+                w.idle_since_ns.store(Clock::now().time_since_epoch().count(),
+                                      std::memory_order_relaxed);
+        } else if (next != Phase::idle && idle_pos_) {
+            const bool was_front = *idle_pos_ == w.idle.begin();
+            w.idle.erase(*idle_pos_);
+            idle_pos_.reset();
+            if (was_front && !w.idle.empty())
+                w.idle_since_ns.store(w.idle.front()->idle_since_ns_, std::memory_order_relaxed);
+        }
+        if (next == Phase::idle) idle_since_ns_ = Clock::now().time_since_epoch().count();
+        w.idle_count.store(w.idle.size(), std::memory_order_relaxed);
+        phase_ = next;
+    }
+
     void read_next() {
         if (worker_.server.stopping()) return linger_close();
         if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
-        phase_ = Phase::idle;
+        set_phase(Phase::idle);
         deadline_ = Clock::now() + config().idle_timeout;
         socket_.async_read_some(buffer_.prepare(4096),
                                 [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -228,7 +278,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
     void read_request() {
-        phase_ = Phase::reading;
+        set_phase(Phase::reading);
         deadline_ = Clock::now() + config().read_timeout;
         parser_.emplace();
         // The request line and headers together; on_read tells 414 from 431 by the line's length.
@@ -400,7 +450,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         say_keep_alive_ = false;
         head_ += "\r\n";
 
-        phase_ = Phase::writing;
+        set_phase(Phase::writing);
         const auto now = Clock::now();
         deadline_ = now + config().write_timeout;
         bytes_ = send_body ? body_.size() : 0;
@@ -500,7 +550,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         error_code ec;
         socket_.shutdown(tcp::socket::shutdown_send, ec);
         if (ec) return close();
-        phase_ = Phase::lingering;
+        set_phase(Phase::lingering);
         deadline_ = Clock::now() + kLingerTime;
         buffer_.consume(buffer_.size());
         linger();
@@ -517,7 +567,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     void close() {
         if (phase_ == Phase::closed) return;
-        phase_ = Phase::closed;
+        set_phase(Phase::closed);
         error_code ec;
         socket_.shutdown(tcp::socket::shutdown_both, ec);
         socket_.close(ec);
@@ -529,6 +579,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     Phase phase_ = Phase::idle;
+    std::optional<std::list<Connection*>::iterator> idle_pos_;  // in worker_.idle while idle
+    std::int64_t idle_since_ns_ = 0;
     Clock::time_point deadline_ = Clock::time_point::max();
     bool timed_out_ = false;
     bool close_after_write_ = false;
@@ -565,6 +617,12 @@ void Worker::start_sweep() {
     });
 }
 
+void Worker::shed_oldest_idle() {
+    shed_pending.store(false, std::memory_order_relaxed);
+    if (idle.empty()) return;
+    idle.front()->shared_from_this()->shed();
+}
+
 void Worker::stop_connections() {
     std::vector<std::shared_ptr<Connection>> live;
     for (auto* c : connections) live.push_back(c->shared_from_this());
@@ -580,6 +638,9 @@ struct Server::Control {
     asio::steady_timer retry;
     asio::steady_timer drain;
     std::size_t next_worker = 0;
+    std::chrono::milliseconds accept_retry{0};  // 0 after a success
+    Clock::time_point accept_logged{};          // the last "accept failed" line
+    std::uint64_t accept_failures_unlogged = 0;
     std::size_t workers_done = 0;
     bool drained = true;
     bool forced = false;  // a second signal stopped the workers
@@ -659,23 +720,61 @@ void Server::accept_next() {
     auto& worker = *workers_[c.next_worker++ % workers_.size()];
     c.acceptor.async_accept(worker.ioc, [this, &c, &worker](error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !c.acceptor.is_open()) return;
-        if (ec) {
-            // Out of file descriptors, most likely: wait a little rather than spin.
-            log_line("accept failed: " + ec.message());
-            c.retry.expires_after(std::chrono::milliseconds(100));
-            c.retry.async_wait([this](error_code e) {
-                if (!e) accept_next();
-            });
-            return;
-        }
+        if (ec) return accept_failed(ec);
+        c.accept_retry = std::chrono::milliseconds(0);
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // Full: the longest-idle keep-alive connection makes room; with none, this one is
+        // refused (503).
         const bool reject =
-            open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
+            open_connections_.load(std::memory_order_relaxed) >= config_.max_connections &&
+            !shed_idle_connection();
         auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
         asio::post(worker.ioc, [conn] { conn->start(); });
         accept_next();
     });
+}
+
+// Out of descriptors, most likely. Waits (doubling, kAcceptRetryFirst to kAcceptRetryLast)
+// before accepting again, and sheds an idle connection to free one; logs at a bounded rate.
+void Server::accept_failed(error_code ec) {
+    auto& c = *control_;
+    c.accept_retry =
+        c.accept_retry.count() == 0
+            ? std::chrono::milliseconds(kAcceptRetryFirst)
+            : std::min(c.accept_retry * 2, std::chrono::milliseconds(kAcceptRetryLast));
+    shed_idle_connection();
+    const auto now = Clock::now();
+    if (c.accept_logged == Clock::time_point{} || now - c.accept_logged >= kAcceptLogInterval) {
+        log_line("accept failed: " + ec.message() + "; retrying in " +
+                 std::to_string(c.accept_retry.count()) + " ms (" +
+                 std::to_string(c.accept_failures_unlogged) +
+                 " more failures since the last such line)");
+        c.accept_logged = now;
+        c.accept_failures_unlogged = 0;
+    } else {
+        ++c.accept_failures_unlogged;
+    }
+    c.retry.expires_after(c.accept_retry);
+    c.retry.async_wait([this](error_code e) {
+        if (!e) accept_next();
+    });
+}
+
+// Asks the worker whose oldest idle connection has waited longest to close it. False when no
+// connection is idle (or every worker that has one is already shedding).
+bool Server::shed_idle_connection() {
+    Worker* oldest = nullptr;
+    for (auto& w : workers_) {
+        if (w->idle_count.load(std::memory_order_relaxed) == 0 ||
+            w->shed_pending.load(std::memory_order_relaxed))
+            continue;
+        if (oldest == nullptr || w->oldest_idle_ns() < oldest->oldest_idle_ns()) oldest = w.get();
+    }
+    if (oldest == nullptr) return false;
+    oldest->shed_pending.store(true, std::memory_order_relaxed);
+    asio::post(oldest->ioc, [oldest] { oldest->shed_oldest_idle(); });
+    return true;
 }
 
 // One signal at a time, on the control thread: SIGHUP reloads, the first SIGTERM or SIGINT

@@ -56,6 +56,8 @@ class Server {
     std::string render_metrics() const;
     // The parts of run(): all but run_worker are on the thread that called run().
     void accept_next();
+    void accept_failed(boost::system::error_code ec);
+    bool shed_idle_connection();
     void wait_for_signal();
     void reload_index();
     void begin_drain();
