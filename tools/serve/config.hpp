@@ -22,7 +22,10 @@ struct ServerConfig {
     std::size_t max_url_bytes = 2048;     // request target: 414 beyond
     std::size_t max_header_bytes = 8192;  // header fields beyond the request line: 431 beyond
     std::size_t max_bulk_items = 1000;
-    std::size_t max_connections = 4096;  // more are answered 503 and closed
+    // Open connections. main caps it at the descriptor limit (soft raised to hard) less a
+    // reserve of 32 + 3 per event loop. Past it the longest-idle keep-alive connection is shed
+    // to make room; with none idle, new ones are answered 503 and closed.
+    std::size_t max_connections = 4096;
 
     std::chrono::milliseconds read_timeout{10'000};  // first byte to last byte of a request: 408
     std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request

@@ -99,7 +99,9 @@ void add_options(CLI::App& app, Arguments& args) {
                    "most items in a bulk POST (413 beyond)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--max-connections", config.max_connections, "open connections (more get 503)")
+    app.add_option("--max-connections", config.max_connections,
+                   "open connections, at most the descriptor limit less a reserve (past it the "
+                   "longest-idle one is closed, or the new one gets 503)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_option("--read-timeout-ms", args.read_ms,
