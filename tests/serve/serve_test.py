@@ -34,12 +34,12 @@ START_TIMEOUT_S = 60  # an ASan build loads the GB index slowly
 class Server:
     """One running hospital-locator-serve; stderr goes to a file the tests read."""
 
-    def __init__(self, index, *extra, name="server"):
+    def __init__(self, index, *extra, name="server", wrapper=()):
         os.makedirs(ARGS.work, exist_ok=True)
         self.stderr_path = os.path.join(ARGS.work, f"{name}-{os.getpid()}-{time.monotonic_ns()}.err")
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
-            [ARGS.server, "--index", index, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
+            [*wrapper, ARGS.server, "--index", index, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         deadline = time.monotonic() + START_TIMEOUT_S
         self.port = None
@@ -658,6 +658,240 @@ class SlowClients(unittest.TestCase):
             self.assertEqual(0, server.stop(), server.log())
 
 
+class SlowReaders(unittest.TestCase):
+    """The write deadline follows progress: a slow but steady reader gets its whole answer, one
+    that stops reading is cut after --write-timeout-ms, and the log and /metrics say so."""
+
+    # The largest bulk answer: the maximum items, each with many results (several MB of JSON).
+    BODY = json.dumps([{"postcode": p, "k": 25} for p in ["CH4 7QP", "SO53 2DW", "G12 0PJ", "TS20 1PX"] * 250]
+                      ).encode()
+
+    def request_bytes(self):
+        return (b"POST /v1/nearest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(self.BODY) + self.BODY)
+
+    def slow_socket(self, port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # before connect: a small window
+        s.settimeout(30)
+        s.connect(("127.0.0.1", port))
+        return s
+
+    def test_a_slow_but_steady_reader_gets_every_byte_of_a_large_answer(self):
+        log = os.path.join(ARGS.work, "slow-access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "500", "--access-log", log, name="slowreader")
+        try:
+            status, _, fast = server.request("POST", "/v1/nearest", body=self.BODY,
+                                             headers={"Content-Type": "application/json"})
+            self.assertEqual(200, status)
+            self.assertGreater(len(fast), 2_000_000)
+            s = self.slow_socket(server.port)
+            s.sendall(self.request_bytes())
+            started = time.monotonic()
+            data = b""
+            # ~1 MB/s: the whole answer takes several times write_timeout, but no gap between
+            # two reads comes near it.
+            while True:
+                chunk = s.recv(16384)
+                if not chunk:
+                    break
+                data += chunk
+                time.sleep(0.015)
+            s.close()
+            elapsed = time.monotonic() - started
+            self.assertGreater(elapsed, 1.5)  # well over the 500 ms write timeout
+            head, _, body = data.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
+            self.assertEqual(len(fast), len(body))
+            self.assertEqual(json.loads(fast), json.loads(body))
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+        with open(log) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual([(200, len(fast), len(fast), False)] * 2,
+                         [(x["status"], x["bytes"], x["bytes_due"], x["cut"]) for x in lines])
+
+    def test_a_reader_that_stops_is_cut_and_the_log_and_metrics_say_so(self):
+        log = os.path.join(ARGS.work, "stalled-access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "500", "--access-log", log, name="stalled")
+        try:
+            s = self.slow_socket(server.port)
+            s.sendall(self.request_bytes())
+            s.recv(1000)  # the head arrives, then the client reads no more
+
+            def cut_lines():
+                with open(log) as f:
+                    return [json.loads(line) for line in f if '"/v1/nearest"' in line]
+            wait_for(lambda: len(cut_lines()) == 1, timeout=30)
+            (line,) = cut_lines()
+            self.assertEqual((200, True), (line["status"], line["cut"]))
+            self.assertLess(line["bytes"], line["bytes_due"])
+            self.assertGreater(line["bytes_due"], 2_000_000)
+            _, _, metrics = server.request("GET", "/metrics")
+            text = metrics.decode()
+            self.assertIn("hloc_http_answers_cut_total 1\n", text)
+            unsent = int(re.search(r"^hloc_http_answer_bytes_unsent_total (\d+)$", text, re.M).group(1))
+            self.assertGreaterEqual(unsent, line["bytes_due"] - line["bytes"])
+            s.close()
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_a_drain_that_cuts_an_answer_says_so_and_exits_1(self):
+        log = os.path.join(ARGS.work, "drain-access-%d.log" % os.getpid())
+        if os.path.exists(log):
+            os.remove(log)
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "60000", "--shutdown-timeout-ms", "500",
+                        "--access-log", log, name="draincut")
+        s = self.slow_socket(server.port)
+        try:
+            s.sendall(self.request_bytes())
+            s.recv(1000)  # the answer has begun; the client stalls
+            time.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(1, server.proc.wait(30))
+            self.assertIn("stopped: the shutdown timeout cut off 1 answers and 0 requests in flight", server.log())
+            self.assertNotIn("every request answered", server.log())
+        finally:
+            s.close()
+            server.stop()
+        with open(log) as f:
+            (line,) = [json.loads(x) for x in f]
+        self.assertTrue(line["cut"])
+        self.assertLess(line["bytes"], line["bytes_due"])
+
+    def test_a_second_signal_that_cuts_an_answer_says_so_and_exits_1(self):
+        server = Server(ARGS.gb_index, "--write-timeout-ms", "60000", name="secondsignal")
+        s = self.slow_socket(server.port)
+        try:
+            s.sendall(self.request_bytes())
+            s.recv(1000)
+            time.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            wait_for(lambda: "stopping" in server.log(), timeout=30)
+            server.proc.send_signal(signal.SIGINT)
+            self.assertEqual(1, server.proc.wait(30))
+            self.assertIn("stopped: a second signal cut off 1 answers and 0 requests in flight", server.log())
+        finally:
+            s.close()
+            server.stop()
+
+
+class Threads(unittest.TestCase):
+    """--threads has a maximum (hloc::kMaxThreads, as batch and Python) and a clear refusal."""
+
+    def test_threads_beyond_the_maximum_are_a_usage_error(self):
+        for value in ("3000", "4294967295", "257"):
+            p = subprocess.run([ARGS.server, "--index", ARGS.tiny_index, "--listen", "127.0.0.1:0",
+                                "--threads", value], capture_output=True, text=True, timeout=30)
+            self.assertEqual(1, p.returncode, p.stderr)
+            self.assertIn("--threads", p.stderr)
+            self.assertIn("256", p.stderr)
+
+
+class Descriptors(unittest.TestCase):
+    """The connection cap fits the descriptor limit; past it idle connections are shed first,
+    then new ones refused; running out of descriptors neither spins nor floods the log."""
+
+    def cpu_seconds(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def test_max_connections_above_the_descriptor_limit_is_capped_and_said(self):
+        # 2 worker threads: 32 + 3 x 3 = 41 descriptors reserved.
+        server = Server(ARGS.tiny_index, "--max-connections", "4096", name="nofile",
+                        wrapper=("prlimit", "--nofile=64:64"))
+        try:
+            self.assertIn("with 2 threads, at most 23 connections (--max-connections 4096 capped: "
+                          "64 descriptors, 41 reserved)", server.log())
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+        # The soft limit is raised to the hard one first.
+        server = Server(ARGS.tiny_index, "--max-connections", "4096", name="nofile",
+                        wrapper=("prlimit", "--nofile=64:128"))
+        try:
+            self.assertIn("at most 87 connections (--max-connections 4096 capped: 128 descriptors",
+                          server.log())
+        finally:
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_past_the_cap_the_oldest_idle_connections_are_shed_then_new_ones_refused(self):
+        server = Server(ARGS.tiny_index, "--max-connections", "4", name="shed")
+        clients = []
+
+        def served(c, close=False):
+            c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n" % (b"Connection: close\r\n" if close else b""))
+            return c.response()[0]
+        try:
+            held = []
+            for _ in range(4):
+                held.append(RawConnection(server.port))
+                clients.append(held[-1])
+                self.assertEqual(200, served(held[-1]))
+                time.sleep(0.05)  # distinct idle ages
+            # Two more, each served: the two connections idle longest make room, oldest first.
+            newer = []
+            for oldest in held[:2]:
+                newer.append(RawConnection(server.port))
+                clients.append(newer[-1])
+                self.assertEqual(200, served(newer[-1]))
+                self.assertEqual(b"", oldest.read_to_eof())
+                time.sleep(0.05)
+            for c in held[2:] + newer:  # the younger ones still serve
+                self.assertEqual(200, served(c))
+            for c in newer:
+                c.sock.close()
+            time.sleep(0.3)
+            # With every connection busy (a request half sent), none is idle: 503.
+            busy = held[2:] + [RawConnection(server.port) for _ in range(2)]
+            clients += busy[2:]
+            for c in busy:
+                c.send(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.3)
+            with RawConnection(server.port) as c:
+                self.assertEqual(503, served(c))
+            for c in clients:
+                c.sock.close()
+
+            def shed_counted():
+                status, _, metrics = server.request("GET", "/metrics")
+                return status == 200 and "hloc_http_connections_shed_total 2\n" in metrics.decode()
+            wait_for(shed_counted, timeout=30)
+        finally:
+            for c in clients:
+                c.sock.close()
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_out_of_descriptors_the_server_backs_off_and_logs_at_a_bounded_rate(self):
+        server = Server(ARGS.tiny_index, "--max-connections", "1000", "--read-timeout-ms", "30000",
+                        name="emfile", wrapper=("prlimit", "--nofile=64:64"))
+        clients = []
+        try:
+            # Each sends half a request at once, so none is idle (none can be shed): the
+            # descriptors run out and accept() fails with EMFILE.
+            for _ in range(100):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                s.sendall(b"GET /healthz HTTP/1.1\r\n")
+                clients.append(s)
+            wait_for(lambda: "accept failed" in server.log(), timeout=30)
+            cpu_before = self.cpu_seconds(server.proc.pid)
+            time.sleep(2.5)
+            self.assertLess(self.cpu_seconds(server.proc.pid) - cpu_before, 0.5)
+            self.assertLessEqual(server.log().count("accept failed"), 2, server.log())
+            for s in clients:
+                s.close()
+            clients = []
+            wait_for(lambda: server.request("GET", "/healthz", timeout=10)[0] == 200, timeout=30)
+        finally:
+            for s in clients:
+                s.close()
+            self.assertEqual(0, server.stop(), server.log())
+
+
 class Garbage(unittest.TestCase):
     """Random bytes and malformed HTTP never crash or hang the server."""
 
@@ -844,7 +1078,9 @@ class Metrics(unittest.TestCase):
         self.assertEqual([("GET", "/v1/postcodes/CH4%207QP", 200), ("GET", "/v1/sites/nowhere", 404)],
                          [(x["method"], x["path"], x["status"]) for x in lines])
         for x in lines:
-            self.assertEqual({"time", "method", "path", "status", "bytes", "us", "remote"}, set(x))
+            self.assertEqual({"time", "method", "path", "status", "bytes", "bytes_due", "cut", "us", "remote"},
+                             set(x))
+            self.assertEqual((x["bytes_due"], False), (x["bytes"], x["cut"]))
             self.assertEqual("127.0.0.1", x["remote"])
 
 
@@ -858,6 +1094,9 @@ class Limits(unittest.TestCase):
             for s in held:  # both are open and served
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertEqual(200, read_response(s)[0])
+            for s in held:  # and busy (an idle one would be shed to make room)
+                s.sendall(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.3)
             with socket.create_connection(("127.0.0.1", server.port), timeout=30) as extra:
                 extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
                 status, body, headers = read_response(extra, with_headers=True)

@@ -22,7 +22,8 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::write(std::string_view method, std::string_view target, unsigned status,
-                      std::uint64_t bytes, std::uint64_t micros, std::string_view remote) {
+                      std::uint64_t bytes, std::uint64_t bytes_due, bool cut, std::uint64_t micros,
+                      std::string_view remote) {
     const auto now = std::chrono::system_clock::now();
     const auto t = std::chrono::system_clock::to_time_t(now);
     const auto ms =
@@ -36,8 +37,8 @@ void AccessLog::write(std::string_view method, std::string_view target, unsigned
                   static_cast<int>(ms));
     const auto path = target.substr(0, target.find('?'));
     const contract::Json line = {{"time", when},     {"method", method}, {"path", path},
-                                 {"status", status}, {"bytes", bytes},   {"us", micros},
-                                 {"remote", remote}};
+                                 {"status", status}, {"bytes", bytes},   {"bytes_due", bytes_due},
+                                 {"cut", cut},       {"us", micros},     {"remote", remote}};
     const auto text = contract::to_text(line);
     std::lock_guard lock(mutex_);
     std::fwrite(text.data(), 1, text.size(), file_);

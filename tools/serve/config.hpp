@@ -22,11 +22,20 @@ struct ServerConfig {
     std::size_t max_url_bytes = 2048;     // request target: 414 beyond
     std::size_t max_header_bytes = 8192;  // header fields beyond the request line: 431 beyond
     std::size_t max_bulk_items = 1000;
-    std::size_t max_connections = 4096;  // more are answered 503 and closed
+    // Open connections. main caps it at the descriptor limit (soft raised to hard) less a
+    // reserve of 32 + 3 per event loop. Past it the longest-idle keep-alive connection is shed
+    // to make room; with none idle, new ones are answered 503 and closed.
+    std::size_t max_connections = 4096;
 
-    std::chrono::milliseconds read_timeout{10'000};   // first byte to last byte of a request: 408
-    std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
-    std::chrono::milliseconds write_timeout{10'000};  // a client that does not read its answer
+    std::chrono::milliseconds read_timeout{10'000};  // first byte to last byte of a request: 408
+    std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+    // Writing an answer: the longest wait for the client to take *any* bytes. The deadline is
+    // re-armed whenever the answer makes progress (nginx's send_timeout, measured closer to
+    // the client): a write completing, or the client acknowledging bytes from the socket's
+    // send queue (SIOCOUTQ, checked at the 100 ms sweep). So a slow but steady reader gets its
+    // whole answer however long it takes (any rate above one byte per write_timeout), and a
+    // connection is cut only after write_timeout in which the client took nothing.
+    std::chrono::milliseconds write_timeout{10'000};
     std::chrono::milliseconds shutdown_timeout{30'000};  // SIGTERM: longest wait for in-flight work
 
     int cache_max_age_s = 300;    // data changes only on reload

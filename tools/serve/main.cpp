@@ -1,8 +1,12 @@
 // hospital-locator serve: the HTTP service over the engine (see tools/serve/server.hpp for the
 // life cycle and router.cpp for the routes; /openapi.json describes them).
 //
-// Exit codes: 0 stopped by SIGTERM/SIGINT after finishing in-flight requests, 1 usage,
-// 2 the index was refused at start or the address could not be bound.
+// Exit codes: 0 stopped by SIGTERM/SIGINT after finishing in-flight requests, 1 usage, or a
+// stop that cut answers or requests off (a second signal, the shutdown timeout, a client that
+// stopped reading during the drain), 2 the index was refused at start or the address could not
+// be bound.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -10,6 +14,7 @@
 
 #include "access_log.hpp"
 #include "hloc/contract/json_writer.hpp"
+#include "hloc/parallel.hpp"
 #include "paths.hpp"
 #include "server.hpp"
 
@@ -71,8 +76,13 @@ void add_options(CLI::App& app, Arguments& args) {
         ->capture_default_str();
     app.add_option("--listen", args.listen, "address and port (port 0: any free port, logged)")
         ->capture_default_str();
-    app.add_option("--threads", config.threads, "worker threads (0: one per core)")
-        ->capture_default_str();
+    // Bounded as batch and the Python binding bound theirs: each worker is a thread with its
+    // own event loop and descriptors, and thousands of them only exhaust the process.
+    app.add_option(
+           "--threads", config.threads,
+           "worker threads (0: one per core; at most " + std::to_string(hloc::kMaxThreads) + ")")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, hloc::kMaxThreads));
     app.add_option("--access-log", args.access_log,
                    "append one JSON line per request to this file (off by default)");
     app.add_option("--max-body-bytes", config.max_body_bytes, "largest request body (413 beyond)")
@@ -89,7 +99,9 @@ void add_options(CLI::App& app, Arguments& args) {
                    "most items in a bulk POST (413 beyond)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--max-connections", config.max_connections, "open connections (more get 503)")
+    app.add_option("--max-connections", config.max_connections,
+                   "open connections, at most the descriptor limit less a reserve (past it the "
+                   "longest-idle one is closed, or the new one gets 503)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_option("--read-timeout-ms", args.read_ms,
@@ -154,22 +166,58 @@ bool load_first_index(hloc::serve::IndexHolder& holder, const hloc::serve::Serve
     return true;
 }
 
+// Descriptors kept back from client connections: stdio, the access log, the listening socket,
+// the signal pipe, the index file while a reload opens its successor, and the three each event
+// loop holds (epoll, its wake-up eventfd, a timerfd): one loop per worker and one for control.
+unsigned reserved_descriptors(unsigned threads) { return 32 + 3 * (threads + 1); }
+
+unsigned worker_threads(const hloc::serve::ServerConfig& config) {
+    return config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Raises the soft descriptor limit to the hard one (the default soft 1024 is far below the
+// default --max-connections) and caps max_connections to what it leaves after the reserve, so
+// that the server refuses or sheds connections before accept() runs out of descriptors.
+// Returns the descriptor limit in force.
+rlim_t fit_connections_to_descriptors(hloc::serve::ServerConfig& config) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return RLIM_INFINITY;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (limit.rlim_cur == RLIM_INFINITY) return limit.rlim_cur;
+    const rlim_t reserve = reserved_descriptors(worker_threads(config));
+    const rlim_t room = limit.rlim_cur > reserve ? limit.rlim_cur - reserve : 1;
+    if (config.max_connections > room) config.max_connections = static_cast<std::size_t>(room);
+    return limit.rlim_cur;
+}
+
 // The address actually bound, IPv6 in brackets as in a URL: with port 0 this line is the only
 // place the chosen port is told (the tests read it), so it is flushed at once.
 void log_listening(const boost::asio::ip::tcp::endpoint& bound,
-                   const hloc::serve::ServerConfig& config) {
+                   const hloc::serve::ServerConfig& config, std::size_t asked_connections,
+                   rlim_t descriptors) {
     const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
                                                  : bound.address().to_string();
     std::cerr << "listening on http://" << address << ":" << bound.port() << " with "
-              << (config.threads != 0 ? config.threads
-                                      : std::max(1u, std::thread::hardware_concurrency()))
-              << " threads" << std::endl;
+              << worker_threads(config) << " threads, at most " << config.max_connections
+              << " connections";
+    if (config.max_connections < asked_connections) {
+        std::cerr << " (--max-connections " << asked_connections << " capped: " << descriptors
+                  << " descriptors, " << reserved_descriptors(worker_threads(config))
+                  << " reserved)";
+    }
+    std::cerr << std::endl;
 }
 
 // Loads the index, binds, serves until stopped; returns the exit code (see the top of this
 // file). `listen` is the --listen text, quoted when it cannot be bound.
-int serve(const hloc::serve::ServerConfig& config, const std::string& listen,
+int serve(hloc::serve::ServerConfig config, const std::string& listen,
           const std::string& access_log) {
+    const auto asked_connections = config.max_connections;
+    const auto descriptors = fit_connections_to_descriptors(config);
     try {
         hloc::serve::IndexHolder holder(config.index_file, config.resident);
         if (!load_first_index(holder, config)) return 2;
@@ -183,12 +231,19 @@ int serve(const hloc::serve::ServerConfig& config, const std::string& listen,
             print_error(Error(ErrorCode::io_error, "cannot listen on " + listen + ": " + e.what()));
             return 2;
         }
-        log_listening(bound, config);
-        const bool drained = server.run();
-        std::cerr << (drained ? "stopped: every request answered"
-                              : "stopped: the shutdown timeout cut requests off")
-                  << std::endl;
-        return drained ? 0 : 1;
+        log_listening(bound, config, asked_connections, descriptors);
+        const auto report = server.run();
+        if (report.clean()) {
+            std::cerr << "stopped: every request answered" << std::endl;
+            return 0;
+        }
+        std::cerr << "stopped: "
+                  << (report.forced      ? "a second signal"
+                      : report.timed_out ? "the shutdown timeout"
+                                         : "the drain")
+                  << " cut off " << report.answers_cut << " answers and " << report.requests_cut
+                  << " requests in flight" << std::endl;
+        return 1;
     } catch (const Error& e) {
         print_error(e);
         return 2;

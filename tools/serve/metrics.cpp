@@ -113,7 +113,7 @@ struct Totals {
     std::array<std::array<std::uint64_t, kStatusSlots>, kRouteCount> requests{};
     std::array<std::array<std::uint64_t, kLatencyBucketsUs.size() + 1>, kRouteCount> buckets{};
     std::array<std::uint64_t, kRouteCount> latency_sum_us{};
-    std::uint64_t in_flight = 0, connections = 0;
+    std::uint64_t in_flight = 0, connections = 0, answers_cut = 0, bytes_unsent = 0, shed = 0;
 };
 
 // A family's HELP and TYPE lines, which Prometheus wants once, before its samples.
@@ -190,6 +190,21 @@ void append_connection_gauges(std::string& out, const Totals& totals) {
                       "Requests read and being answered.", std::to_string(totals.in_flight));
     append_unlabelled(out, "hloc_http_connections", "gauge", "Open client connections.",
                       std::to_string(totals.connections));
+    append_unlabelled(out, "hloc_http_connections_shed_total", "counter",
+                      "Idle keep-alive connections closed to make room for new ones.",
+                      std::to_string(totals.shed));
+}
+
+// hloc_http_requests_total counts an answer when it is handed to the socket; these say how
+// many of those the client never took whole, and how much of them was lost.
+void append_cut_answers(std::string& out, const Totals& totals) {
+    append_unlabelled(out, "hloc_http_answers_cut_total", "counter",
+                      "Answers cut off before every byte was sent (the client stopped reading "
+                      "for write_timeout or went away, or shutdown cut them).",
+                      std::to_string(totals.answers_cut));
+    append_unlabelled(out, "hloc_http_answer_bytes_unsent_total", "counter",
+                      "Bytes of those answers (head and body) never sent.",
+                      std::to_string(totals.bytes_unsent));
 }
 
 // The index's identity and sizes exist only while one is loaded: before that (started with
@@ -260,12 +275,16 @@ std::string render_metrics(std::span<const WorkerMetrics* const> workers, const 
     for (const auto* w : workers) {
         totals.in_flight += load(w->in_flight_);
         totals.connections += load(w->connections_);
+        totals.answers_cut += load(w->answers_cut_);
+        totals.shed += load(w->shed_);
+        totals.bytes_unsent += load(w->bytes_unsent_);
     }
     std::string out;
     out.reserve(16 * 1024);
     append_request_counts(out, totals);
     append_request_durations(out, totals);
     append_connection_gauges(out, totals);
+    append_cut_answers(out, totals);
     append_index_gauges(out, index);
     append_reload_counters(out, reloads, reloads_failed);
     append_uptime(out, started);

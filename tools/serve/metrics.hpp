@@ -55,6 +55,14 @@ class WorkerMetrics {
     void connection_closed() { drop(connections_); }
     void request_started() { bump(in_flight_); }
     void request_finished() { drop(in_flight_); }
+    // An answer the client did not take whole (it stopped reading, went away, or shutdown
+    // cut it): `unsent_bytes` of head and body never reached the socket.
+    void connection_shed() { bump(shed_); }
+    void answer_cut(std::uint64_t unsent_bytes) {
+        bump(answers_cut_);
+        bytes_unsent_.store(bytes_unsent_.load(std::memory_order_relaxed) + unsent_bytes,
+                            std::memory_order_relaxed);
+    }
 
   private:
     friend std::string render_metrics(std::span<const WorkerMetrics* const> workers,
@@ -75,6 +83,9 @@ class WorkerMetrics {
     std::array<std::atomic<std::uint64_t>, kRouteCount> latency_sum_us_{};
     std::atomic<std::uint64_t> connections_{0};
     std::atomic<std::uint64_t> in_flight_{0};
+    std::atomic<std::uint64_t> answers_cut_{0};
+    std::atomic<std::uint64_t> shed_{0};
+    std::atomic<std::uint64_t> bytes_unsent_{0};
 };
 
 struct IndexGauge {

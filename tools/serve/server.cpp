@@ -1,5 +1,8 @@
 #include "server.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +16,9 @@
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <limits>
+#include <list>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -41,6 +47,12 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// accept() failing (out of descriptors: EMFILE, ENFILE) is retried after a wait that doubles
+// from the first to the last, and logged at most once per kAcceptLogInterval with a count of
+// the failures not logged: a full table must cost neither a spinning core nor a flooded log.
+constexpr auto kAcceptRetryFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptRetryLast = std::chrono::milliseconds(1000);
+constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
 
 std::string_view status_line(unsigned status) {
     switch (status) {
@@ -119,11 +131,25 @@ struct Worker {
 
     void start_sweep();
     void stop_connections();
+    void shed_oldest_idle();
+
+    // Steady-clock nanoseconds since the oldest idle connection began waiting (max: none).
+    std::int64_t oldest_idle_ns() const {
+        return idle_count.load(std::memory_order_relaxed) == 0
+                   ? std::numeric_limits<std::int64_t>::max()
+                   : idle_since_ns.load(std::memory_order_relaxed);
+    }
 
     Server& server;
     unsigned id;
     WorkerMetrics metrics;
     std::unordered_set<Connection*> connections;
+    // Keep-alive connections waiting for a request, oldest first: the ones shed, front first,
+    // when the server is full. Its size and the front's age are published for the acceptor.
+    std::list<Connection*> idle;
+    std::atomic<std::int64_t> idle_since_ns{std::numeric_limits<std::int64_t>::max()};
+    std::atomic<std::size_t> idle_count{0};
+    std::atomic<bool> shed_pending{false};  // the acceptor has asked for one to be shed
     std::uint64_t generation = 0;
     std::shared_ptr<const LoadedIndex> index;
     std::string cache_control, cors;
@@ -156,6 +182,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
     ~Connection() {
+        set_phase(Phase::closed);
         worker_.connections.erase(this);
         worker_.metrics.connection_closed();
         worker_.server.open_connections().fetch_sub(1, std::memory_order_relaxed);
@@ -174,8 +201,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (phase_ == Phase::idle) close();
     }
 
+    // The server is full and this is its worker's longest-idle connection: closed to make room.
+    void shed() {
+        worker_.metrics.connection_shed();
+        close();
+    }
+
     void on_sweep(Clock::time_point now) {
         if (phase_ == Phase::closed || now < deadline_) return;
+        if (phase_ == Phase::writing) {
+            // The client took bytes since the deadline was set, though no write completed (a
+            // large send buffer wakes the writer only once it is half empty): still progress.
+            const auto acked = acked_bytes();
+            if (acked > acked_at_deadline_) {
+                acked_at_deadline_ = acked;
+                deadline_ = now + config().write_timeout;
+                return;
+            }
+        }
         if (phase_ == Phase::reading) {
             // Too slow a client (slowloris): stop reading, answer 408 from on_read.
             timed_out_ = true;
@@ -187,15 +230,44 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
     }
 
+    // After a forced stop (second signal, shutdown timeout), on the thread that ran run(),
+    // with every worker ended: an answer being written is cut (and logged so). True when a
+    // request was being read and will never be answered.
+    bool abandon() {
+        if (phase_ == Phase::writing) finish_answer();
+        return phase_ == Phase::reading;
+    }
+
   private:
     enum class Phase : std::uint8_t { idle, reading, writing, lingering, closed };
 
     const ServerConfig& config() const { return worker_.server.config(); }
 
+    // Every phase change: entering idle queues the connection at the back of its worker's idle
+    // list, leaving it takes it out, and the list's front age and size are republished.
+    void set_phase(Phase next) {
+        auto& w = worker_;
+        if (next == Phase::idle && !idle_pos_) {
+            idle_pos_ = w.idle.insert(w.idle.end(), this);
+            if (w.idle.size() == 1)
+                w.idle_since_ns.store(Clock::now().time_since_epoch().count(),
+                                      std::memory_order_relaxed);
+        } else if (next != Phase::idle && idle_pos_) {
+            const bool was_front = *idle_pos_ == w.idle.begin();
+            w.idle.erase(*idle_pos_);
+            idle_pos_.reset();
+            if (was_front && !w.idle.empty())
+                w.idle_since_ns.store(w.idle.front()->idle_since_ns_, std::memory_order_relaxed);
+        }
+        if (next == Phase::idle) idle_since_ns_ = Clock::now().time_since_epoch().count();
+        w.idle_count.store(w.idle.size(), std::memory_order_relaxed);
+        phase_ = next;
+    }
+
     void read_next() {
         if (worker_.server.stopping()) return linger_close();
         if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
-        phase_ = Phase::idle;
+        set_phase(Phase::idle);
         deadline_ = Clock::now() + config().idle_timeout;
         socket_.async_read_some(buffer_.prepare(4096),
                                 [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -206,7 +278,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
 
     void read_request() {
-        phase_ = Phase::reading;
+        set_phase(Phase::reading);
         deadline_ = Clock::now() + config().read_timeout;
         parser_.emplace();
         // The request line and headers together; on_read tells 414 from 431 by the line's length.
@@ -378,7 +450,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         say_keep_alive_ = false;
         head_ += "\r\n";
 
-        phase_ = Phase::writing;
+        set_phase(Phase::writing);
         const auto now = Clock::now();
         deadline_ = now + config().write_timeout;
         bytes_ = send_body ? body_.size() : 0;
@@ -390,16 +462,80 @@ class Connection : public std::enable_shared_from_this<Connection> {
         worker_.metrics.count(route_, status_, micros);
         worker_.metrics.request_finished();
         in_request_ = false;
-        if (auto* log = worker_.server.access_log())
-            log->write(method_, target_, status_, bytes_, micros, remote_);
-        const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
-                                                           asio::buffer(body_.data(), bytes_)};
-        asio::async_write(
-            socket_, buffers,
-            [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+        micros_ = micros;
+        answering_ = true;
+        sent_ = 0;
+        due_ = head_.size() + bytes_;
+        acked_at_deadline_ = acked_bytes();
+        // Most answers fit the socket's buffer: written at once, they are logged at once, and
+        // under the log's lock, so the access log keeps the order in which clients got their
+        // answers (a client may read this one and send its next request, to another worker,
+        // before this thread wrote the line).
+        std::unique_lock<std::recursive_mutex> in_order;
+        if (auto* log = worker_.server.access_log()) in_order = std::unique_lock(log->order());
+        error_code ec;
+        socket_.non_blocking(true, ec);
+        if (!ec) sent_ = socket_.write_some(unsent(), ec);
+        if (sent_ == due_) {
+            finish_answer();
+            in_order = {};
+            return asio::post(socket_.get_executor(),
+                              [self = shared_from_this()] { self->on_write({}); });
+        }
+        write_more();
+    }
+
+    // What is left of the answer: the rest of the head, then the rest of the body.
+    std::array<asio::const_buffer, 2> unsent() const {
+        const std::size_t head_sent = std::min(sent_, head_.size());
+        const std::size_t body_sent = sent_ - head_sent;
+        return {asio::buffer(head_.data() + head_sent, head_.size() - head_sent),
+                asio::buffer(body_.data() + body_sent, bytes_ - body_sent)};
+    }
+
+    // Bytes of this answer the client has acknowledged: those handed to the socket less those
+    // still in its send queue (SIOCOUTQ). Only its growth matters; it may start below zero
+    // while a previous answer's tail is still queued.
+    std::int64_t acked_bytes() {
+        int queued = 0;
+        if (ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0) queued = 0;
+        return static_cast<std::int64_t>(sent_) - queued;
+    }
+
+    // The write deadline follows progress, as nginx's send_timeout does: it is re-armed each
+    // time bytes are taken by the socket, so a slow but steady reader gets its whole answer
+    // and only a client that takes nothing for write_timeout is cut off.
+    void write_more() {
+        socket_.async_write_some(
+            unsent(), [self = shared_from_this()](error_code ec, std::size_t n) {
+                self->sent_ += n;
+                if (n > 0 && self->phase_ == Phase::writing) {
+                    self->deadline_ = Clock::now() + self->config().write_timeout;
+                    self->acked_at_deadline_ = self->acked_bytes();
+                }
+                if (!ec && self->sent_ < self->due_) return self->write_more();
+                self->on_write(ec);
+            });
+    }
+
+    // The answer's end, whole or cut: the access log line is written now, so it can say which
+    // (the status was counted, and the request timed, as the answer was handed over).
+    void finish_answer() {
+        if (!answering_) return;
+        answering_ = false;
+        const bool cut = sent_ < due_;
+        if (cut) {
+            worker_.metrics.answer_cut(due_ - sent_);
+            if (worker_.server.stopping()) worker_.server.count_cut_in_drain();
+        }
+        if (auto* log = worker_.server.access_log()) {
+            const std::size_t body_sent = sent_ > head_.size() ? sent_ - head_.size() : 0;
+            log->write(method_, target_, status_, body_sent, bytes_, cut, micros_, remote_);
+        }
     }
 
     void on_write(error_code ec) {
+        finish_answer();
         method_ = {};
         target_ = {};
         if (ec) return close();
@@ -414,7 +550,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         error_code ec;
         socket_.shutdown(tcp::socket::shutdown_send, ec);
         if (ec) return close();
-        phase_ = Phase::lingering;
+        set_phase(Phase::lingering);
         deadline_ = Clock::now() + kLingerTime;
         buffer_.consume(buffer_.size());
         linger();
@@ -431,7 +567,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     void close() {
         if (phase_ == Phase::closed) return;
-        phase_ = Phase::closed;
+        set_phase(Phase::closed);
         error_code ec;
         socket_.shutdown(tcp::socket::shutdown_both, ec);
         socket_.close(ec);
@@ -443,19 +579,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     Phase phase_ = Phase::idle;
+    std::optional<std::list<Connection*>::iterator> idle_pos_;  // in worker_.idle while idle
+    std::int64_t idle_since_ns_ = 0;
     Clock::time_point deadline_ = Clock::time_point::max();
     bool timed_out_ = false;
     bool close_after_write_ = false;
     bool in_request_ = false;
     bool loopback_ = false;
     bool say_keep_alive_ = false;
+    bool answering_ = false;  // an answer handed to the socket, not yet logged
+    std::uint64_t micros_ = 0;
     std::string remote_;
     std::string head_, body_;
     std::string_view method_, target_;
     Clock::time_point request_start_;
     Route route_ = Route::unrouted;
     unsigned status_ = 0;
-    std::size_t bytes_ = 0;
+    std::size_t bytes_ = 0;               // body bytes due (none for HEAD)
+    std::size_t sent_ = 0;                // head and body bytes the socket has taken
+    std::size_t due_ = 0;                 // head and body bytes of the answer
+    std::int64_t acked_at_deadline_ = 0;  // acked_bytes() when the write deadline was last set
     std::size_t lingered_ = 0;
 };
 
@@ -474,6 +617,12 @@ void Worker::start_sweep() {
     });
 }
 
+void Worker::shed_oldest_idle() {
+    shed_pending.store(false, std::memory_order_relaxed);
+    if (idle.empty()) return;
+    idle.front()->shared_from_this()->shed();
+}
+
 void Worker::stop_connections() {
     std::vector<std::shared_ptr<Connection>> live;
     for (auto* c : connections) live.push_back(c->shared_from_this());
@@ -489,8 +638,12 @@ struct Server::Control {
     asio::steady_timer retry;
     asio::steady_timer drain;
     std::size_t next_worker = 0;
+    std::chrono::milliseconds accept_retry{0};  // 0 after a success
+    Clock::time_point accept_logged{};          // the last "accept failed" line
+    std::uint64_t accept_failures_unlogged = 0;
     std::size_t workers_done = 0;
     bool drained = true;
+    bool forced = false;  // a second signal stopped the workers
 };
 
 Server::Server(const ServerConfig& config, IndexHolder& holder, AccessLog* access_log)
@@ -539,14 +692,24 @@ tcp::endpoint Server::listen() {
     return acceptor.local_endpoint();
 }
 
-bool Server::run() {
+StopReport Server::run() {
     accept_next();
     wait_for_signal();
     std::vector<std::thread> threads;
     for (auto& w : workers_) threads.emplace_back([this, &w = *w] { run_worker(w); });
     control_->ioc.run();
     for (auto& t : threads) t.join();
-    return control_->drained;
+    StopReport report;
+    report.forced = control_->forced;
+    report.timed_out = !control_->drained;
+    // Every worker has ended: what a forced stop left behind is still here, and is cut now.
+    for (auto& w : workers_) {
+        std::vector<std::shared_ptr<Connection>> left;
+        for (auto* c : w->connections) left.push_back(c->shared_from_this());
+        for (auto& c : left) report.requests_cut += c->abandon() ? 1 : 0;
+    }
+    report.answers_cut = answers_cut_in_drain_.load();
+    return report;
 }
 
 // Takes the next connection for the next worker in turn, then waits for another. The handler
@@ -557,23 +720,61 @@ void Server::accept_next() {
     auto& worker = *workers_[c.next_worker++ % workers_.size()];
     c.acceptor.async_accept(worker.ioc, [this, &c, &worker](error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !c.acceptor.is_open()) return;
-        if (ec) {
-            // Out of file descriptors, most likely: wait a little rather than spin.
-            log_line("accept failed: " + ec.message());
-            c.retry.expires_after(std::chrono::milliseconds(100));
-            c.retry.async_wait([this](error_code e) {
-                if (!e) accept_next();
-            });
-            return;
-        }
+        if (ec) return accept_failed(ec);
+        c.accept_retry = std::chrono::milliseconds(0);
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        // Full: the longest-idle keep-alive connection makes room; with none, this one is
+        // refused (503).
         const bool reject =
-            open_connections_.load(std::memory_order_relaxed) >= config_.max_connections;
+            open_connections_.load(std::memory_order_relaxed) >= config_.max_connections &&
+            !shed_idle_connection();
         auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
         asio::post(worker.ioc, [conn] { conn->start(); });
         accept_next();
     });
+}
+
+// Out of descriptors, most likely. Waits (doubling, kAcceptRetryFirst to kAcceptRetryLast)
+// before accepting again, and sheds an idle connection to free one; logs at a bounded rate.
+void Server::accept_failed(error_code ec) {
+    auto& c = *control_;
+    c.accept_retry =
+        c.accept_retry.count() == 0
+            ? std::chrono::milliseconds(kAcceptRetryFirst)
+            : std::min(c.accept_retry * 2, std::chrono::milliseconds(kAcceptRetryLast));
+    shed_idle_connection();
+    const auto now = Clock::now();
+    if (c.accept_logged == Clock::time_point{} || now - c.accept_logged >= kAcceptLogInterval) {
+        log_line("accept failed: " + ec.message() + "; retrying in " +
+                 std::to_string(c.accept_retry.count()) + " ms (" +
+                 std::to_string(c.accept_failures_unlogged) +
+                 " more failures since the last such line)");
+        c.accept_logged = now;
+        c.accept_failures_unlogged = 0;
+    } else {
+        ++c.accept_failures_unlogged;
+    }
+    c.retry.expires_after(c.accept_retry);
+    c.retry.async_wait([this](error_code e) {
+        if (!e) accept_next();
+    });
+}
+
+// Asks the worker whose oldest idle connection has waited longest to close it. False when no
+// connection is idle (or every worker that has one is already shedding).
+bool Server::shed_idle_connection() {
+    Worker* oldest = nullptr;
+    for (auto& w : workers_) {
+        if (w->idle_count.load(std::memory_order_relaxed) == 0 ||
+            w->shed_pending.load(std::memory_order_relaxed))
+            continue;
+        if (oldest == nullptr || w->oldest_idle_ns() < oldest->oldest_idle_ns()) oldest = w.get();
+    }
+    if (oldest == nullptr) return false;
+    oldest->shed_pending.store(true, std::memory_order_relaxed);
+    asio::post(oldest->ioc, [oldest] { oldest->shed_oldest_idle(); });
+    return true;
 }
 
 // One signal at a time, on the control thread: SIGHUP reloads, the first SIGTERM or SIGINT
@@ -587,6 +788,7 @@ void Server::wait_for_signal() {
         }
         if (stopping()) {
             log_line("second signal: stopping now");
+            control_->forced = true;
             for (auto& w : workers_) w->ioc.stop();
             return;
         }
