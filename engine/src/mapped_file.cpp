@@ -10,13 +10,11 @@
 #include <string>
 
 #include "hloc/error.hpp"
+#include "hloc/files.hpp"
 
-namespace hloc::detail {
+namespace hloc {
 
-namespace {
-
-// What a file that is not a regular file is, for the message that refuses it.
-const char* kind_of(mode_t mode) {
+std::string_view file_kind(mode_t mode) {
     if (S_ISDIR(mode)) return "a directory";
     if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
     if (S_ISCHR(mode)) return "a character device";
@@ -25,7 +23,9 @@ const char* kind_of(mode_t mode) {
     return "not a plain file";
 }
 
-}  // namespace
+}  // namespace hloc
+
+namespace hloc::detail {
 
 MappedFile::MappedFile(const std::filesystem::path& path, bool resident) {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever, before
@@ -47,7 +47,8 @@ MappedFile::MappedFile(const std::filesystem::path& path, bool resident) {
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
         throw Error(ErrorCode::bad_index, "index '" + path.string() + "' is " +
-                                              kind_of(st.st_mode) + ", not a regular file");
+                                              std::string(file_kind(st.st_mode)) +
+                                              ", not a regular file");
     }
     size_ = static_cast<std::size_t>(st.st_size);
     if (size_ == 0) {

@@ -15,6 +15,7 @@
 
 #include "csv_reader.hpp"
 #include "hloc/contract/request.hpp"
+#include "hloc/files.hpp"
 #include "hloc/postcode.hpp"
 
 namespace hloc::batch {
@@ -33,19 +34,9 @@ std::string trimmed(std::string_view s) {
     return std::string(s);
 }
 
-// What an input that is not a regular file is, for the message that refuses it.
-const char* kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISBLK(mode)) return "a block device";
-    if (S_ISSOCK(mode)) return "a socket";
-    return "not a plain file";
-}
-
 Error not_a_file(const std::string& path, mode_t mode) {
-    return Error(ErrorCode::io_error,
-                 "cannot read " + path + ": it is " + kind_of(mode) + ", not a regular file");
+    return Error(ErrorCode::io_error, "cannot read " + path + ": it is " +
+                                          std::string(file_kind(mode)) + ", not a regular file");
 }
 
 // A CSV file, opened without blocking: open(O_RDONLY) on a FIFO waits for a writer, maybe
