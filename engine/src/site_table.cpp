@@ -38,18 +38,19 @@ SiteTable::SiteTable(const IndexReader& index) : index_(index) {
 }
 
 Result<const Treatment*> SiteTable::treatment(std::string_view name) const {
-    std::string names;  // for the messages
+    if (name.empty() && treatments_.size() == 1) return &treatments_.front();
+    for (const auto& t : treatments_) {
+        if (!name.empty() && t.name == name) return &t;
+    }
+    // Refused: only now list the names, for the message (this runs on every query otherwise).
+    std::string names;
     for (const auto& t : treatments_) {
         if (!names.empty()) names += ", ";
         names += t.name;
     }
     if (name.empty()) {
-        if (treatments_.size() == 1) return &treatments_.front();
         return Error(ErrorCode::invalid_parameter, "this index offers several treatments (" +
                                                        names + "): name one with treatment");
-    }
-    for (const auto& t : treatments_) {
-        if (t.name == name) return &t;
     }
     return Error(ErrorCode::unknown_treatment,
                  "no treatment " + in_quotes(name) + " in this index; it has: " + names);
