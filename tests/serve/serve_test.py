@@ -34,13 +34,13 @@ START_TIMEOUT_S = 60  # an ASan build loads the GB index slowly
 class Server:
     """One running hospital-locator-serve; stderr goes to a file the tests read."""
 
-    def __init__(self, index, *extra, name="server", wrapper=()):
+    def __init__(self, index, *extra, name="server", wrapper=(), env=None):
         os.makedirs(ARGS.work, exist_ok=True)
         self.stderr_path = os.path.join(ARGS.work, f"{name}-{os.getpid()}-{time.monotonic_ns()}.err")
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
             [*wrapper, ARGS.server, "--index", index, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
-            stdout=subprocess.DEVNULL, stderr=self.stderr)
+            stdout=subprocess.DEVNULL, stderr=self.stderr, env=None if env is None else {**os.environ, **env})
         deadline = time.monotonic() + START_TIMEOUT_S
         self.port = None
         while time.monotonic() < deadline:
@@ -979,10 +979,10 @@ class Reload(unittest.TestCase):
                 good = bytearray(f.read())
             flipped = bytearray(good)
             flipped[len(flipped) * 2 // 3] ^= 0x40
-            for bad in [bytes(flipped), bytes(good[: len(good) // 2]), b"not an index"]:
+            for i, bad in enumerate([bytes(flipped), bytes(good[: len(good) // 2]), b"not an index"]):
                 write_atomically(served, bad)
                 server.proc.send_signal(signal.SIGHUP)
-                wait_for(lambda: server.log().count("reload refused") >= 1)
+                wait_for(lambda: server.log().count("reload refused") >= i + 1)
                 status, data = server.get_json("/v1/nearest?postcode=CH4%207QP&treatment=kyphoplasty&k=1")
                 self.assertEqual((200, "chester"), (status, data["results"][0]["site"]["id"]))
                 self.assertEqual(tiny_sum, server.get_json("/readyz")[1]["checksum"])
@@ -999,6 +999,78 @@ class Reload(unittest.TestCase):
                              (status, json.loads(body)))
         finally:
             self.assertEqual(0, server.stop(), server.log())
+
+
+class SlowReload(unittest.TestCase):
+    """SIGHUP opens the new file on a thread of its own: while the file sits on a stalled disk
+    (tests/faults/slow_open.cpp delays its open), connections are accepted and answered from the
+    old index, more SIGHUPs queue one reload, and a SIGTERM is acted on at once."""
+
+    DELAY_S = 4
+
+    def slow_server(self, served):
+        env = {"LD_PRELOAD": ARGS.slow_open, "HLOC_SLOW_OPEN_PATH": served,
+               "HLOC_SLOW_OPEN_MS": str(self.DELAY_S * 1000),
+               # The shim is preloaded ahead of a sanitizer runtime, which would refuse to start.
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+        return Server(served, name="slow-reload", env=env)
+
+    def test_requests_are_answered_during_a_slow_reload_and_sighups_queue_one_more(self):
+        served = os.path.join(ARGS.work, "slow-reload.hlx")
+        marker = served + ".slow"
+        install(ARGS.tiny_index, served)
+        tiny_sum = cli_json(ARGS.tiny_index, "info")["checksum"]
+        gb_sum = cli_json(ARGS.gb_index, "info")["checksum"]
+        server = self.slow_server(served)
+        try:
+            install(ARGS.gb_index, served)
+            open(marker, "w").close()
+            server.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: server.log().count("reloading ") == 1)
+            started = time.monotonic()
+            for _ in range(3):
+                server.proc.send_signal(signal.SIGHUP)
+            # New connections, each accepted and answered well within the stall, by the old index.
+            for _ in range(5):
+                t = time.monotonic()
+                status, data = server.get_json("/readyz")
+                self.assertEqual((200, tiny_sum), (status, data["checksum"]))
+                self.assertLess(time.monotonic() - t, 1.0)
+            self.assertLess(time.monotonic() - started, self.DELAY_S - 1, "the checks ran past the stall")
+            os.remove(marker)
+            # The stalled reload, then one more for the three SIGHUPs that came during it.
+            wait_for(lambda: server.log().count("reloaded ") == 2)
+            time.sleep(0.5)
+            self.assertEqual(2, server.log().count("reloading "), server.log())
+            self.assertEqual(gb_sum, server.get_json("/readyz")[1]["checksum"])
+            self.assertIn("hloc_index_reloads_total 2\n", server.request("GET", "/metrics")[2].decode())
+        finally:
+            if os.path.exists(marker):
+                os.remove(marker)
+            self.assertEqual(0, server.stop(), server.log())
+
+    def test_sigterm_during_a_slow_reload_stops_at_once(self):
+        served = os.path.join(ARGS.work, "slow-stop.hlx")
+        marker = served + ".slow"
+        install(ARGS.tiny_index, served)
+        server = self.slow_server(served)
+        try:
+            open(marker, "w").close()
+            server.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reloading " in server.log())
+            server.proc.send_signal(signal.SIGHUP)  # queued behind the stalled one: never run
+            t = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            wait_for(lambda: "stopping" in server.log(), timeout=self.DELAY_S - 1)
+            self.assertLess(time.monotonic() - t, 1.0)
+            # The process waits for the file being read, then exits cleanly; nothing was cut.
+            self.assertEqual(0, server.proc.wait(60), server.log())
+            self.assertEqual(1, server.log().count("reloading "), server.log())
+            self.assertIn("stopped: every request answered", server.log())
+        finally:
+            if os.path.exists(marker):
+                os.remove(marker)
+            server.stop()
 
 
 class Shutdown(unittest.TestCase):
@@ -1176,6 +1248,7 @@ class Load:
 
 def install(source, target):
     """Replace the served file by rename, as a deployment would: never in place."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
     shutil.copyfile(source, target + ".tmp")
     os.rename(target + ".tmp", target)
 
@@ -1279,7 +1352,7 @@ def raw_exchange(port, payload):
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
-    for name in ("--server", "--cli", "--gb-index", "--tiny-index", "--work"):
+    for name in ("--server", "--cli", "--slow-open", "--gb-index", "--tiny-index", "--work"):
         parser.add_argument(name, required=True)
     ARGS, rest = parser.parse_known_args()
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -644,6 +645,12 @@ struct Server::Control {
     std::size_t workers_done = 0;
     bool drained = true;
     bool forced = false;  // a second signal stopped the workers
+    // Reloads run here, one at a time, never on the control thread: opening and verifying a
+    // 45 MB file (or one on a slow disk) must not hold up accepting connections or a SIGTERM.
+    asio::thread_pool reloader{1};
+    // A reload is queued and not yet started: more SIGHUPs join it, since it opens the file as
+    // it is when it starts. A SIGHUP during a reload queues one more.
+    std::atomic<bool> reload_queued{false};
 };
 
 Server::Server(const ServerConfig& config, IndexHolder& holder, AccessLog* access_log)
@@ -699,6 +706,9 @@ StopReport Server::run() {
     for (auto& w : workers_) threads.emplace_back([this, &w = *w] { run_worker(w); });
     control_->ioc.run();
     for (auto& t : threads) t.join();
+    // A reload already opening its file finishes (the file is read, not waited on); one still
+    // queued sees stopping() and does nothing.
+    control_->reloader.join();
     StopReport report;
     report.forced = control_->forced;
     report.timed_out = !control_->drained;
@@ -783,7 +793,7 @@ void Server::wait_for_signal() {
     control_->signals.async_wait([this](error_code ec, int signal) {
         if (ec) return;
         if (signal == SIGHUP) {
-            reload_index();
+            queue_reload();
             return wait_for_signal();
         }
         if (stopping()) {
@@ -797,17 +807,33 @@ void Server::wait_for_signal() {
     });
 }
 
-// The holder opens and verifies the file before swapping it in, so a refused file is only
-// logged: the index being served keeps serving.
+void Server::queue_reload() {
+    auto& c = *control_;
+    if (c.reload_queued.exchange(true)) return;
+    asio::post(c.reloader, [this, &c] {
+        c.reload_queued.store(false);
+        if (!stopping()) reload_index();
+    });
+}
+
+// On the reloader thread. The holder opens and verifies the file before swapping it in, so a
+// refused file is only logged: the index being served keeps serving.
 void Server::reload_index() {
+    log_line("reloading " + holder_.file().string());
+    const auto started = Clock::now();
+    const auto took = [&started] {
+        using std::chrono::milliseconds;
+        const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+        return std::to_string(ms.count()) + " ms";
+    };
     try {
         const auto loaded = holder_.reload();
         reloads_.fetch_add(1);
-        log_line("reloaded " + loaded->file.string() + ": checksum " + loaded->info.checksum +
-                 ", " + std::to_string(loaded->info.postcodes) + " postcodes, " +
-                 std::to_string(loaded->info.sites) + " sites");
+        log_line("reloaded " + loaded->file.string() + " in " + took() + ": checksum " +
+                 loaded->info.checksum + ", " + std::to_string(loaded->info.postcodes) +
+                 " postcodes, " + std::to_string(loaded->info.sites) + " sites");
     } catch (const Error& e) {
-        log_line("reload refused, the previous index keeps serving: " +
+        log_line("reload refused after " + took() + ", the previous index keeps serving: " +
                  contract::to_text(contract::error_json(e)));
     }
 }

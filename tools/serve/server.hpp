@@ -2,8 +2,8 @@
 // connections that live on exactly one worker (so a connection's state needs no locks).
 //
 // Life cycle, all driven from the thread that calls run():
-//   SIGHUP            reload the index (opened and verified first; refused files are logged
-//                     and the old index keeps serving)
+//   SIGHUP            reload the index on a thread of its own (opened and verified first;
+//                     refused files are logged and the old index keeps serving)
 //   SIGTERM, SIGINT   stop accepting, close idle keep-alive connections, let every request
 //                     already being read or answered finish, then return (exit 0); a second
 //                     signal, or shutdown_timeout, cuts the wait short, and run()'s report
@@ -59,6 +59,7 @@ class Server {
     void accept_failed(boost::system::error_code ec);
     bool shed_idle_connection();
     void wait_for_signal();
+    void queue_reload();
     void reload_index();
     void begin_drain();
     void run_worker(Worker& worker);
