@@ -69,6 +69,27 @@ TEST_CASE("bytes that are not UTF-8 are written as U+FFFD, never thrown") {
           std::string::npos);
 }
 
+TEST_CASE("a caller's text is clipped for a message between characters, never inside one") {
+    using contract::clipped;
+    const std::string x63(63, 'x');
+    CHECK(clipped("abc", 64) == "abc");
+    CHECK(clipped(x63 + "a\xc3\xa9", 64) == x63 + "a");        // 'é' would straddle the cut
+    CHECK(clipped(x63 + "\xc3\xa9", 64) == x63);               // likewise, one byte earlier
+    CHECK(clipped(x63 + "\xc3\xa9", 65) == x63 + "\xc3\xa9");  // it fits
+    CHECK(clipped("\xf0\x9f\x8f\xa5"
+                  "x",
+                  3)
+              .empty());  // a 4-byte emoji, cut anywhere
+    CHECK(clipped("\xf0\x9f\x8f\xa5"
+                  "x",
+                  4) == "\xf0\x9f\x8f\xa5");
+    // Not UTF-8: continuation bytes only. At most 3 bytes are given back.
+    CHECK(clipped(std::string(10, '\x80'), 8) == std::string(5, '\x80'));
+    CHECK(contract::shown(x63 + "\xc3\xa9") == "'" + x63 + "...'");
+    CHECK(contract::parse_number("k", x63 + "\xc3\xa9").error().message() ==
+          "k must be a number (got '" + x63 + "...')");
+}
+
 TEST_CASE("a row's status is defined once: unit and point ok, centroids approximate") {
     CHECK(contract::status_of(hloc::MatchLevel::unit) == contract::RowStatus::ok);
     CHECK(contract::status_of(hloc::MatchLevel::point) == contract::RowStatus::ok);

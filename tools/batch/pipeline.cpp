@@ -12,6 +12,7 @@
 
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/contract/json_writer.hpp"
+#include "hloc/contract/request.hpp"
 #include "hloc/parallel.hpp"
 #include "options.hpp"
 
@@ -139,7 +140,7 @@ class Worker {
                  std::vector<std::string>& cells) const {
         stat = RowStat{};
         stat.number = row.number;
-        stat.input = row.point ? "" : row.postcode.substr(0, 64);
+        stat.input = row.point ? "" : std::string(contract::clipped(row.postcode, 64));
         const auto start = Clock::now();
         const Outcome outcome = answer(row);
         stat.elapsed_ns = static_cast<std::uint64_t>(

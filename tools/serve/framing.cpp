@@ -4,6 +4,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "hloc/contract/request.hpp"
+
 namespace hloc::serve {
 
 namespace beast = boost::beast;
@@ -21,7 +23,7 @@ std::string framing_fault(const HttpRequest& header) {
         if (te_lines > 1 || !beast::iequals(value, "chunked")) {
             const std::string_view text(value.data(), value.size());
             return "Transfer-Encoding must be exactly 'chunked' (got '" +
-                   std::string(text.substr(0, 64)) + (te_lines > 1 ? "', ...)" : "')");
+                   std::string(contract::clipped(text, 64)) + (te_lines > 1 ? "', ...)" : "')");
         }
     }
     if (cl_lines > 1) return "Content-Length is given more than once";

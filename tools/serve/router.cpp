@@ -402,15 +402,17 @@ std::optional<Response> Router::answer_before_body(const Request& request,
     const auto path = request.target.substr(0, request.target.find('?'));
     const auto m = match_route(request.method, path, config_.admin_reload);
     if (m.route == Route::not_found) {
-        return http_error(404, "not_found",
-                          "no route " + std::string(path.substr(0, 200)) + "; see /openapi.json",
-                          Route::not_found);
+        return http_error(
+            404, "not_found",
+            "no route " + std::string(contract::clipped(path, 200)) + "; see /openapi.json",
+            Route::not_found);
     }
     if (m.route == Route::unrouted) {
-        auto r = http_error(405, "method_not_allowed",
-                            std::string(request.method.substr(0, 32)) + " is not allowed on " +
-                                std::string(path) + " (allowed: " + std::string(m.allow) + ")",
-                            Route::not_found);
+        auto r =
+            http_error(405, "method_not_allowed",
+                       std::string(contract::clipped(request.method, 32)) + " is not allowed on " +
+                           std::string(path) + " (allowed: " + std::string(m.allow) + ")",
+                       Route::not_found);
         r.allow = m.allow;
         return r;
     }

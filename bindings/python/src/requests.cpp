@@ -16,7 +16,7 @@ Error invalid(std::string message) {
 // At most 64 characters of the value's repr, as the contract shows at most 64 bytes of text.
 std::string shown(py::handle value) {
     auto text = py::repr(value).cast<std::string>();
-    if (text.size() > 64) text = text.substr(0, 64) + "...";
+    if (text.size() > 64) text = std::string(contract::clipped(text, 64)) + "...";
     return text;
 }
 

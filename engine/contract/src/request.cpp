@@ -14,9 +14,20 @@ Error invalid(std::string message) {
 
 }  // namespace
 
+std::string_view clipped(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text;
+    const auto continuation = [&text](std::size_t i) {
+        return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+    };
+    // text[n] is the first byte left out: while it continues a sequence, leave out its lead too.
+    std::size_t n = max_bytes;
+    while (n > 0 && max_bytes - n < 3 && continuation(n)) --n;
+    return text.substr(0, n);
+}
+
 std::string shown(std::string_view text) {
     std::string s = "'";
-    s += text.substr(0, 64);
+    s += clipped(text, 64);
     if (text.size() > 64) s += "...";
     s += "'";
     return s;

@@ -25,6 +25,10 @@ Result<double> parse_number(std::string_view name, std::string_view text);
 
 // What a caller sent, for a message: at most 64 bytes of it, quoted ('abc', 'abcd...').
 std::string shown(std::string_view text);
+// The longest start of `text` of at most `max_bytes` bytes that does not end inside a UTF-8
+// sequence, so that a message quoting a caller's text never turns its last character into
+// U+FFFD. (Where `text` is not UTF-8, at most 3 bytes fewer than `max_bytes`.)
+std::string_view clipped(std::string_view text, std::size_t max_bytes);
 
 struct NearestRequest {
     std::optional<std::string> postcode;  // unit, sector ("CM15 8") or outward code ("CM15")
