@@ -1,5 +1,7 @@
 #include "index_holder.hpp"
 
+#include <utility>
+
 namespace hloc::serve {
 
 LoadedIndex::LoadedIndex(Engine opened, std::filesystem::path path)
@@ -23,9 +25,13 @@ std::shared_ptr<const LoadedIndex> IndexHolder::reload() {
             file_, {.verify_checksum = true, .preload_reverse = true, .resident = resident_});
         auto loaded = std::make_shared<LoadedIndex>(std::move(engine), file_);
         std::shared_ptr<const LoadedIndex> published = std::move(loaded);
-        current_.store(published, std::memory_order_release);
+        std::shared_ptr<const LoadedIndex> previous;
+        {
+            std::lock_guard swap(current_mutex_);
+            previous = std::exchange(current_, published);
+        }
         generation_.fetch_add(1, std::memory_order_acq_rel);
-        return published;
+        return published;  // `previous` is let go here, outside the lock
     } catch (...) {
         failed_.fetch_add(1, std::memory_order_relaxed);
         throw;

@@ -39,9 +39,11 @@ class IndexHolder {
     // Serialised: two reloads at once (SIGHUP and POST /admin/reload) do not interleave.
     std::shared_ptr<const LoadedIndex> reload();
 
-    // The current index, or null before the first successful load.
+    // The current index, or null before the first successful load. Workers call it only when
+    // generation() has moved, so the lock is taken once per reload per worker, not per request.
     std::shared_ptr<const LoadedIndex> current() const {
-        return current_.load(std::memory_order_acquire);
+        std::lock_guard lock(current_mutex_);
+        return current_;
     }
     // Bumped by every successful reload: workers compare it to refresh a cached pointer cheaply.
     std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -52,7 +54,12 @@ class IndexHolder {
     std::filesystem::path file_;
     bool resident_;
     std::mutex reload_mutex_;
-    std::atomic<std::shared_ptr<const LoadedIndex>> current_;
+    // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its lock bit
+    // with memory_order_relaxed, so a reader's copy of the pointer is not ordered before the next
+    // store's write of it. ThreadSanitizer reports it, rightly by the letter of the memory model
+    // (x86 happens to order it anyway); a mutex is correct everywhere and as cheap here.
+    mutable std::mutex current_mutex_;
+    std::shared_ptr<const LoadedIndex> current_;
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::uint64_t> failed_{0};
 };
