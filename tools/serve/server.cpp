@@ -739,8 +739,11 @@ void Server::accept_next() {
         const bool reject =
             open_connections_.load(std::memory_order_relaxed) >= config_.max_connections &&
             !shed_idle_connection();
+        // Moved, never copied: the worker must hold the last reference, since ~Connection edits
+        // the worker's connection set. (A copy kept here ended a connection the worker had
+        // already finished on this thread, racing the worker's sweep: ThreadSanitizer.)
         auto conn = std::make_shared<Connection>(worker, std::move(socket), reject);
-        asio::post(worker.ioc, [conn] { conn->start(); });
+        asio::post(worker.ioc, [conn = std::move(conn)] { conn->start(); });
         accept_next();
     });
 }
