@@ -530,6 +530,49 @@ match        uint8   [n]     0 unit, 1 sector, 2 district, 3 point (MATCH_NAMES)
 lat, lon     float64 [n]     the resolved origin, WGS84 degrees; NaN for a failed row
 messages     dict            row -> the error message of every failed row)doc";
 
+// Site ids by site index.
+py::object site_ids(const NearestBatch& b) {
+    py::list ids;
+    for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i)
+        ids.append(py::str(std::string(b.index->engine().site(i).id)));
+    return numpy().attr("array")(ids, py::arg("dtype") = "str");
+}
+
+// The number this treatment's listing gives, by site index; '' for a site not offering it.
+py::object site_phones(const NearestBatch& b) {
+    py::list phones;
+    for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i) {
+        const auto v = b.index->engine().site(i);
+        std::string display;
+        for (std::size_t t = 0; t < v.treatments.size(); ++t) {
+            if (v.treatments[t] == b.treatment) display = std::string(v.phones[t].display);
+        }
+        phones.append(py::str(display));
+    }
+    return numpy().attr("array")(phones, py::arg("dtype") = "str");
+}
+
+// The batch as plain data (what it pickles to): its arrays, counts and messages, with the
+// site table as ids and phones, so `site` values can be read without the index.
+py::dict nearest_batch_dict(const NearestBatch& b) {
+    py::dict d;
+    d["treatment"] = b.treatment;
+    d["k"] = b.k;
+    d["site"] = b.site;
+    d["distance_m"] = b.distance_m;
+    d["bearing_deg"] = b.bearing_deg;
+    d["status"] = b.status;
+    d["match"] = b.match;
+    d["lat"] = b.lat;
+    d["lon"] = b.lon;
+    d["messages"] = b.messages;
+    d["approximate"] = b.approximate;
+    d["failed"] = b.failed;
+    d["site_ids"] = site_ids(b);
+    d["phones"] = site_phones(b);
+    return d;
+}
+
 // The site table of a batch: what its `site` values stand for.
 void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
     batch
@@ -543,31 +586,16 @@ void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
             },
             "The site table: sites[i] is the Site that `site` value i stands for.")
         .def_property_readonly(
-            "site_ids",
-            [](const NearestBatch& b) {
-                py::list ids;
-                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i)
-                    ids.append(py::str(std::string(b.index->engine().site(i).id)));
-                return numpy().attr("array")(ids, py::arg("dtype") = "str");
-            },
+            "site_ids", &site_ids,
             "Site ids by site index: site_ids[site] maps the site array to ids (mind the -1s).")
         .def_property_readonly(
-            "phones",
-            [](const NearestBatch& b) {
-                py::list phones;  // the number this treatment's listing gives, per site
-                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i) {
-                    const auto v = b.index->engine().site(i);
-                    std::string display;
-                    for (std::size_t t = 0; t < v.treatments.size(); ++t) {
-                        if (v.treatments[t] == b.treatment)
-                            display = std::string(v.phones[t].display);
-                    }
-                    phones.append(py::str(display));
-                }
-                return numpy().attr("array")(phones, py::arg("dtype") = "str");
-            },
+            "phones", &site_phones,
             "Phone (national display form) for this treatment by site index; '' for a site not "
             "offering it.")
+        .def("to_dict", &nearest_batch_dict,
+             "Plain data, what the batch pickles to: {'treatment', 'k', 'site', 'distance_m', "
+             "'bearing_deg', 'status', 'match', 'lat', 'lon', 'messages', 'approximate', "
+             "'failed', 'site_ids', 'phones'}; the arrays themselves, not copies.")
         .def(
             "ids",
             [](const NearestBatch& b) {
@@ -643,6 +671,27 @@ messages        dict         row -> the error message of every failed row)doc")
              [](const LookupBatch& b) { return code_names(b.status, status_table(), false); })
         .def("match_names",
              [](const LookupBatch& b) { return code_names(b.match, match_table(), true); })
+        .def(
+            "to_dict",
+            [](const LookupBatch& b) {
+                py::dict d;
+                d["postcode"] = b.postcode;
+                d["match"] = b.match;
+                d["located"] = b.located;
+                d["lat"] = b.lat;
+                d["lon"] = b.lon;
+                d["eastings_m"] = b.eastings_m;
+                d["northings_m"] = b.northings_m;
+                d["quality"] = b.quality;
+                d["postcode_count"] = b.postcode_count;
+                d["country"] = b.country;
+                d["status"] = b.status;
+                d["messages"] = b.messages;
+                d["failed"] = b.failed;
+                return d;
+            },
+            "Plain data, what the batch pickles to: every array by its attribute's name, "
+            "'messages' and 'failed'.")
         .def("__len__", [](const LookupBatch& b) { return b.rows; })
         .def("__repr__", [](const LookupBatch& b) {
             return "<LookupBatch " + counts_text(b.rows, b.failed) + ">";
@@ -669,6 +718,22 @@ messages     dict            row -> the error message of every failed row)doc")
         .def_readonly("failed", &ReverseBatch::failed)
         .def("status_names",
              [](const ReverseBatch& b) { return code_names(b.status, status_table(), false); })
+        .def(
+            "to_dict",
+            [](const ReverseBatch& b) {
+                py::dict d;
+                d["k"] = b.k;
+                d["postcode"] = b.postcode;
+                d["distance_m"] = b.distance_m;
+                d["bearing_deg"] = b.bearing_deg;
+                d["quality"] = b.quality;
+                d["status"] = b.status;
+                d["messages"] = b.messages;
+                d["failed"] = b.failed;
+                return d;
+            },
+            "Plain data, what the batch pickles to: every array by its attribute's name, 'k', "
+            "'messages' and 'failed'.")
         .def("__len__", [](const ReverseBatch& b) { return b.rows; })
         .def("__repr__", [](const ReverseBatch& b) {
             return "<ReverseBatch k=" + std::to_string(b.k) + ", " + counts_text(b.rows, b.failed) +
