@@ -330,6 +330,13 @@ resident: read the file into private memory (huge pages) instead of mapping it: 
             "Sources, dates, counts, checksum: the same as `hospital-locator info`.")
         .def("sites", &sites, "Every site, in id order (Site.index is the position in this list).")
         .def("site", &site, py::arg("id"), "The site with this id; raises UnknownSite.")
+        .def(
+            "sites_frame",
+            [](const py::object& self) {
+                return py::module_::import("hospital_locator._frame").attr("sites_frame")(self);
+            },
+            "Every site as a GeoDataFrame (EPSG:4326) with its phones, indexed by Site.index: "
+            "see hospital_locator._frame.sites_frame. Needs GeoPandas.")
         .def("treatments", &treatments, "The treatments the index offers, with their site counts.")
         .def(
             "verify",
