@@ -9,6 +9,7 @@
 // limit) are validated once by the contract, up front, and raise as the scalar call would.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -552,27 +553,6 @@ py::object site_phones(const NearestBatch& b) {
     return numpy().attr("array")(phones, py::arg("dtype") = "str");
 }
 
-// The batch as plain data (what it pickles to): its arrays, counts and messages, with the
-// site table as ids and phones, so `site` values can be read without the index.
-py::dict nearest_batch_dict(const NearestBatch& b) {
-    py::dict d;
-    d["treatment"] = b.treatment;
-    d["k"] = b.k;
-    d["site"] = b.site;
-    d["distance_m"] = b.distance_m;
-    d["bearing_deg"] = b.bearing_deg;
-    d["status"] = b.status;
-    d["match"] = b.match;
-    d["lat"] = b.lat;
-    d["lon"] = b.lon;
-    d["messages"] = b.messages;
-    d["approximate"] = b.approximate;
-    d["failed"] = b.failed;
-    d["site_ids"] = site_ids(b);
-    d["phones"] = site_phones(b);
-    return d;
-}
-
 // The site table of a batch: what its `site` values stand for.
 void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
     batch
@@ -592,10 +572,6 @@ void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
             "phones", &site_phones,
             "Phone (national display form) for this treatment by site index; '' for a site not "
             "offering it.")
-        .def("to_dict", &nearest_batch_dict,
-             "Plain data, what the batch pickles to: {'treatment', 'k', 'site', 'distance_m', "
-             "'bearing_deg', 'status', 'match', 'lat', 'lon', 'messages', 'approximate', "
-             "'failed', 'site_ids', 'phones'}; the arrays themselves, not copies.")
         .def(
             "ids",
             [](const NearestBatch& b) {
@@ -671,27 +647,6 @@ messages        dict         row -> the error message of every failed row)doc")
              [](const LookupBatch& b) { return code_names(b.status, status_table(), false); })
         .def("match_names",
              [](const LookupBatch& b) { return code_names(b.match, match_table(), true); })
-        .def(
-            "to_dict",
-            [](const LookupBatch& b) {
-                py::dict d;
-                d["postcode"] = b.postcode;
-                d["match"] = b.match;
-                d["located"] = b.located;
-                d["lat"] = b.lat;
-                d["lon"] = b.lon;
-                d["eastings_m"] = b.eastings_m;
-                d["northings_m"] = b.northings_m;
-                d["quality"] = b.quality;
-                d["postcode_count"] = b.postcode_count;
-                d["country"] = b.country;
-                d["status"] = b.status;
-                d["messages"] = b.messages;
-                d["failed"] = b.failed;
-                return d;
-            },
-            "Plain data, what the batch pickles to: every array by its attribute's name, "
-            "'messages' and 'failed'.")
         .def("__len__", [](const LookupBatch& b) { return b.rows; })
         .def("__repr__", [](const LookupBatch& b) {
             return "<LookupBatch " + counts_text(b.rows, b.failed) + ">";
@@ -718,27 +673,38 @@ messages     dict            row -> the error message of every failed row)doc")
         .def_readonly("failed", &ReverseBatch::failed)
         .def("status_names",
              [](const ReverseBatch& b) { return code_names(b.status, status_table(), false); })
-        .def(
-            "to_dict",
-            [](const ReverseBatch& b) {
-                py::dict d;
-                d["k"] = b.k;
-                d["postcode"] = b.postcode;
-                d["distance_m"] = b.distance_m;
-                d["bearing_deg"] = b.bearing_deg;
-                d["quality"] = b.quality;
-                d["status"] = b.status;
-                d["messages"] = b.messages;
-                d["failed"] = b.failed;
-                return d;
-            },
-            "Plain data, what the batch pickles to: every array by its attribute's name, 'k', "
-            "'messages' and 'failed'.")
         .def("__len__", [](const ReverseBatch& b) { return b.rows; })
         .def("__repr__", [](const ReverseBatch& b) {
             return "<ReverseBatch k=" + std::to_string(b.k) + ", " + counts_text(b.rows, b.failed) +
                    ">";
         });
+}
+
+// to_dict() of a batch class: the batch as plain data, what it pickles to. Every public
+// read-only attribute of the class (arrays, counts, messages, the site table's ids and phones)
+// by name, so an attribute added later is in it too; the arrays themselves, not copies.
+// `leave_out`: attributes that are objects tied to the index (NearestBatch.sites).
+void def_plain_to_dict(py::handle cls, const std::vector<std::string>& leave_out) {
+    std::vector<std::string> names;
+    const auto property = py::module_::import("builtins").attr("property");
+    for (const auto item : cls.attr("__dict__").attr("items")()) {
+        const auto pair = py::reinterpret_borrow<py::tuple>(item);
+        const auto name = pair[0].cast<std::string>();
+        if (name.starts_with("_") || !py::isinstance(pair[1], property) ||
+            std::find(leave_out.begin(), leave_out.end(), name) != leave_out.end())
+            continue;
+        names.push_back(name);
+    }
+    std::string doc = "Plain data, what the batch pickles to: a dict of ";
+    for (const auto& name : names) doc += "'" + name + (&name == &names.back() ? "'." : "', ");
+    py::setattr(cls, "to_dict",
+                py::cpp_function(
+                    [names](const py::object& self) {
+                        py::dict out;
+                        for (const auto& name : names) out[py::str(name)] = self.attr(name.c_str());
+                        return out;
+                    },
+                    py::name("to_dict"), py::is_method(cls), py::doc(doc.c_str())));
 }
 
 void bind_index_batches(py::class_<Index, std::shared_ptr<Index>>& index) {
@@ -788,6 +754,9 @@ void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& ind
     bind_nearest_batch(m);
     bind_lookup_batch(m);
     bind_reverse_batch(m);
+    def_plain_to_dict(m.attr("NearestBatch"), {"sites"});
+    def_plain_to_dict(m.attr("LookupBatch"), {});
+    def_plain_to_dict(m.attr("ReverseBatch"), {});
     bind_index_batches(index);
 }
 
