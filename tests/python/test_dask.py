@@ -5,6 +5,8 @@ import logging
 import os
 import shutil
 
+import dask
+import dask.base
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -47,6 +49,17 @@ def test_two_worker_processes_answer_as_one_process_does(gb, all_postcodes, clie
     assert list(answered["status"].iloc[[0, 50_000, 70_000, 90_000, len(df) - 1]]) == \
         ["invalid", "not_covered", "invalid", "approximate", "not_found"]
     assert (answered["status"] == "ok").sum() == len(df) - 5
+
+
+def test_the_same_call_on_the_same_index_file_is_the_same_graph(gb, gb_path, tiny, all_postcodes):
+    ddf = dd.from_pandas(_frame(all_postcodes[:1000]), npartitions=2)
+    with dask.config.set({"tokenize.ensure-deterministic": True}):
+        assert dask.base.tokenize(gb) == dask.base.tokenize(hl.Index(gb_path))
+        assert dask.base.tokenize(gb) != dask.base.tokenize(tiny)
+        assert dask.base.tokenize(gb) != dask.base.tokenize(hl.Index(gb_path, verify=True))
+        keys = hl.nearest_dask(gb, ddf).__dask_keys__()
+        assert hl.nearest_dask(hl.Index(gb_path), ddf).__dask_keys__() == keys
+        assert hl.nearest_dask(gb, ddf, k=2).__dask_keys__() != keys
 
 
 def test_parameters_are_checked_once_before_any_task_runs(gb, all_postcodes):

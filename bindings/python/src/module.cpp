@@ -351,7 +351,11 @@ resident: read the file into private memory (huge pages) instead of mapping it: 
         .def("located_postcode", &located_postcode, py::arg("row"),
              "The located postcode at `row` in [0, located_count()), in index order.")
         .def("__repr__", &index_repr)
-        .def(py::pickle(&index_state, &index_from_state));
+        .def(py::pickle(&index_state, &index_from_state))
+        // Dask names a task by its arguments' tokens: the same file and contents give the
+        // same token, so the same call on the same index is the same graph (and can reuse a
+        // persisted result) instead of a random one.
+        .def("__dask_tokenize__", &index_state);
 }
 
 // The scalar queries.
