@@ -311,6 +311,9 @@ path: str, bytes or os.PathLike, as open() takes it.
 
 Raises BadIndex for a file that is missing, truncated, corrupt, of another format
 version, not an index or not a regular file (a FIFO or a directory: refused at once).
+
+Pickles as its absolute path, payload checksum and open options, never its contents:
+unpickling opens the file again and raises BadIndex if its checksum is not the pickled one.
 )doc";
 
 // Opening, and what the index holds.
