@@ -23,6 +23,16 @@ def _path(variable):
     return value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def installed_package():
+    """Under tests/python/install_check.py: fail unless the package under test is the one
+    installed in the venv being checked (not a build tree's, nor the source's)."""
+    expected = os.environ.get("HLOC_EXPECT_PACKAGE")
+    if expected:
+        found = Path(hl.__file__).resolve().parent
+        assert found == Path(expected).resolve(), f"hospital_locator imported from {found}"
+
+
 @pytest.fixture(scope="session")
 def gb_path():
     return _path("HLOC_TEST_INDEX")

@@ -14,7 +14,8 @@ Scalar calls (lookup, nearest, reverse) return small typed objects whose to_dict
 DESIGN.md JSON shape of `hospital-locator ... --format json`. Vectorised calls
 (nearest_many, lookup_many, reverse_many) take NumPy arrays or sequences, release the GIL,
 spread the rows over all cores and return NumPy arrays; a bad row gets a status code in its
-row instead of raising. nearest_frame() gives a pandas DataFrame with the batch CSV columns.
+row instead of raising. nearest_frame() gives a pandas DataFrame with the batch CSV columns
+(a GeoDataFrame for a GeoDataFrame of points); nearest_dask() the same over a Dask DataFrame.
 
 Engine errors raise subclasses of hospital_locator.Error (InvalidPostcode, PostcodeNotFound,
 NotCovered, InvalidParameter, UnknownTreatment, BadIndex, ...) with .code and the CLI's
@@ -57,6 +58,7 @@ from ._core import (
     Site,
     Treatment,
 )
+from ._dask import nearest_dask
 from ._frame import NEAREST_FRAME_STATUS, nearest_frame
 
 __version__ = "0.1.0"
@@ -67,5 +69,5 @@ __all__ = [
     "UnknownSite", "UnknownTreatment", "Status", "Match", "STATUS_NAMES", "MATCH_NAMES",
     "MAX_K", "MAX_THREADS", "Index", "IndexInfo", "LookupBatch", "Nearest", "NearestBatch",
     "Neighbour", "Phone", "Postcode", "Query", "Reverse", "ReverseBatch", "ReverseHit", "Site",
-    "Treatment", "nearest_frame", "NEAREST_FRAME_STATUS",
+    "Treatment", "nearest_frame", "NEAREST_FRAME_STATUS", "nearest_dask",
 ]

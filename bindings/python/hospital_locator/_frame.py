@@ -1,15 +1,17 @@
-"""nearest_frame: Index.nearest_many as a pandas DataFrame in the batch report's columns.
+"""nearest_frame: Index.nearest_many as a pandas DataFrame in the batch report's columns, for
+postcodes, or for the points of a GeoDataFrame; sites_frame: the sites as a GeoDataFrame.
 
-pandas is imported when the function is called, not when hospital_locator is imported.
+pandas and GeoPandas are imported when a function is called, not when hospital_locator is.
 """
 
 from __future__ import annotations
 
 from ._core import _ROW_STATUS, _round_to
-from ._errors import STATUS_NAMES, Match, Status
+from ._errors import STATUS_NAMES, InvalidParameter, Match, Status
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing slows the package's import
 if TYPE_CHECKING:  # pragma: no cover
+    import geopandas
     import pandas
 
     from ._core import Index
@@ -23,15 +25,22 @@ _METRES_PER_MILE = 1609.344  # as engine/include/hloc/geodesy.hpp, so miles roun
 NEAREST_FRAME_STATUS = {Status(code): name for code, name in _ROW_STATUS.items()}
 
 
-def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str = "postcode", *,
+def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str | None = None, *,
                   k: int = 3, treatment: str | None = None,
                   max_miles: float | None = None, max_km: float | None = None,
                   keep_columns: bool = True, threads: int = 0) -> "pandas.DataFrame":
     """The k nearest sites for every row of df, as a DataFrame with the batch CSV's columns.
 
-    Columns: df's own columns first (unless keep_columns=False; one whose name is also a
-    result column's, in any case, is renamed ``input_<name>`` as the batch CSV does), then
-    ``status``, ``match``,
+    df: a pandas DataFrame with a column of postcodes (``postcode_column``, "postcode" when
+    None), or a GeoDataFrame of points in any CRS. A GeoDataFrame is answered from its active
+    geometry, transformed to WGS84 by GeoPandas (``to_crs``), unless ``postcode_column`` is
+    given; it must have a CRS (InvalidParameter if not). The answer is then a GeoDataFrame in
+    df's CRS, keeping df's geometry. A row whose geometry is missing, empty or not a Point is
+    "invalid" (error_code "invalid_parameter", error_message says what the geometry is).
+
+    Columns: df's own columns first (unless keep_columns=False, which keeps only a
+    GeoDataFrame's geometry; one whose name is also a result column's, in any case, is
+    renamed ``input_<name>`` as the batch CSV does), then ``status``, ``match``,
     ``lat``, ``lon``, then for n = 1..k ``site_n_id``, ``site_n_name``, ``site_n_phone``,
     ``site_n_metres``, ``site_n_miles``, then ``error_code`` and ``error_message``. One row
     per input row, same order, same index.
@@ -45,18 +54,51 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str =
     as Index.nearest would.
     """
     try:
-        import numpy as np
         import pandas as pd
     except ImportError as e:  # pragma: no cover - pandas is a Debian package dependency
         raise ImportError("nearest_frame needs pandas (Debian: apt install python3-pandas)") from e
 
-    if postcode_column not in df.columns:
-        raise KeyError(f"no column {postcode_column!r} in the DataFrame; its columns are "
-                       f"{', '.join(map(repr, map(str, df.columns)))}")
-    batch = index.nearest_many(df[postcode_column], k=k, treatment=treatment,
-                               max_miles=max_miles, max_km=max_km, threads=threads)
-    n = len(batch)
+    options = dict(k=k, treatment=treatment, max_miles=max_miles, max_km=max_km, threads=threads)
+    geometry = _geometry_name(df)
+    problems: dict[int, str] = {}
+    if geometry is not None and postcode_column is None:
+        lat, lon, problems = _wgs84_points(df)
+        batch = index.nearest_many(lat=lat, lon=lon, **options)
+    else:
+        postcode_column = "postcode" if postcode_column is None else postcode_column
+        if postcode_column not in df.columns:
+            raise KeyError(f"no column {postcode_column!r} in the DataFrame; its columns are "
+                           f"{', '.join(map(repr, map(str, df.columns)))}")
+        batch = index.nearest_many(df[postcode_column], **options)
 
+    out = pd.DataFrame(_answer_columns(batch, problems), index=df.index)
+    results = {str(c).lower() for c in out.columns}
+
+    def renamed(c):
+        return f"input_{c}" if str(c).lower() in results else c
+
+    if keep_columns:
+        inputs = df.rename(columns=renamed)
+    elif geometry is not None:
+        inputs = df[[geometry]].rename(columns=renamed)
+    else:
+        return out
+    # By position, not by label: an index with repeated labels must not multiply rows.
+    out = pd.concat([pd.DataFrame(inputs).reset_index(drop=True), out.reset_index(drop=True)],
+                    axis=1)
+    out.index = df.index
+    if geometry is None:
+        return out
+    import geopandas
+    return geopandas.GeoDataFrame(out, geometry=renamed(geometry), crs=df.crs)
+
+
+def _answer_columns(batch, problems: dict[int, str]) -> dict[str, object]:
+    """The batch CSV's columns of a NearestBatch; ``problems`` (row -> message) are rows the
+    caller found invalid before asking (a geometry that is not a point)."""
+    import numpy as np
+
+    n = len(batch)
     match = batch.match_names()
     match[batch.match == Match.NONE] = ""
     columns: dict[str, object] = {
@@ -85,14 +127,84 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str =
     for row, message in batch.messages.items():
         error_code[row] = STATUS_NAMES.get(int(batch.status[row]), "internal")
         error_message[row] = message
+    for row, message in problems.items():
+        columns["status"][row] = "invalid"  # type: ignore[index]
+        error_code[row] = InvalidParameter.code
+        error_message[row] = message
     columns["error_code"] = error_code
     columns["error_message"] = error_message
+    return columns
 
-    out = pd.DataFrame(columns, index=df.index)
-    if keep_columns:
-        results = {str(c).lower() for c in out.columns}
-        inputs = df.rename(columns=lambda c: f"input_{c}" if str(c).lower() in results else c)
-        # By position, not by label: an index with repeated labels must not multiply rows.
-        out = pd.concat([inputs.reset_index(drop=True), out.reset_index(drop=True)], axis=1)
-        out.index = df.index
-    return out
+
+def _geometry_name(df) -> str | None:
+    """The active geometry column of a GeoDataFrame; None for any other frame. GeoPandas is
+    not imported for a plain DataFrame."""
+    if "geopandas" not in type(df).__module__:
+        return None
+    import geopandas
+    if not isinstance(df, geopandas.GeoDataFrame):  # pragma: no cover - a GeoSeries, say
+        return None
+    return df.geometry.name
+
+
+def _wgs84_points(df) -> tuple:
+    """lat, lon (WGS84 degrees) of a GeoDataFrame's points, NaN where a row has no point, and
+    row -> why for those rows."""
+    import numpy as np
+
+    if df.crs is None:
+        raise InvalidParameter(
+            "the GeoDataFrame has no CRS, so its points cannot be put in WGS84: set the one its "
+            "coordinates are in, e.g. gdf.set_crs('EPSG:27700') for British National Grid "
+            "eastings and northings, or gdf.set_crs('EPSG:4326') for WGS84 longitude and "
+            "latitude")
+    geometry = df.geometry
+    kinds = np.asarray(geometry.geom_type, dtype=object)
+    missing = np.asarray(geometry.isna())
+    empty = np.asarray(geometry.is_empty) & ~missing
+    point = (kinds == "Point") & ~empty & ~missing
+    lat = np.full(len(df), np.nan)
+    lon = np.full(len(df), np.nan)
+    if point.any():
+        wgs84 = geometry[point].to_crs(4326)  # GeoPandas' (pyproj's) own transformation
+        lon[point] = np.asarray(wgs84.x, dtype=float)
+        lat[point] = np.asarray(wgs84.y, dtype=float)
+    problems: dict[int, str] = {}
+    for row in np.flatnonzero(~point):
+        if missing[row]:
+            problems[int(row)] = "the row has no geometry; a Point is needed"
+        elif empty[row]:
+            problems[int(row)] = "the geometry is empty; a Point is needed"
+        else:
+            problems[int(row)] = f"the geometry is a {kinds[row]}, not a Point"
+    return lat, lon, problems
+
+
+def sites_frame(index: "Index") -> "geopandas.GeoDataFrame":
+    """Every site of the index as a GeoDataFrame in WGS84 (EPSG:4326), one row per site in
+    Index.sites() order, indexed by Site.index (the values of NearestBatch.site): id, name,
+    street, locality, town, postcode, located_by, postcode_quality, treatments (comma
+    separated), then for each treatment T of the index phone_T (national display form),
+    phone_T_e164, phone_T_uri and phone_T_source ("" where the site does not offer T), and
+    the site's point as geometry."""
+    import geopandas
+    import pandas as pd
+
+    sites = index.sites()
+    treatments = [t.name for t in index.treatments()]
+    columns: dict[str, list] = {
+        name: [getattr(s, name) for s in sites]
+        for name in ("id", "name", "street", "locality", "town", "postcode", "located_by",
+                     "postcode_quality")
+    }
+    columns["treatments"] = [",".join(s.treatments) for s in sites]
+    phones = [s.phones for s in sites]
+    for t in treatments:
+        for field, suffix in (("display", ""), ("e164", "_e164"), ("uri", "_uri"),
+                              ("source", "_source")):
+            columns[f"phone_{t}{suffix}"] = [getattr(p[t], field) if t in p else ""
+                                             for p in phones]
+    points = geopandas.points_from_xy([s.lon for s in sites], [s.lat for s in sites],
+                                      crs="EPSG:4326")
+    return geopandas.GeoDataFrame(columns, geometry=points,
+                                  index=pd.RangeIndex(len(sites), name="site"))

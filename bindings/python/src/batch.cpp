@@ -9,6 +9,7 @@
 // limit) are validated once by the contract, up front, and raise as the scalar call would.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -530,6 +531,28 @@ match        uint8   [n]     0 unit, 1 sector, 2 district, 3 point (MATCH_NAMES)
 lat, lon     float64 [n]     the resolved origin, WGS84 degrees; NaN for a failed row
 messages     dict            row -> the error message of every failed row)doc";
 
+// Site ids by site index.
+py::object site_ids(const NearestBatch& b) {
+    py::list ids;
+    for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i)
+        ids.append(py::str(std::string(b.index->engine().site(i).id)));
+    return numpy().attr("array")(ids, py::arg("dtype") = "str");
+}
+
+// The number this treatment's listing gives, by site index; '' for a site not offering it.
+py::object site_phones(const NearestBatch& b) {
+    py::list phones;
+    for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i) {
+        const auto v = b.index->engine().site(i);
+        std::string display;
+        for (std::size_t t = 0; t < v.treatments.size(); ++t) {
+            if (v.treatments[t] == b.treatment) display = std::string(v.phones[t].display);
+        }
+        phones.append(py::str(display));
+    }
+    return numpy().attr("array")(phones, py::arg("dtype") = "str");
+}
+
 // The site table of a batch: what its `site` values stand for.
 void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
     batch
@@ -543,29 +566,10 @@ void bind_nearest_batch_sites(py::class_<NearestBatch>& batch) {
             },
             "The site table: sites[i] is the Site that `site` value i stands for.")
         .def_property_readonly(
-            "site_ids",
-            [](const NearestBatch& b) {
-                py::list ids;
-                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i)
-                    ids.append(py::str(std::string(b.index->engine().site(i).id)));
-                return numpy().attr("array")(ids, py::arg("dtype") = "str");
-            },
+            "site_ids", &site_ids,
             "Site ids by site index: site_ids[site] maps the site array to ids (mind the -1s).")
         .def_property_readonly(
-            "phones",
-            [](const NearestBatch& b) {
-                py::list phones;  // the number this treatment's listing gives, per site
-                for (std::uint32_t i = 0; i < b.index->engine().site_count(); ++i) {
-                    const auto v = b.index->engine().site(i);
-                    std::string display;
-                    for (std::size_t t = 0; t < v.treatments.size(); ++t) {
-                        if (v.treatments[t] == b.treatment)
-                            display = std::string(v.phones[t].display);
-                    }
-                    phones.append(py::str(display));
-                }
-                return numpy().attr("array")(phones, py::arg("dtype") = "str");
-            },
+            "phones", &site_phones,
             "Phone (national display form) for this treatment by site index; '' for a site not "
             "offering it.")
         .def(
@@ -676,6 +680,33 @@ messages     dict            row -> the error message of every failed row)doc")
         });
 }
 
+// to_dict() of a batch class: the batch as plain data, what it pickles to. Every public
+// read-only attribute of the class (arrays, counts, messages, the site table's ids and phones)
+// by name, so an attribute added later is in it too; the arrays themselves, not copies.
+// `leave_out`: attributes that are objects tied to the index (NearestBatch.sites).
+void def_plain_to_dict(py::handle cls, const std::vector<std::string>& leave_out) {
+    std::vector<std::string> names;
+    const auto property = py::module_::import("builtins").attr("property");
+    for (const auto item : cls.attr("__dict__").attr("items")()) {
+        const auto pair = py::reinterpret_borrow<py::tuple>(item);
+        const auto name = pair[0].cast<std::string>();
+        if (name.starts_with("_") || !py::isinstance(pair[1], property) ||
+            std::find(leave_out.begin(), leave_out.end(), name) != leave_out.end())
+            continue;
+        names.push_back(name);
+    }
+    std::string doc = "Plain data, what the batch pickles to: a dict of ";
+    for (const auto& name : names) doc += "'" + name + (&name == &names.back() ? "'." : "', ");
+    py::setattr(cls, "to_dict",
+                py::cpp_function(
+                    [names](const py::object& self) {
+                        py::dict out;
+                        for (const auto& name : names) out[py::str(name)] = self.attr(name.c_str());
+                        return out;
+                    },
+                    py::name("to_dict"), py::is_method(cls), py::doc(doc.c_str())));
+}
+
 void bind_index_batches(py::class_<Index, std::shared_ptr<Index>>& index) {
     index
         .def(
@@ -723,6 +754,9 @@ void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& ind
     bind_nearest_batch(m);
     bind_lookup_batch(m);
     bind_reverse_batch(m);
+    def_plain_to_dict(m.attr("NearestBatch"), {"sites"});
+    def_plain_to_dict(m.attr("LookupBatch"), {});
+    def_plain_to_dict(m.attr("ReverseBatch"), {});
     bind_index_batches(index);
 }
 

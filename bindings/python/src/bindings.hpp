@@ -23,10 +23,18 @@ namespace py = pybind11;
 // threads.
 class Index : public std::enable_shared_from_this<Index> {
   public:
-    Index(Engine engine, std::string path) : engine_(std::move(engine)), path_(std::move(path)) {}
+    // `path` as the caller gave it; `absolute` the same file from any working directory, and
+    // `options` how it was opened: what a pickled Index re-opens in another process.
+    Index(Engine engine, std::string path, std::string absolute, OpenOptions options)
+        : engine_(std::move(engine)),
+          path_(std::move(path)),
+          absolute_(std::move(absolute)),
+          options_(options) {}
 
     const Engine& engine() const { return engine_; }
     const std::string& path() const { return path_; }
+    const std::string& absolute_path() const { return absolute_; }
+    const OpenOptions& options() const { return options_; }
     // The contract's JSON writer of this index (every to_dict() goes through it), made on first
     // use: it renders every site once, which a caller who never asks for JSON need not pay.
     const contract::JsonWriter& json() const {
@@ -36,7 +44,8 @@ class Index : public std::enable_shared_from_this<Index> {
 
   private:
     Engine engine_;
-    std::string path_;
+    std::string path_, absolute_;
+    OpenOptions options_;
     mutable std::once_flag json_once_;
     mutable std::optional<contract::JsonWriter> json_;
 };
@@ -58,6 +67,12 @@ T unwrap(Result<T> r) {
     if (!r) throw r.error();
     return std::move(r).value();
 }
+
+// Answers and batches pickle as plain data, not as objects tied to an open index: `cls`
+// (a class with to_dict()) unpickles as its to_dict(), so the receiving process needs neither
+// the index file nor this module. `immutable`: copy.copy and copy.deepcopy return the object
+// itself, as for a tuple, instead of going through pickling.
+void pickle_as_plain_data(py::handle cls, bool immutable);
 
 void bind_results(py::module_& m);
 void bind_batches(py::module_& m, py::class_<Index, std::shared_ptr<Index>>& index);

@@ -94,6 +94,27 @@ py::str message_text(const std::string& text) {
 
 }  // namespace
 
+void pickle_as_plain_data(py::handle cls, bool immutable) {
+    // Leaked, as error_factory is.
+    static const auto* dict_type = new py::object(py::module_::import("builtins").attr("dict"));
+    py::setattr(cls, "__reduce__",
+                py::cpp_function(
+                    [](py::handle self) {
+                        return py::make_tuple(*dict_type, py::make_tuple(self.attr("to_dict")()));
+                    },
+                    py::name("__reduce__"), py::is_method(cls)));
+    if (!immutable) return;
+    py::setattr(
+        cls, "__copy__",
+        py::cpp_function([](py::handle self) { return py::reinterpret_borrow<py::object>(self); },
+                         py::name("__copy__"), py::is_method(cls)));
+    py::setattr(
+        cls, "__deepcopy__",
+        py::cpp_function(
+            [](py::handle self, py::handle) { return py::reinterpret_borrow<py::object>(self); },
+            py::name("__deepcopy__"), py::is_method(cls), py::arg("memo")));
+}
+
 void set_python_error(const Error& error) {
     const py::object suggestion =
         error.suggestion().empty() ? py::none() : py::object(message_text(error.suggestion()));
@@ -131,19 +152,25 @@ std::filesystem::path os_path(py::handle given) {
     return std::filesystem::path(std::move(bytes));
 }
 
-std::shared_ptr<Index> open_index(const py::object& path_argument, bool verify,
-                                  bool preload_reverse, bool resident) {
-    const auto path = os_path(path_argument);
-    OpenOptions options;
-    options.verify_checksum = verify;
-    options.preload_reverse = preload_reverse;
-    options.resident = resident;
+std::shared_ptr<Index> open_at(const std::filesystem::path& path, const OpenOptions& options) {
     std::optional<Engine> engine;
+    std::error_code ignored;  // absolute() fails only without a working directory: keep `path`
+    auto absolute = std::filesystem::absolute(path, ignored);
+    if (absolute.empty()) absolute = path;
     {
         py::gil_scoped_release release;  // mapping and checking may touch every page
         engine.emplace(Engine::open(path, options));
     }
-    return std::make_shared<Index>(std::move(*engine), path.string());
+    return std::make_shared<Index>(std::move(*engine), path.string(), absolute.string(), options);
+}
+
+std::shared_ptr<Index> open_index(const py::object& path_argument, bool verify,
+                                  bool preload_reverse, bool resident) {
+    OpenOptions options;
+    options.verify_checksum = verify;
+    options.preload_reverse = preload_reverse;
+    options.resident = resident;
+    return open_at(os_path(path_argument), options);
 }
 
 IndexPtr shared(const Index& self) { return self.shared_from_this(); }
@@ -214,14 +241,51 @@ PyPostcode located_postcode(const Index& self, long long row) {
     return PyPostcode{std::move(record), std::move(input)};
 }
 
-// The path as os.fsdecode gives it: bytes that are not UTF-8 become surrogates, so the text
+// A path as os.fsdecode gives it: bytes that are not UTF-8 become surrogates, so the text
 // opens the same file again.
-py::str path_text(const Index& self) {
-    const auto& path = self.path();
+py::str fs_text(const std::string& path) {
     PyObject* text =
         PyUnicode_DecodeFSDefaultAndSize(path.data(), static_cast<Py_ssize_t>(path.size()));
     if (!text) throw py::error_already_set();
     return py::reinterpret_steal<py::str>(text);
+}
+
+py::str path_text(const Index& self) { return fs_text(self.path()); }
+
+// ---- pickling ----------------------------------------------------------------------------
+// An Index pickles as where it is and what it holds, never as its bytes: (absolute path,
+// payload checksum, open options). Unpickling opens that file again, with the same options,
+// and refuses it (BadIndex) unless its checksum is the pickled one, so a worker never answers
+// from a file rebuilt or replaced since.
+
+constexpr std::size_t kPickledIndexFields = 5;
+
+py::tuple index_state(const Index& self) {
+    const auto& o = self.options();
+    return py::make_tuple(fs_text(self.absolute_path()), self.engine().info().checksum,
+                          o.verify_checksum, o.preload_reverse, o.resident);
+}
+
+std::shared_ptr<Index> index_from_state(const py::tuple& state) {
+    if (state.size() != kPickledIndexFields || !py::isinstance<py::str>(state[1])) {
+        throw Error(ErrorCode::bad_index, "cannot unpickle an Index from " +
+                                              py::repr(state).cast<std::string>() +
+                                              ": not the state an Index pickles to");
+    }
+    OpenOptions options;
+    options.verify_checksum = state[2].cast<bool>();
+    options.preload_reverse = state[3].cast<bool>();
+    options.resident = state[4].cast<bool>();
+    auto index = open_at(os_path(state[0]), options);
+    const auto pickled = state[1].cast<std::string>();
+    const auto found = index->engine().info().checksum;
+    if (found != pickled) {
+        throw Error(ErrorCode::bad_index,
+                    "cannot unpickle the Index of " + py::repr(state[0]).cast<std::string>() +
+                        ": the file's payload checksum is " + found + ", the pickled Index's " +
+                        pickled + " (the file was rebuilt or replaced since it was pickled)");
+    }
+    return index;
 }
 
 std::string index_repr(const Index& self) {
@@ -247,6 +311,9 @@ path: str, bytes or os.PathLike, as open() takes it.
 
 Raises BadIndex for a file that is missing, truncated, corrupt, of another format
 version, not an index or not a regular file (a FIFO or a directory: refused at once).
+
+Pickles as its absolute path, payload checksum and open options, never its contents:
+unpickling opens the file again and raises BadIndex if its checksum is not the pickled one.
 )doc";
 
 // Opening, and what the index holds.
@@ -266,6 +333,13 @@ resident: read the file into private memory (huge pages) instead of mapping it: 
             "Sources, dates, counts, checksum: the same as `hospital-locator info`.")
         .def("sites", &sites, "Every site, in id order (Site.index is the position in this list).")
         .def("site", &site, py::arg("id"), "The site with this id; raises UnknownSite.")
+        .def(
+            "sites_frame",
+            [](const py::object& self) {
+                return py::module_::import("hospital_locator._frame").attr("sites_frame")(self);
+            },
+            "Every site as a GeoDataFrame (EPSG:4326) with its phones, indexed by Site.index: "
+            "see hospital_locator._frame.sites_frame. Needs GeoPandas.")
         .def("treatments", &treatments, "The treatments the index offers, with their site counts.")
         .def(
             "verify",
@@ -279,7 +353,12 @@ resident: read the file into private memory (huge pages) instead of mapping it: 
             "How many postcodes have coordinates (rows of postcodes()).")
         .def("located_postcode", &located_postcode, py::arg("row"),
              "The located postcode at `row` in [0, located_count()), in index order.")
-        .def("__repr__", &index_repr);
+        .def("__repr__", &index_repr)
+        .def(py::pickle(&index_state, &index_from_state))
+        // Dask names a task by its arguments' tokens: the same file and contents give the
+        // same token, so the same call on the same index is the same graph (and can reuse a
+        // persisted result) instead of a random one.
+        .def("__dask_tokenize__", &index_state);
 }
 
 // The scalar queries.
@@ -332,4 +411,9 @@ PYBIND11_MODULE(_core, m) {
     bind_index_listing(index);
     bind_index_queries(index);
     bind_batches(m, index);
+    for (const char* name : {"Phone", "Site", "Treatment", "Query", "Neighbour", "Nearest",
+                             "Postcode", "ReverseHit", "Reverse", "IndexInfo"})
+        pickle_as_plain_data(m.attr(name), true);
+    for (const char* name : {"NearestBatch", "LookupBatch", "ReverseBatch"})
+        pickle_as_plain_data(m.attr(name), false);
 }
