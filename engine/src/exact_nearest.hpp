@@ -4,12 +4,14 @@
 // geodesic (Vincenty, geodesic_inverse) from the origin to every point and sorting by
 // (distance, tie-break key), keeping the first k (and only those within max_distance_m).
 //
-// How: the KD-tree proposes the k nearest points by chord length between unit vectors; their
-// geodesic distances bound the true k-th distance D; every point that could beat it lies
-// within candidate_radius_sq(D) (proof beside that function), so a radius search collects them
-// all, and the candidates are ranked by their geodesic distances. Degenerate cases: no points
-// or k = 0 give no result; a bound whose angle reaches pi (the far side of the Earth) makes
-// every point a candidate.
+// How: the chord between two unit vectors bounds the geodesic between their points on both
+// sides (geodesic_bounds). The KD-tree proposes the k nearest points by chord; the largest of
+// their upper bounds bounds the true k-th distance D, and every point that could beat it lies
+// within candidate_radius_sq(D), so a radius search collects them all. Of those, a point whose
+// lower bound exceeds the k-th smallest upper bound cannot be among the first k; Vincenty runs
+// only for the rest (about k of them: the bounds are 1 % apart), and they are ranked by their
+// geodesic distances. Degenerate cases: no points or k = 0 give no result; a bound whose angle
+// reaches pi (the far side of the Earth) makes every point a candidate.
 #pragma once
 
 #include <algorithm>
@@ -40,6 +42,25 @@ inline double candidate_radius_sq(double distance_m) {
     return chord * chord;
 }
 
+// The geodesic between two points whose unit vectors are `chord_sq` apart (squared chord in
+// UnitVector units, as the tree measures, one of them quantised) lies within [low, high].
+// Proof: the spherical angle of the exact vectors is within that of the chord -+ 1 unit (the
+// quantised vector is within 0.87 units of the exact one), and the geodesic is between
+// kMinRadiusOfCurvatureM and kMaxRadiusOfCurvatureM times the angle (geodesy.hpp). Widened by
+// 1e-6 relative and 1 cm absolute for Vincenty's own tolerance and the doubles.
+struct GeodesicBounds {
+    double low_m;
+    double high_m;
+};
+inline GeodesicBounds geodesic_bounds(double chord_sq) {
+    constexpr double kHalfUnit = 0.5 / format::kUnitScale;  // chord units -> sin(angle / 2)
+    const double chord = std::sqrt(chord_sq);
+    const double angle_low = 2.0 * std::asin(std::clamp((chord - 1.0) * kHalfUnit, 0.0, 1.0));
+    const double angle_high = 2.0 * std::asin(std::clamp((chord + 1.0) * kHalfUnit, 0.0, 1.0));
+    return {std::max(0.0, kMinRadiusOfCurvatureM * angle_low * (1.0 - 1e-6) - 0.01),
+            kMaxRadiusOfCurvatureM * angle_high * (1.0 + 1e-6) + 0.01};
+}
+
 struct Candidate {
     std::uint32_t local;     // index into the tree's cloud
     std::uint32_t tiebreak;  // site index (sites sort by id) or postcode row
@@ -50,6 +71,8 @@ struct NearestScratch {
     std::vector<std::uint32_t> knn_index;
     std::vector<double> knn_dist;
     std::vector<std::pair<std::uint32_t, double>> radius_hits;
+    std::vector<GeodesicBounds> bounds;  // by radius hit
+    std::vector<double> highs;           // upper bounds, partly ordered to find the k-th
     std::vector<Candidate> candidates;
 };
 inline NearestScratch& nearest_scratch() {
@@ -69,41 +92,55 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
     const auto q = exact_unit_vector(origin);
     const std::size_t want = std::min<std::size_t>(k, point_count);
 
-    // 1. The k nearest by chord; their geodesic distances bound the true k-th distance.
+    // 1. The k nearest by chord: the largest of their upper bounds bounds the true k-th distance.
     s.knn_index.resize(want);
     s.knn_dist.resize(want);
     const auto found = tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
-    auto& cands = s.candidates;
-    cands.clear();
-    double kth_m = 0;
+    double bound_m = 0;
     for (std::size_t i = 0; i < found; ++i) {
-        const auto local = s.knn_index[i];
-        cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
-        kth_m = std::max(kth_m, cands.back().geodesic.distance_m);
+        bound_m = std::max(bound_m, geodesic_bounds(s.knn_dist[i]).high_m);
     }
-    double bound_m = kth_m;
     if (max_distance_m) bound_m = std::min(bound_m, *max_distance_m);
 
-    // 2. Every point that could beat the k-th candidate lies within candidate_radius_sq.
+    // 2. Every point that could beat the k-th lies within candidate_radius_sq.
     const double radius_sq = candidate_radius_sq(bound_m);
     if (std::isinf(radius_sq)) {
         s.radius_hits.clear();
-        for (std::uint32_t i = 0; i < point_count; ++i) s.radius_hits.emplace_back(i, 0.0);
+        for (std::uint32_t i = 0; i < point_count; ++i) {
+            const auto& p = tree.dataset.points[i];
+            const double dx = p.x - q[0], dy = p.y - q[1], dz = p.z - q[2];
+            s.radius_hits.emplace_back(i, dx * dx + dy * dy + dz * dz);
+        }
     } else {
         nanoflann::SearchParams params;
         params.sorted = false;
         tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
     }
+
+    // 3. A hit whose lower bound exceeds the k-th smallest upper bound cannot be among the first
+    // k (k hits are strictly nearer than it); only the rest are measured, with Vincenty.
+    s.bounds.clear();
+    s.highs.clear();
     for (const auto& hit : s.radius_hits) {
-        const std::uint32_t local = hit.first;  // (clang 14 cannot capture a structured binding)
-        const bool seen = std::any_of(cands.begin(), cands.begin() + static_cast<long>(found),
-                                      [&](const Candidate& c) { return c.local == local; });
-        if (!seen) {
-            cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
-        }
+        s.bounds.push_back(geodesic_bounds(hit.second));
+        s.highs.push_back(s.bounds.back().high_m);
+    }
+    double cut_m = std::numeric_limits<double>::infinity();
+    if (s.highs.size() > want) {
+        const auto kth = s.highs.begin() + static_cast<long>(want - 1);
+        std::nth_element(s.highs.begin(), kth, s.highs.end());
+        cut_m = *kth;
+    }
+    if (max_distance_m) cut_m = std::min(cut_m, *max_distance_m);
+    auto& cands = s.candidates;
+    cands.clear();
+    for (std::size_t i = 0; i < s.radius_hits.size(); ++i) {
+        if (s.bounds[i].low_m > cut_m) continue;
+        const std::uint32_t local = s.radius_hits[i].first;
+        cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
     }
 
-    // 3. Exact order: geodesic distance, then the tie-break key.
+    // 4. Exact order: geodesic distance, then the tie-break key.
     auto by_distance = [](const Candidate& a, const Candidate& b) {
         if (a.geodesic.distance_m != b.geodesic.distance_m) {
             return a.geodesic.distance_m < b.geodesic.distance_m;

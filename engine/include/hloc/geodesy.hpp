@@ -18,6 +18,12 @@ inline constexpr double kMetresPerMile = 1609.344;
 inline constexpr double kMinRadiusOfCurvatureM =
     kWgs84SemiMajorM * (1.0 - (2.0 * kWgs84Flattening - kWgs84Flattening * kWgs84Flattening));
 
+// The largest, a / sqrt(1 - e^2) = a / (1 - f): the radius of curvature at the poles. On any
+// path, ellipsoidal length <= this radius times the path's length on the unit sphere; the image
+// of the spherical great circle is one such path and the geodesic is no longer, so a geodesic
+// of s metres joins points at least s / kMaxRadiusOfCurvatureM radians apart on the sphere.
+inline constexpr double kMaxRadiusOfCurvatureM = kWgs84SemiMajorM / (1.0 - kWgs84Flattening);
+
 struct Geodesic {
     double distance_m;   // metres along the WGS84 geodesic
     double bearing_deg;  // initial azimuth at `from`, [0, 360), 0 = north, 90 = east
