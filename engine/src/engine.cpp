@@ -109,7 +109,7 @@ Result<NearestAnswer> Engine::nearest(const NearestQuery& query) const {
     NearestAnswer answer;
     answer.origin = query.origin;
     answer.treatment = std::string(tr.name);
-    std::vector<detail::Candidate> ranked;
+    auto& ranked = detail::nearest_scratch().ranked;
     detail::exact_nearest(
         *tr.tree, tr.offers.size(), pos, query.k, query.max_distance_m,
         [&](std::uint32_t local) { return impl_->sites.site_position(tr.offers[local].site); },
@@ -134,7 +134,7 @@ Result<std::vector<ReverseHit>> Engine::reverse(const ReverseQuery& query) const
         return e;
     }
     const auto& postcodes = impl_->postcodes;
-    std::vector<detail::Candidate> ranked;
+    auto& ranked = detail::nearest_scratch().ranked;
     detail::exact_nearest(
         *tree, postcodes.located_count(), query.point, query.k, std::nullopt,
         [&](std::uint32_t row) { return postcodes.row_position(row); },

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -74,10 +75,25 @@ struct NearestScratch {
     std::vector<GeodesicBounds> bounds;  // by radius hit
     std::vector<double> highs;           // upper bounds, partly ordered to find the k-th
     std::vector<Candidate> candidates;
+    std::vector<Candidate> ranked;  // the caller's result, for callers that copy it out at once
 };
 inline NearestScratch& nearest_scratch() {
     thread_local NearestScratch s;  // reused: a query allocates nothing once warm
     return s;
+}
+
+// Below this many points, every point is a candidate (by its chord) without the tree.
+inline constexpr std::size_t kScanAllBelow = 32;
+
+// Every point of the tree's cloud with its squared chord from `q`.
+inline void all_hits(const ChordTree& tree, std::size_t point_count, const std::array<double, 3>& q,
+                     std::vector<std::pair<std::uint32_t, double>>& hits) {
+    hits.clear();
+    for (std::uint32_t i = 0; i < point_count; ++i) {
+        const auto& p = tree.dataset.points[i];
+        const double dx = p.x - q[0], dy = p.y - q[1], dz = p.z - q[2];
+        hits.emplace_back(i, dx * dx + dy * dy + dz * dz);
+    }
 }
 
 // `position(local)` gives a point's latitude/longitude, `tiebreak(local)` its order key; the
@@ -92,29 +108,31 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
     const auto q = exact_unit_vector(origin);
     const std::size_t want = std::min<std::size_t>(k, point_count);
 
-    // 1. The k nearest by chord: the largest of their upper bounds bounds the true k-th distance.
-    s.knn_index.resize(want);
-    s.knn_dist.resize(want);
-    const auto found = tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
-    double bound_m = 0;
-    for (std::size_t i = 0; i < found; ++i) {
-        bound_m = std::max(bound_m, geodesic_bounds(s.knn_dist[i]).high_m);
-    }
-    if (max_distance_m) bound_m = std::min(bound_m, *max_distance_m);
-
-    // 2. Every point that could beat the k-th lies within candidate_radius_sq.
-    const double radius_sq = candidate_radius_sq(bound_m);
-    if (std::isinf(radius_sq)) {
-        s.radius_hits.clear();
-        for (std::uint32_t i = 0; i < point_count; ++i) {
-            const auto& p = tree.dataset.points[i];
-            const double dx = p.x - q[0], dy = p.y - q[1], dz = p.z - q[2];
-            s.radius_hits.emplace_back(i, dx * dx + dy * dy + dz * dz);
-        }
+    if (point_count <= kScanAllBelow) {
+        // A few points (a treatment's sites): every one is a hit, measured by chord directly;
+        // the tree's two searches would cost more than they save.
+        all_hits(tree, point_count, q, s.radius_hits);
     } else {
-        nanoflann::SearchParams params;
-        params.sorted = false;
-        tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
+        // 1. The k nearest by chord: the largest of their upper bounds bounds the true k-th
+        // distance.
+        s.knn_index.resize(want);
+        s.knn_dist.resize(want);
+        const auto found = tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
+        double bound_m = 0;
+        for (std::size_t i = 0; i < found; ++i) {
+            bound_m = std::max(bound_m, geodesic_bounds(s.knn_dist[i]).high_m);
+        }
+        if (max_distance_m) bound_m = std::min(bound_m, *max_distance_m);
+
+        // 2. Every point that could beat the k-th lies within candidate_radius_sq.
+        const double radius_sq = candidate_radius_sq(bound_m);
+        if (std::isinf(radius_sq)) {
+            all_hits(tree, point_count, q, s.radius_hits);
+        } else {
+            nanoflann::SearchParams params;
+            params.sorted = false;
+            tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
+        }
     }
 
     // 3. A hit whose lower bound exceeds the k-th smallest upper bound cannot be among the first

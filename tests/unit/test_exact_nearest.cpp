@@ -107,3 +107,31 @@ TEST_CASE(
     CHECK(hloc::detail::candidate_radius_sq(100'000.0) > chord * chord);
     CHECK(std::isinf(hloc::detail::candidate_radius_sq(25'000'000.0)));
 }
+
+TEST_CASE("the chord bounds the geodesic on both sides, as the search assumes") {
+    // Any two points, one quantised as the index stores it, the other exact as a query is:
+    // Vincenty's distance lies within geodesic_bounds of their squared chord, from a few metres
+    // to a third of the way round the Earth, and at the poles and the equator where the radius
+    // of curvature is largest and smallest.
+    std::mt19937_64 rng(12);
+    std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180.0, 180.0), near(-0.05, 0.05);
+    int checked = 0;
+    for (int i = 0; i < 20'000; ++i) {
+        const LatLon a{lat(rng), lon(rng)};
+        LatLon b =
+            i % 2 ? LatLon{lat(rng), lon(rng)}
+                  : LatLon{std::clamp(a.lat_deg + near(rng), -90.0, 90.0), a.lon_deg + near(rng)};
+        if (i % 1000 == 0) b = {i % 2000 == 0 ? 89.99 : 0.001, b.lon_deg};
+        const auto stored = hloc::to_unit_vector(b);
+        const auto q = hloc::exact_unit_vector(a);
+        const double dx = stored.x - q[0], dy = stored.y - q[1], dz = stored.z - q[2];
+        const auto bounds = hloc::detail::geodesic_bounds(dx * dx + dy * dy + dz * dz);
+        const double s = hloc::geodesic_inverse(a, hloc::from_unit_vector(stored)).distance_m;
+        if (s > 13'000'000.0) continue;  // Vincenty is not trusted near antipodes
+        INFO(a.lat_deg << "," << a.lon_deg << " to " << b.lat_deg << "," << b.lon_deg);
+        CHECK(bounds.low_m <= s);
+        CHECK(s <= bounds.high_m);
+        ++checked;
+    }
+    CHECK(checked > 15'000);
+}
