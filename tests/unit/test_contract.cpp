@@ -3,7 +3,9 @@
 // checked shell by shell in tests/conformance.)
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <charconv>
 #include <cmath>
+#include <random>
 
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/contract/json_writer.hpp"
@@ -109,6 +111,38 @@ TEST_CASE("CSV fields are quoted only when they must be") {
     CHECK(out == "plain\"a,b\"\"say \"\"hi\"\"\"");
     CHECK(contract::format_fixed(0.05, 1) == "0.1");
     CHECK(contract::format_fixed(-0.0001, 3) == "0.000");
+}
+
+TEST_CASE("fixed decimals are printed as std::to_chars prints the rounded value") {
+    // append_fixed prints from the rounded integer; the reference is to_chars of round_to.
+    const auto reference = [](double v, int d) {
+        char text[64];
+        const auto end = std::to_chars(text, text + sizeof text, contract::round_to(v, d),
+                                       std::chars_format::fixed, d)
+                             .ptr;
+        return std::string(text, end);
+    };
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> unit(-1.0, 1.0);
+    std::uniform_int_distribution<int> exponent(-12, 16);
+    for (int i = 0; i < 200'000; ++i) {
+        const double v = unit(rng) * std::pow(10.0, exponent(rng));
+        const int d = i % 10;
+        INFO(v << " to " << d << " decimals");
+        REQUIRE(contract::format_fixed(v, d) == reference(v, d));
+    }
+    // Ties, signs, zeros and the values a report prints: degrees, metres, miles.
+    for (double v :
+         {0.5, 1.5, 2.5, -0.5, -2.5, 0.05, 0.15, 0.25, -0.0, 0.0, 1e-9, -1e-9, 89.99999995,
+          -2.10085215, 57.14795205, 1234567.8905, 362.95, 1e14, 9.9999999999e14}) {
+        for (int d = 0; d <= 9; ++d) {
+            INFO(v << " to " << d << " decimals");
+            CHECK(contract::format_fixed(v, d) == reference(v, d));
+        }
+    }
+    CHECK(contract::format_fixed(-2.1008522, 7) == "-2.1008522");
+    CHECK(contract::format_fixed(-0.00000004, 7) == "0.0000000");
+    CHECK(contract::format_fixed(1e20, 2) == "100000000000000000000.00");  // past the fast path
 }
 
 TEST_CASE("parallel_for visits every row once, whatever the threads and grain") {

@@ -1,6 +1,8 @@
 #include "hloc/contract/csv_writer.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "hloc/contract/json_writer.hpp"
@@ -36,8 +38,40 @@ std::string csv_line(const std::vector<std::string>& fields) {
 }
 
 void append_fixed(std::string& out, double value, int decimals) {
+    // round_to(value, d) is the double nearest n / 10^d, n = round(value * 10^d). While
+    // |n| < 1e15 that double is within a fifth of 10^-d / 2 of n / 10^d, so its exact decimal
+    // rounding to d places (what "%.*f" and std::to_chars print) is n with a decimal point put
+    // in: printed here from the integer, at a fraction of to_chars' cost for doubles (a batch
+    // row has eight such numbers; they were a sixth of its time).
+    static constexpr std::int64_t kIntPowers[] = {1,      10,      100,      1000,      10000,
+                                                  100000, 1000000, 10000000, 100000000, 1000000000};
+    if (decimals >= 0 && decimals <= 9) {
+        const double scaled = std::round(value * decimal_scale(decimals));
+        if (std::abs(scaled) < 1e15) {
+            auto n = static_cast<std::int64_t>(scaled);
+            char text[32];
+            char* p = text;
+            if (n < 0) {
+                *p++ = '-';
+                n = -n;
+            }
+            const auto power = kIntPowers[decimals];
+            p = std::to_chars(p, text + sizeof text, n / power).ptr;
+            if (decimals > 0) {
+                *p = '.';
+                auto fraction = n % power;
+                for (int i = decimals; i > 0; --i) {
+                    p[i] = static_cast<char>('0' + fraction % 10);
+                    fraction /= 10;
+                }
+                p += decimals + 1;
+            }
+            out.append(text, p);
+            return;
+        }
+    }
     // std::to_chars prints the exact decimal rounding, as "%.*f" does, without printf's
-    // parsing and locale work: batch reports format ~15 numbers per row.
+    // parsing and locale work.
     char text[64];
     const auto [end, ec] = std::to_chars(text, text + sizeof text, round_to(value, decimals),
                                          std::chars_format::fixed, decimals);

@@ -19,11 +19,14 @@ std::string pretty(std::string_view compact_text) {
     return to_pretty_text(Json::parse(compact_text));
 }
 
-double round_to(double value, int decimals) {
+double decimal_scale(int decimals) {
     // Exact powers of ten from a table: the same values std::pow gives, without its cost.
     static constexpr double kPowers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    const double scale =
-        decimals >= 0 && decimals <= 9 ? kPowers[decimals] : std::pow(10.0, decimals);
+    return decimals >= 0 && decimals <= 9 ? kPowers[decimals] : std::pow(10.0, decimals);
+}
+
+double round_to(double value, int decimals) {
+    const double scale = decimal_scale(decimals);
     const double r = std::round(value * scale) / scale;
     return r == 0 ? 0.0 : r;  // never "-0.0"
 }

@@ -25,7 +25,9 @@ std::string to_pretty_text(const Json& value);
 std::string pretty(std::string_view compact_text);
 
 // Rounding for output: 7 decimals of a degree is 1.1 cm; distances to the millimetre.
+// round_to(v, d) = round(v * decimal_scale(d)) / decimal_scale(d), never -0.0.
 double round_to(double value, int decimals);
+double decimal_scale(int decimals);  // 10^decimals, exactly for 0..9
 
 Json phone_json(const PhoneView& phone);
 // A site as in a nearest result; site_listing_json adds "phones": {treatment: phone}.
