@@ -236,6 +236,25 @@ def test_build():
           code == 2 and error_of(err)["message"] == "codepo_gb.zip: Data/CSV/ch.csv line 3: field PQ "
           "(positional quality) '1O' is not one of 10, 20, 30, 40, 50, 60, 90" and not out_file.exists(), err)
 
+    # An admin district code that is not a GSS code is refused the same way.
+    bad_dc = work / "bad-dc"
+    bad_dc.mkdir()
+    os.symlink(Path(ARGS.tiny_data) / "uk_os_OSTN15_NTv2_OSGBtoETRS.tif", bad_dc / "uk_os_OSTN15_NTv2_OSGBtoETRS.tif")
+    with zipfile.ZipFile(Path(ARGS.tiny_data) / "codepo_gb.zip") as src, \
+            zipfile.ZipFile(bad_dc / "codepo_gb.zip", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "Data/CSV/cm.csv":
+                data = data.replace(b'"CM15 8AB",20,561000,195000,"E92000001","","","","E07000068"',
+                                    b'"CM15 8AB",20,561000,195000,"E92000001","","","","Brentwood"')
+            dst.writestr(item, data)
+    out_file = work / "bad-dc.hlx"
+    code, out, err = build(bad_dc, out_file)
+    check("an admin district code that is not a GSS code -> exit 2 naming file, line and field",
+          code == 2 and error_of(err)["message"] == "codepo_gb.zip: Data/CSV/cm.csv line 2: field DC "
+          "(admin district code) 'Brentwood' is not a GSS code (a capital letter and 8 digits, like E07000068)"
+          and not out_file.exists(), err)
+
     # A block that matches nothing: the build stops naming it, or skips it when asked.
     listing = work / "extra.txt"
     text = (Path(ARGS.source) / "data/listings/kyphoplasty.txt").read_text()
