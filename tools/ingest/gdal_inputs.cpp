@@ -249,7 +249,7 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
         const std::string_view district =
             f->GetFieldCount() > 8 && f->IsFieldSetAndNotNull(8) ? f->GetFieldAsString(8) : "";
         if (!district.empty()) {
-            if (!format::is_gss_code(district)) {
+            if (!is_gss_code(district)) {
                 throw fail("field DC (admin district code) '" + std::string(district) +
                            "' is not a GSS code (a capital letter and 8 digits, like E07000068)");
             }

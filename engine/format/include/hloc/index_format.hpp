@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 #include <type_traits>
 
 namespace hloc::format {
@@ -90,15 +89,6 @@ struct AdminDistrictRecord {
 };
 static_assert(sizeof(AdminDistrictRecord) == 16);
 inline constexpr std::size_t kMaxAdminDistricts = 65535;  // row_admin_districts holds 1 + index
-
-// A GSS code as ONS issues them: a capital letter and 8 digits ("E07000068").
-constexpr bool is_gss_code(std::string_view text) {
-    if (text.size() != 9 || text[0] < 'A' || text[0] > 'Z') return false;
-    for (char c : text.substr(1)) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
-}
 
 // A string in the `strings` section.
 struct StringRef {
