@@ -975,6 +975,36 @@ def group_gb():
             check(r["status"] not in ("ok", "approximate"), f"GB {q}: no answer from nearest, none from batch")
             continue
         equal(list(r.values())[1:1 + len(oracle)], oracle, f"GB {q}: equals nearest --format csv")
+    # The summary's countries and districts are Code-Point's own, read here from the zip itself.
+    countries = {"E92000001": "England", "S92000003": "Scotland", "W92000004": "Wales"}
+    expected_country, expected_district = {}, {}
+    for r, q in zip(rows, GB_QUERIES):
+        if r["status"] not in ("ok", "approximate"):
+            continue
+        found = json.loads(run("lookup", q, "--format", "json", index=ARGS.gb_index, check_rc=0).stdout)
+        # A unit's country and district from Code-Point's row; a centroid's main country is the engine's.
+        cy, dc = codepoint_areas(found["postcode"]) if r["match"] == "unit" else (None, None)
+        country = countries[cy] if cy else found["country"]
+        expected_country[country] = expected_country.get(country, 0) + 1
+        expected_district[dc or None] = expected_district.get(dc or None, 0) + 1
+    batch(src, work("gb2.out.csv"), "--summary", work("gb.json"), index=ARGS.gb_index)
+    s = json.load(open(work("gb.json")))
+    equal({g["country"]: g["rows"] for g in s["by_country"]}, expected_country, "GB: rows per country")
+    equal({g["code"]: g["rows"] for g in s["by_admin_district"]["districts"]}, expected_district,
+          "GB: rows per admin district, as Code-Point gives them")
+    check(expected_district.get("E06000050") and expected_district.get("S12000049"),
+          f"GB: Chester's and Glasgow's districts among them: {expected_district}")
+
+
+def codepoint_areas(postcode):
+    """(CY, DC) of a unit postcode ("SW1A 2AA") in the data's codepo_gb.zip, read with GDAL."""
+    area = postcode[:2].rstrip("0123456789").lower()  # the leading letters: "SW1A 2AA" -> sw
+    ds = gdal.OpenEx(f"/vsizip/{ARGS.data}/codepo_gb.zip/Data/CSV/{area}.csv", gdal.OF_VECTOR,
+                     open_options=["HEADERS=NO", "AUTODETECT_TYPE=NO"])
+    layer = ds.GetLayer(0)
+    layer.SetAttributeFilter(f"field_1 = '{postcode}'")
+    f = layer.GetNextFeature()
+    return (f.GetField(4), f.GetField(8)) if f else (None, None)
 
 
 GROUPS = {name[len("group_"):]: fn for name, fn in globals().items() if name.startswith("group_")}
@@ -987,6 +1017,7 @@ def main():
     parser.add_argument("--tiny-index", required=True)
     parser.add_argument("--gb-index", required=True)
     parser.add_argument("--work", required=True)
+    parser.add_argument("--data", help="the data directory the GB index was built from (its codepo_gb.zip)")
     parser.add_argument("group", choices=sorted(GROUPS))
     ARGS = parser.parse_args()
     ARGS.work = os.path.join(ARGS.work, ARGS.group)
