@@ -181,6 +181,7 @@ void Engine::nearest_batch(std::span<const NearestQuery> in, std::span<Result<Ne
     });
 }
 
+bool Engine::has_admin_districts() const { return !impl_->index.row_admin_districts.empty(); }
 std::uint32_t Engine::site_count() const { return impl_->sites.site_count(); }
 SiteView Engine::site(std::uint32_t index) const { return impl_->sites.site(index); }
 PhoneView Engine::phone(std::uint32_t offer_index) const { return impl_->sites.phone(offer_index); }

@@ -1,5 +1,6 @@
 #include "index_reader.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "hloc/checksum.hpp"
@@ -107,6 +108,13 @@ void IndexReader::map_sections() {
     site_vectors = section_array<fmt::UnitVector>(S::site_vectors, "site_vectors");
     site_tree_bytes = section_bytes(S::site_trees, "site_trees");
     postcode_tree_bytes = section_bytes(S::postcode_tree, "postcode_tree");
+    if (find_section(S::admin_districts) != nullptr ||
+        find_section(S::row_admin_districts) != nullptr) {
+        admin_districts =
+            section_array<fmt::AdminDistrictRecord>(S::admin_districts, "admin_districts");
+        row_admin_districts =
+            section_array<std::uint16_t>(S::row_admin_districts, "row_admin_districts");
+    }
 }
 
 void IndexReader::check_str(const fmt::StringRef& r, const char* what, std::size_t index) const {
@@ -141,6 +149,16 @@ void IndexReader::check_postcode_references() const {
         }
     }
     if (next_row != rows.size()) throw corrupt("districts do not cover every postcode row");
+    if (admin_districts.empty() && row_admin_districts.empty()) return;
+    if (row_admin_districts.size() != rows.size()) {
+        throw corrupt("row_admin_districts and postcodes differ in length");
+    }
+    const auto beyond = std::find_if(row_admin_districts.begin(), row_admin_districts.end(),
+                                     [&](std::uint16_t n) { return n > admin_districts.size(); });
+    if (beyond != row_admin_districts.end()) {
+        throw corrupt("postcode row " + std::to_string(beyond - row_admin_districts.begin()) +
+                      " names an admin district that does not exist");
+    }
 }
 
 // Sites in id order; every string, offer, site and tree range inside its section.

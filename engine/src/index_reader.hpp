@@ -46,6 +46,9 @@ class IndexReader {
     std::span<const format::UnitVector> site_vectors;
     std::span<const std::byte> site_tree_bytes;
     std::span<const std::byte> postcode_tree_bytes;
+    // Empty in a file built before admin districts were stored (the sections are optional).
+    std::span<const format::AdminDistrictRecord> admin_districts;
+    std::span<const std::uint16_t> row_admin_districts;
 
   private:
     void check_header();

@@ -72,7 +72,9 @@ PostcodeTable::PostcodeTable(const IndexReader& index)
       rows_(index.rows),
       row_samples_(index.row_samples),
       vectors_(index.vectors),
-      unlocated_(index.unlocated) {
+      unlocated_(index.unlocated),
+      admin_districts_(index.admin_districts),
+      row_admin_districts_(index.row_admin_districts) {
     district_keys_.reserve(districts_.size());
     for (const auto& d : districts_) district_keys_.push_back(district_key(d.outward));
 }
@@ -169,6 +171,12 @@ PostcodeRecord PostcodeTable::unit_record(std::uint32_t row, std::string text) c
     r.northings_m = fmt::PackedRow::northings_m(packed);
     r.quality = row_quality(row);
     r.country = country_name(static_cast<std::uint8_t>(fmt::PackedRow::country(packed)));
+    if (!row_admin_districts_.empty()) {
+        if (const auto n = row_admin_districts_[row]; n != 0) {  // in range: checked at open
+            const auto& code = admin_districts_[n - 1].code;
+            r.admin_district.assign(code.begin(), code.end());
+        }
+    }
     return r;
 }
 

@@ -52,6 +52,8 @@ class PostcodeTable {
     std::span<const std::uint16_t> row_samples_;
     std::span<const format::UnitVector> vectors_;
     std::span<const format::UnlocatedRecord> unlocated_;
+    std::span<const format::AdminDistrictRecord> admin_districts_;
+    std::span<const std::uint16_t> row_admin_districts_;
     // District outward codes as big-endian integers (11 KB for GB): the binary search stays
     // in cache instead of striding through 64-byte records.
     std::vector<std::uint32_t> district_keys_;

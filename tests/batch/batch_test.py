@@ -764,6 +764,141 @@ def group_summary():
     check(f"{len(rows)} rows" in err and f"ok {s['status']['ok']}" in err, f"stderr summary: {err!r}")
 
 
+# ---- a report to hand on -------------------------------------------------------------------
+
+# Rows of the tiny fixture with the country and admin district code Code-Point gives their
+# postcode (tests/data/tiny/Data/CSV): a sector and TA2 6AN (its DC cell is empty) have none.
+REPORT_ROWS = [
+    ("CH4 7QP", "England", "E06000050"), ("CH1 1AB", "England", "E06000050"),
+    ("CH4 7AB", "England", "E06000050"), ("CM15 8", "England", None), ("CM14 4AB", "England", "E07000068"),
+    ("CF10 1AB", "Wales", "W06000015"), ("G1 1AB", "Scotland", "S12000049"), ("TA2 6AN", "England", None),
+    ("PL6 8BG", "England", "E06000026"), ("TS20 1PX", "England", "E06000004"),
+    ("BT1 1AA", None, None), ("nonsense", None, None),  # not covered, invalid: not answered
+]
+REPORT_NAMES = {"E06000050": "Cheshire West and Chester", "E06000026": "Plymouth", "E06000004": "Stockton-on-Tees",
+                "E07000068": "Brentwood", "W06000015": "Cardiff"}  # S12000049 left unnamed
+MILE_M = 1609.344
+
+
+def codelist_xlsx(path):
+    """A code list laid out as Code-Point Open's Doc/Codelist.xlsx: a sheet per kind of area,
+    each row a name and its GSS code (GDAL writes a header row of field names, passed over)."""
+    sheets = {"UTA": ["E06000050", "E06000026", "E06000004", "W06000015"], "DIS": ["E07000068"]}
+    drv = ogr.GetDriverByName("XLSX")
+    if os.path.exists(path):
+        os.remove(path)
+    ds = drv.CreateDataSource(path)
+    for sheet, codes in sheets.items():
+        layer = ds.CreateLayer(sheet, geom_type=ogr.wkbNone)
+        layer.CreateField(ogr.FieldDefn("Name", ogr.OFTString))
+        layer.CreateField(ogr.FieldDefn("Code", ogr.OFTString))
+        for code in codes:
+            f = ogr.Feature(layer.GetLayerDefn())
+            f.SetField("Name", REPORT_NAMES[code])
+            f.SetField("Code", code)
+            layer.CreateFeature(f)
+    ds = None
+    return path
+
+
+def expected_group(rows):
+    """rows: the output CSV rows of one group. Its JSON, from the rows' own distances."""
+    answered = [r for r in rows if r["status"] in ("ok", "approximate")]
+    metres = [float(r["site_1_metres"]) for r in answered if r["site_1_id"]]
+    within = []
+    for miles in (0.5, 1, 2.5):
+        n = sum(m <= miles * MILE_M for m in metres)
+        within.append({"miles": miles, "rows": n, "share": round(n / len(answered), 4)})
+    return {"rows": len(answered), "within": within, "max_metres": max(metres)}
+
+
+def group_report():
+    src = write_bytes("report.csv", ("postcode\n" + "".join(pc + "\n" for pc, _, _ in REPORT_ROWS)).encode())
+    out, summary_json, summary_md = work("report.out.csv"), work("report.json"), work("report.md")
+    names = codelist_xlsx(work("Codelist.xlsx"))
+    batch(src, out, "--summary", summary_json, "--bands", "0.5,1,2.5", "--district-names", names)
+    batch(src, work("report2.out.csv"), "--summary", summary_md, "--bands", "0.5,1,2.5", "--district-names", names)
+    _, rows = read_csv(out)
+    s = json.load(open(summary_json))
+    equal(s["access_bands_miles"], [0.5, 1, 2.5], "report: bands as given")
+
+    def got(g):
+        return {"rows": g["rows"], "within": g["within"], "max_metres": g["distance"]["max_metres"]}
+
+    equal({"rows": s["access"]["rows"], "within": s["access"]["within"], "max_metres": s["distance_to_nearest"]["max_metres"]},
+          expected_group(rows), "report: access over every answered row")
+    equal(s["access"]["rows"], 10, "report: 10 rows answered")
+    # Per country and per district: exactly the rows of each, by the fixture's codes.
+    by_country, by_district = {}, {}
+    for (pc, country, code), r in zip(REPORT_ROWS, rows):
+        if country:
+            by_country.setdefault(country, []).append(r)
+            by_district.setdefault(code, []).append(r)
+    equal([g["country"] for g in s["by_country"]], ["England", "Scotland", "Wales"], "report: countries in order")
+    for g in s["by_country"]:
+        equal(got(g), expected_group(by_country[g["country"]]), f"report: {g['country']}")
+    equal(s["by_country"][0]["rows"], 8, "report: England has 8 answered rows")
+    districts = s["by_admin_district"]
+    equal((districts["codes_in_index"], districts["names_from"]), (True, names), "report: district provenance")
+    equal([(g["code"], g["name"]) for g in districts["districts"]],
+          [("E06000004", "Stockton-on-Tees"), ("E06000026", "Plymouth"), ("E06000050", "Cheshire West and Chester"),
+           ("E07000068", "Brentwood"), ("S12000049", None), ("W06000015", "Cardiff"), (None, None)],
+          "report: districts by code, named from the xlsx, the rows without one last")
+    for g in districts["districts"]:
+        equal(got(g), expected_group(by_district[g["code"]]), f"report: district {g['code']}")
+    equal(districts["districts"][2]["rows"], 3, "report: three rows in Cheshire West and Chester")
+    # Miles and km, metres kept, in the JSON.
+    d = s["distance_to_nearest"]
+    equal((d["max_miles"], d["max_km"]), (round(d["max_metres"] / MILE_M, 3), round(d["max_metres"] / 1000, 3)),
+          "report: max in miles and km")
+    md = open(summary_md, encoding="utf-8").read()
+    for line in [
+        "| nearest site | rows | p50 | p90 | p99 | max |",
+        "- 0.5 miles (0.8 km): 6 rows, 60.0%",
+        "- 1 mile (1.6 km): 8 rows, 80.0%",
+        "- 2.5 miles (4.0 km): 9 rows, 90.0%",
+        "| country | rows | p50 | p90 | max | within 0.5 mi | within 1 mi | within 2.5 mi |",
+        "| Wales | 1 | 2.0 mi (3.2 km) | 2.0 mi (3.2 km) | 2.0 mi (3.2 km) | 0.0% | 0.0% | 100.0% |",
+        "| Cheshire West and Chester | E06000050 | 3 | 0.4 mi (0.7 km) | 0.9 mi (1.4 km) | 0.9 mi (1.4 km) "
+        "| 66.7% | 100.0% | 100.0% |",
+        "| – | S12000049 | 1 | 2.6 mi (4.2 km) | 2.6 mi (4.2 km) | 2.6 mi (4.2 km) | 0.0% | 0.0% | 0.0% |",
+        "| 5 | CM14 4AB | brentwood | 0.9 mi (1.4 km) |",
+    ]:
+        check(line + "\n" in md, f"report markdown has {line!r}")
+    check("names from `" + names + "`" in md, "report markdown names its code list")
+
+    # A code list as ONS publishes it: CSV with a header; its header row is passed over.
+    ons = write_bytes("lad.csv", b"FID,LAD23CD,LAD23NM,LAD23NMW\n1,E06000050,Cheshire West and Chester,\n"
+                                 b"2,W06000015,Cardiff,Caerdydd\n")
+    batch(src, work("report3.out.csv"), "--summary", work("report3.json"), "--district-names", ons)
+    s3 = json.load(open(work("report3.json")))
+    equal({g["code"]: g["name"] for g in s3["by_admin_district"]["districts"] if g["name"]},
+          {"E06000050": "Cheshire West and Chester", "W06000015": "Cardiff"}, "report: names from an ONS CSV")
+    equal([w["miles"] for w in s3["access"]["within"]], [10, 25, 50, 100], "report: default bands")
+
+    # Bad setups: refused before any output, saying what and where.
+    refused = work("refused.out.csv")
+    for extra, code, message in [
+        (["--bands", "10,5"], "invalid_parameter",
+         "--bands must be distances in miles, each greater than 0 and than the one before, like 10,25,50,100 (got '10,5')"),
+        (["--bands", "10,,25"], "invalid_parameter", "bands must be a number (got '')"),
+        (["--bands", "0"], "invalid_parameter",
+         "--bands must be distances in miles, each greater than 0 and than the one before, like 10,25,50,100 (got '0')"),
+        (["--district-names", work("nowhere.xlsx")], "io_error",
+         f"--district-names {work('nowhere.xlsx')}: no such file (or not a regular file)"),
+        (["--district-names", write_bytes("clash.csv", b"E06000050,Chester\nE06000050,Cheshire West and Chester\n")],
+         "bad_input", f"--district-names {work('clash.csv')} layer 'clash' row 2: E06000050 is named 'Cheshire West "
+         f"and Chester' here and 'Chester' at {work('clash.csv')} layer 'clash' row 1"),
+        (["--district-names", write_bytes("nocodes.csv", b"code,name\nE0600005,Chester\n")],
+         "bad_input", f"--district-names {work('nocodes.csv')}: no row holds a GSS code (like E07000068) and a name"),
+    ]:
+        if os.path.exists(refused):
+            os.remove(refused)
+        p = batch(src, refused, "--summary", work("refused.md"), *extra, rc=2)
+        equal((error_of(p)["code"], error_of(p)["message"]), (code, message), f"refused: {extra}")
+        check(not os.path.exists(refused), f"refused {extra}: no output")
+
+
 # ---- maps ------------------------------------------------------------------------------------
 
 def png_size(path):
@@ -840,6 +975,36 @@ def group_gb():
             check(r["status"] not in ("ok", "approximate"), f"GB {q}: no answer from nearest, none from batch")
             continue
         equal(list(r.values())[1:1 + len(oracle)], oracle, f"GB {q}: equals nearest --format csv")
+    # The summary's countries and districts are Code-Point's own, read here from the zip itself.
+    countries = {"E92000001": "England", "S92000003": "Scotland", "W92000004": "Wales"}
+    expected_country, expected_district = {}, {}
+    for r, q in zip(rows, GB_QUERIES):
+        if r["status"] not in ("ok", "approximate"):
+            continue
+        found = json.loads(run("lookup", q, "--format", "json", index=ARGS.gb_index, check_rc=0).stdout)
+        # A unit's country and district from Code-Point's row; a centroid's main country is the engine's.
+        cy, dc = codepoint_areas(found["postcode"]) if r["match"] == "unit" else (None, None)
+        country = countries[cy] if cy else found["country"]
+        expected_country[country] = expected_country.get(country, 0) + 1
+        expected_district[dc or None] = expected_district.get(dc or None, 0) + 1
+    batch(src, work("gb2.out.csv"), "--summary", work("gb.json"), index=ARGS.gb_index)
+    s = json.load(open(work("gb.json")))
+    equal({g["country"]: g["rows"] for g in s["by_country"]}, expected_country, "GB: rows per country")
+    equal({g["code"]: g["rows"] for g in s["by_admin_district"]["districts"]}, expected_district,
+          "GB: rows per admin district, as Code-Point gives them")
+    check(expected_district.get("E06000050") and expected_district.get("S12000049"),
+          f"GB: Chester's and Glasgow's districts among them: {expected_district}")
+
+
+def codepoint_areas(postcode):
+    """(CY, DC) of a unit postcode ("SW1A 2AA") in the data's codepo_gb.zip, read with GDAL."""
+    area = postcode[:2].rstrip("0123456789").lower()  # the leading letters: "SW1A 2AA" -> sw
+    ds = gdal.OpenEx(f"/vsizip/{ARGS.data}/codepo_gb.zip/Data/CSV/{area}.csv", gdal.OF_VECTOR,
+                     open_options=["HEADERS=NO", "AUTODETECT_TYPE=NO"])
+    layer = ds.GetLayer(0)
+    layer.SetAttributeFilter(f"field_1 = '{postcode}'")
+    f = layer.GetNextFeature()
+    return (f.GetField(4), f.GetField(8)) if f else (None, None)
 
 
 GROUPS = {name[len("group_"):]: fn for name, fn in globals().items() if name.startswith("group_")}
@@ -852,6 +1017,7 @@ def main():
     parser.add_argument("--tiny-index", required=True)
     parser.add_argument("--gb-index", required=True)
     parser.add_argument("--work", required=True)
+    parser.add_argument("--data", help="the data directory the GB index was built from (its codepo_gb.zip)")
     parser.add_argument("group", choices=sorted(GROUPS))
     ARGS = parser.parse_args()
     ARGS.work = os.path.join(ARGS.work, ARGS.group)

@@ -219,22 +219,38 @@ def test_build():
     check("a damaged grid -> exit 2, PROJ's reason, no output",
           code == 2 and "OSTN15" in error_of(err)["message"] and not out_file.exists(), err)
 
+    def data_with(name, member, old, new):
+        """A data directory whose Code-Point zip has `old` replaced by `new` in one member."""
+        data_dir = work / name
+        data_dir.mkdir()
+        os.symlink(Path(ARGS.tiny_data) / "uk_os_OSTN15_NTv2_OSGBtoETRS.tif", data_dir / "uk_os_OSTN15_NTv2_OSGBtoETRS.tif")
+        with zipfile.ZipFile(Path(ARGS.tiny_data) / "codepo_gb.zip") as src, \
+                zipfile.ZipFile(data_dir / "codepo_gb.zip", "w") as dst:
+            for item in src.infolist():
+                data = src.read(item.filename)
+                if item.filename == member:
+                    assert old in data, (member, old)
+                    data = data.replace(old, new)
+                dst.writestr(item, data)
+        return data_dir
+
     # A Code-Point row that is malformed: the member file and line are named.
-    bad_data = work / "bad-row"
-    bad_data.mkdir()
-    os.symlink(Path(ARGS.tiny_data) / "uk_os_OSTN15_NTv2_OSGBtoETRS.tif", bad_data / "uk_os_OSTN15_NTv2_OSGBtoETRS.tif")
-    with zipfile.ZipFile(Path(ARGS.tiny_data) / "codepo_gb.zip") as src, \
-            zipfile.ZipFile(bad_data / "codepo_gb.zip", "w") as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "Data/CSV/ch.csv":
-                data = data.replace(b'"CH1 1AB",10,', b'"CH1 1AB",1O,')
-            dst.writestr(item, data)
+    bad_data = data_with("bad-row", "Data/CSV/ch.csv", b'"CH1 1AB",10,', b'"CH1 1AB",1O,')
     out_file = work / "bad-row.hlx"
     code, out, err = build(bad_data, out_file)
     check("a malformed Code-Point row -> exit 2 naming file, line and field, no output",
           code == 2 and error_of(err)["message"] == "codepo_gb.zip: Data/CSV/ch.csv line 3: field PQ "
           "(positional quality) '1O' is not one of 10, 20, 30, 40, 50, 60, 90" and not out_file.exists(), err)
+
+    # An admin district code that is not a GSS code is refused the same way.
+    bad_dc = data_with("bad-dc", "Data/CSV/cm.csv", b'"CM15 8AB",20,561000,195000,"E92000001","","","","E07000068"',
+                       b'"CM15 8AB",20,561000,195000,"E92000001","","","","Brentwood"')
+    out_file = work / "bad-dc.hlx"
+    code, out, err = build(bad_dc, out_file)
+    check("an admin district code that is not a GSS code -> exit 2 naming file, line and field",
+          code == 2 and error_of(err)["message"] == "codepo_gb.zip: Data/CSV/cm.csv line 2: field DC "
+          "(admin district code) 'Brentwood' is not a GSS code (a capital letter and 8 digits, like E07000068)"
+          and not out_file.exists(), err)
 
     # A block that matches nothing: the build stops naming it, or skips it when asked.
     listing = work / "extra.txt"

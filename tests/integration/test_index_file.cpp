@@ -118,6 +118,68 @@ TEST_CASE("the tiny index opens, verifies and carries two treatments with their 
     CHECK(e.lookup("CH1 1ZZ").value().located == false);
 }
 
+TEST_CASE("a unit postcode carries Code-Point's admin district code, nothing else does",
+          "[index-file]") {
+    const auto e = Engine::open(std::getenv("HLOC_TINY_INDEX"));
+    CHECK(e.has_admin_districts());
+    CHECK(e.lookup("CH4 7QP").value().admin_district == "E06000050");
+    CHECK(e.lookup("cf10 1ab").value().admin_district == "W06000015");
+    CHECK(e.lookup("G12 0PJ").value().admin_district == "S12000049");
+    CHECK(e.lookup("TA2 6AN").value().admin_district.empty());  // Code-Point's DC is empty
+    CHECK(e.lookup("CM15 8").value().admin_district.empty());   // a sector spans districts
+    CHECK(e.lookup("CH1 1ZZ").value().admin_district.empty());  // quality 90: no row of its own
+}
+
+namespace {
+
+// The two admin district sections' entries in the section table, and the rest.
+std::pair<std::vector<format::SectionEntry>, std::vector<format::SectionEntry>> admin_entries(
+    const format::FileHeader& h) {
+    std::pair<std::vector<format::SectionEntry>, std::vector<format::SectionEntry>> split;
+    for (std::uint32_t i = 0; i < h.section_count; ++i) {
+        const auto id = static_cast<format::SectionId>(h.sections[i].id);
+        const bool admin = id == format::SectionId::admin_districts ||
+                           id == format::SectionId::row_admin_districts;
+        (admin ? split.first : split.second).push_back(h.sections[i]);
+    }
+    return split;
+}
+
+}  // namespace
+
+TEST_CASE("an index built before admin districts were stored opens and knows none",
+          "[index-file]") {
+    auto bytes = tiny_bytes();
+    auto h = header_of(bytes);
+    const auto [admin, rest] = admin_entries(h);
+    REQUIRE(admin.size() == 2);
+    h.sections = {};
+    std::copy(rest.begin(), rest.end(), h.sections.begin());
+    h.section_count = static_cast<std::uint32_t>(rest.size());
+    std::memcpy(bytes.data(), &h, sizeof h);
+    reseal(bytes);
+    const auto path = write_copy(bytes, "no-admin");
+    const auto e = Engine::open(path, {.verify_checksum = true});
+    CHECK_FALSE(e.has_admin_districts());
+    const auto ch = e.lookup("CH4 7QP").value();
+    CHECK(ch.admin_district.empty());
+    CHECK(ch.country == "England");
+}
+
+TEST_CASE("a row naming an admin district beyond the table is refused", "[index-file]") {
+    auto bytes = tiny_bytes();
+    const auto [admin, rest] = admin_entries(header_of(bytes));
+    REQUIRE(admin.size() == 2);
+    const auto& rows =
+        static_cast<format::SectionId>(admin[1].id) == format::SectionId::row_admin_districts
+            ? admin[1]
+            : admin[0];
+    const std::uint16_t beyond = 0xFFFF;
+    std::memcpy(bytes.data() + rows.offset + 2 * 3, &beyond, sizeof beyond);
+    reseal(bytes);
+    CHECK(refusal(bytes, "admin") == "postcode row 3 names an admin district that does not exist");
+}
+
 TEST_CASE("a truncated index is refused at every length", "[index-file]") {
     const auto bytes = tiny_bytes();
     for (std::size_t len : {std::size_t{1}, std::size_t{100}, sizeof(format::FileHeader) - 1}) {

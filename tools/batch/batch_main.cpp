@@ -42,6 +42,7 @@ struct Args {
     std::string data_dir;
     b::InputOptions in;
     std::string out_path, format, summary_path, map_path, treatment;
+    std::string bands = "10,25,50,100", district_names;
     // Numbers stay text until the contract reads them, as in every other shell.
     std::optional<std::string> k, max_miles, max_km;
     int map_width = 800;
@@ -88,6 +89,12 @@ void add_options(CLI::App& app, Args& a) {
     app.add_option("--max-miles", a.max_miles, "leave out sites farther than this");
     app.add_option("--max-km", a.max_km, "leave out sites farther than this");
     app.add_option("--summary", a.summary_path, "also write a summary: .json or .md");
+    app.add_option("--bands", a.bands,
+                   "summary: access bands, the distances in miles whose share of rows is given")
+        ->capture_default_str();
+    app.add_option("--district-names", a.district_names,
+                   "summary: names of the admin district codes, from a code list GDAL reads "
+                   "(Code-Point's Doc/Codelist.xlsx, an ONS CSV of codes and names)");
     app.add_option("--map", a.map_path,
                    "also draw a map of the rows coloured by nearest site: .svg or .png");
     app.add_option("--map-width", a.map_width, "map width in pixels")->capture_default_str();
@@ -126,6 +133,7 @@ std::string summary_format(const std::string& path) {
 class Outputs {
   public:
     Outputs(const Args& a) : a_(a), taken_{a.in.path} {
+        if (!a.district_names.empty()) taken_.push_back(a.district_names);
         claim_index(a.out_path);
         claim_index(a.summary_path);
         claim_index(a.map_path);
@@ -201,6 +209,13 @@ int run(const Args& a) {
     }
     options.threads = hloc::worker_count(b::checked_threads(a.threads));
     options.want_grid = !a.map_path.empty();
+    options.want_areas = !a.summary_path.empty();  // the per-country and district tables
+    b::SummaryOptions summary_options;
+    summary_options.bands_miles = b::parse_bands(a.bands);
+    if (!a.district_names.empty()) {
+        summary_options.district_names = b::read_district_names(a.district_names);
+        summary_options.district_names_file = a.district_names;
+    }
     options.progress = !a.quiet;
     Outputs outputs(a);
 
@@ -211,7 +226,7 @@ int run(const Args& a) {
     if (outputs.map)
         map = std::make_unique<b::CatchmentMap>(engine, options.nearest.treatment,
                                                 b::map_options(a.map_width));
-    b::Summary summary(engine);
+    b::Summary summary(engine, std::move(summary_options));
     const auto start = std::chrono::steady_clock::now();
     b::run_batch(engine, *input, options, outputs.report ? outputs.report->temp_path() : "-",
                  [&](const b::RowStat& row) {

@@ -187,11 +187,15 @@ class Worker {
             stat.site = static_cast<std::int32_t>(answer.results.front().site_index);
             stat.distance_m = answer.results.front().distance_m;
         }
-        if (options_.want_grid && match != MatchLevel::point) {
+        if ((options_.want_grid || options_.want_areas) && match != MatchLevel::point) {
             const auto record = engine_.lookup(answer.origin.postcode);
             if (record && record->located) {
                 stat.eastings_m = record->eastings_m;
                 stat.northings_m = record->northings_m;
+            }
+            if (record) {
+                stat.country = record->country;
+                stat.admin_district = record->admin_district;
             }
         }
     }

@@ -35,6 +35,11 @@ struct RowStat {
     LatLon position;          // the query's resolved position (WGS84)
     double eastings_m = NAN;  // British National Grid, when asked for and known
     double northings_m = NAN;
+    // The query postcode's country and local authority district (Code-Point's admin district
+    // code), when asked for: a sector or district centroid has its members' main country and
+    // no district; a point has neither.
+    std::string country;
+    std::string admin_district;
     std::uint64_t elapsed_ns = 0;  // resolve + nearest, on its worker thread
     std::string input;             // the postcode text, for "farthest rows" (cut to 64 bytes)
 };
@@ -44,8 +49,9 @@ struct BatchOptions {
     OutputFormat format = OutputFormat::csv;
     unsigned threads = 0;  // 0 = all cores
     std::size_t chunk_rows = 16384;
-    bool want_grid = false;  // fill RowStat eastings/northings (for the map)
-    bool progress = false;   // a progress line on stderr
+    bool want_grid = false;   // fill RowStat eastings/northings (for the map)
+    bool want_areas = false;  // fill RowStat country and admin_district (for the summary file)
+    bool progress = false;    // a progress line on stderr
 };
 
 // Runs the whole input into `out_path` (already a temporary path, or "-" for standard output).

@@ -423,7 +423,9 @@ struct PostcodeSections {
     std::vector<fmt::UnitVector> vectors;  // one per row
     std::vector<fmt::DistrictRecord> districts;
     std::vector<fmt::SectorRecord> sectors;
-    std::vector<fmt::UnlocatedRecord> unlocated;  // quality 90, by postcode text
+    std::vector<fmt::UnlocatedRecord> unlocated;            // quality 90, by postcode text
+    std::vector<fmt::AdminDistrictRecord> admin_districts;  // by code
+    std::vector<std::uint16_t> row_admin_districts;         // one per row: 1 + index, or 0
 };
 
 std::uint32_t quality_index(std::uint8_t quality) {
@@ -511,6 +513,32 @@ std::vector<fmt::UnlocatedRecord> unlocated_records(const CodePoint& cp) {
     return unlocated;
 }
 
+// The admin district codes the located rows carry, and each row's (rows are in the order of
+// cp.located, as `rows` is).
+void admin_districts(const CodePoint& cp, PostcodeSections& out) {
+    std::map<std::array<char, 9>, std::uint16_t> index;
+    const std::array<char, 9> none{};
+    for (const auto& r : cp.located) {
+        if (r.admin_district != none) index.emplace(r.admin_district, 0);
+    }
+    if (index.size() > fmt::kMaxAdminDistricts) {
+        throw Error(ErrorCode::bad_input, "Code-Point Open has " + std::to_string(index.size()) +
+                                              " admin district codes; the index holds at most " +
+                                              std::to_string(fmt::kMaxAdminDistricts));
+    }
+    for (auto& [code, n] : index) {
+        n = static_cast<std::uint16_t>(out.admin_districts.size() + 1);
+        fmt::AdminDistrictRecord record{};
+        record.code = code;
+        out.admin_districts.push_back(record);
+    }
+    out.row_admin_districts.reserve(cp.located.size());
+    for (const auto& r : cp.located) {
+        out.row_admin_districts.push_back(r.admin_district == none ? 0
+                                                                   : index.at(r.admin_district));
+    }
+}
+
 PostcodeSections postcode_sections(const CodePoint& cp, const GridTransform& grid) {
     PostcodeSections out;
     out.rows.reserve(cp.located.size());
@@ -522,6 +550,7 @@ PostcodeSections postcode_sections(const CodePoint& cp, const GridTransform& gri
     for (const auto& outward : outwards) add_district(outward, cp, next_row, out);
     centroids_to_wgs84(out, grid);
     out.unlocated = unlocated_records(cp);
+    admin_districts(cp, out);
     return out;
 }
 
@@ -687,6 +716,8 @@ void add_sections(IndexWriter& w, const metadata::Entries& meta, const PostcodeS
     w.add_raw(S::site_trees, sites.site_trees.data(), sites.site_trees.size(),
               sites.treatments.size());
     w.add_raw(S::postcode_tree, postcode_tree.data(), postcode_tree.size(), 1);
+    w.add_section(S::admin_districts, postcodes.admin_districts);
+    w.add_section(S::row_admin_districts, postcodes.row_admin_districts);
     // Strings last: every section above has interned its strings by now.
     const std::string& strings = w.strings();
     w.add_raw(S::strings, reinterpret_cast<const std::byte*>(strings.data()), strings.size(),

@@ -245,6 +245,16 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
                        "' is not England, Scotland or Wales (E92000001, S92000003, W92000004)");
         }
         CodePointRow row;
+        // DC, the ninth column; older or cut-down extracts may stop after CY.
+        const std::string_view district =
+            f->GetFieldCount() > 8 && f->IsFieldSetAndNotNull(8) ? f->GetFieldAsString(8) : "";
+        if (!district.empty()) {
+            if (!is_gss_code(district)) {
+                throw fail("field DC (admin district code) '" + std::string(district) +
+                           "' is not a GSS code (a capital letter and 8 digits, like E07000068)");
+            }
+            std::copy(district.begin(), district.end(), row.admin_district.begin());
+        }
         std::copy(parsed->outward.begin(), parsed->outward.end(), row.outward.begin());
         row.inward_code = format::inward_code(parsed->sector_digit, parsed->unit_letters[0],
                                               parsed->unit_letters[1]);

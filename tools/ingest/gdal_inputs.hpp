@@ -54,6 +54,8 @@ struct CodePointRow {
     std::uint32_t northings_m = 0;
     std::uint8_t quality = 0;  // 10..60, or 90 (no coordinates)
     format::Country country = format::Country::unknown;
+    // Admin_district_code (column DC): a GSS code, or all '\0' where Code-Point leaves it empty.
+    std::array<char, 9> admin_district{};
     double lat_deg = 0, lon_deg = 0;
 };
 

@@ -62,6 +62,9 @@ class Engine {
     Result<TreatmentInfo> treatment(std::string_view name) const;
 
     Result<PostcodeRecord> lookup(std::string_view postcode_text) const;
+    // Whether the index stores Code-Point's admin district codes (PostcodeRecord::
+    // admin_district); false for a file built before it did.
+    bool has_admin_districts() const;
 
     // Every located postcode, in order (district, then inward code): row in [0, located_count()).
     // For sweeps over all of Great Britain (verification, benchmarks, batch tests).

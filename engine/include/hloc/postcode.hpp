@@ -49,4 +49,14 @@ std::vector<std::string> postcode_suggestions(std::string_view input);
 // The area ("SW", "B") of a well-formed outward code.
 std::string_view postcode_area(std::string_view outward);
 
+// A GSS code as ONS issues them for areas (countries, districts, wards): a capital letter and
+// 8 digits ("E07000068"). Code-Point Open names a postcode's areas by these.
+constexpr bool is_gss_code(std::string_view text) {
+    if (text.size() != 9 || text[0] < 'A' || text[0] > 'Z') return false;
+    for (char c : text.substr(1)) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
 }  // namespace hloc

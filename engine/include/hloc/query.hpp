@@ -79,6 +79,10 @@ struct PostcodeRecord {
     std::uint8_t quality = 0;  // Code-Point positional quality (10 best .. 60; 90 unlocated);
                                // 0 for sector and district centroids
     std::string country;       // "England", "Scotland", "Wales"
+    // The unit's local authority district, as Code-Point's Admin_district_code (a GSS code,
+    // "E07000068"); "" for sectors, districts and unlocated units, where Code-Point leaves it
+    // empty, and in an index built before it was stored. Not part of the lookup answer's JSON.
+    std::string admin_district;
     std::uint32_t postcode_count = 1;  // located members, for sectors and districts
     std::string note;                  // why a fallback was used
 };

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -43,6 +44,11 @@ enum class SectionId : std::uint32_t {
     site_trees = 12,       // serialised KD-trees, one per treatment (TreeHeader ...)
     postcode_tree = 13,    // serialised KD-tree over all rows of `postcodes`
     row_samples = 14,      // uint16 inward code of every kRowSampleStride-th row of `postcodes`
+    // Optional (files built before they existed lack them, and readers that predate them skip
+    // them: a section is found by id), so adding them kept kFormatVersion at 1.
+    admin_districts = 15,      // AdminDistrictRecord[], sorted by code
+    row_admin_districts = 16,  // uint16 per row of `postcodes`: 1 + index into admin_districts,
+                               // 0 where Code-Point gives no admin district code
 };
 
 // One sampled inward code per this many rows: a lookup binary-searches the samples (218 KB for
@@ -73,6 +79,16 @@ struct FileHeader {
 static_assert(sizeof(FileHeader) == 48 + 32 * kMaxSections);
 static_assert(sizeof(FileHeader) <= kHeaderBytes);
 static_assert(std::is_trivially_copyable_v<FileHeader>);
+
+// A local authority district as Code-Point Open's Admin_district_code column gives it: the GSS
+// code of a non-metropolitan district, metropolitan district, London borough or unitary
+// authority ("E07000068", "W06000015", "S12000049").
+struct AdminDistrictRecord {
+    std::array<char, 9> code;
+    std::array<char, 7> reserved;
+};
+static_assert(sizeof(AdminDistrictRecord) == 16);
+inline constexpr std::size_t kMaxAdminDistricts = 65535;  // row_admin_districts holds 1 + index
 
 // A string in the `strings` section.
 struct StringRef {
