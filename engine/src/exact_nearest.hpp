@@ -5,13 +5,14 @@
 // (distance, tie-break key), keeping the first k (and only those within max_distance_m).
 //
 // How: the chord between two unit vectors bounds the geodesic between their points on both
-// sides (geodesic_bounds). The KD-tree proposes the k nearest points by chord; the largest of
-// their upper bounds bounds the true k-th distance D, and every point that could beat it lies
-// within candidate_radius_sq(D), so a radius search collects them all. Of those, a point whose
-// lower bound exceeds the k-th smallest upper bound cannot be among the first k; Vincenty runs
-// only for the rest (about k of them: the bounds are 1 % apart), and they are ranked by their
-// geodesic distances. Degenerate cases: no points or k = 0 give no result; a bound whose angle
-// reaches pi (the far side of the Earth) makes every point a candidate.
+// sides (geodesic_bounds, 1 % apart). With a few points (a treatment's sites), every point is a
+// hit and Vincenty measures only those whose lower bound does not exceed the k-th smallest upper
+// bound. With many, the KD-tree proposes the k nearest by chord; their geodesic distances bound
+// the true k-th distance D; every point that could beat it lies within candidate_radius_sq(D),
+// so a radius search collects them all, and of those Vincenty measures only the ones whose lower
+// bound does not exceed D. The measured points are ranked by their geodesic distances. Degenerate
+// cases: no points or k = 0 give no result; a bound whose angle reaches pi (the far side of the
+// Earth) makes every point a candidate.
 #pragma once
 
 #include <algorithm>
@@ -47,18 +48,23 @@ inline double candidate_radius_sq(double distance_m) {
 // UnitVector units, as the tree measures, one of them quantised) lies within [low, high].
 // Proof: the spherical angle of the exact vectors is within that of the chord -+ 1 unit (the
 // quantised vector is within 0.87 units of the exact one), and the geodesic is between
-// kMinRadiusOfCurvatureM and kMaxRadiusOfCurvatureM times the angle (geodesy.hpp). Widened by
-// 1e-6 relative and 1 cm absolute for Vincenty's own tolerance and the doubles.
+// kMinRadiusOfCurvatureM and kMaxRadiusOfCurvatureM times the angle (geodesy.hpp). The angle
+// of a unit-sphere chord x is 2 asin(x / 2): at least x, and at most x (1 + x^2 / 20) while
+// x <= 1 (the series 1 + x^2/24 + 3x^4/640 + ... sums to 1.0472 at x = 1), so no asin is
+// needed below 60 degrees. Widened by 1e-6 relative and 1 cm absolute for Vincenty's own
+// tolerance and the doubles.
 struct GeodesicBounds {
     double low_m;
     double high_m;
 };
 inline GeodesicBounds geodesic_bounds(double chord_sq) {
-    constexpr double kHalfUnit = 0.5 / format::kUnitScale;  // chord units -> sin(angle / 2)
-    const double chord = std::sqrt(chord_sq);
-    const double angle_low = 2.0 * std::asin(std::clamp((chord - 1.0) * kHalfUnit, 0.0, 1.0));
-    const double angle_high = 2.0 * std::asin(std::clamp((chord + 1.0) * kHalfUnit, 0.0, 1.0));
-    return {std::max(0.0, kMinRadiusOfCurvatureM * angle_low * (1.0 - 1e-6) - 0.01),
+    const double chord = std::sqrt(chord_sq) / format::kUnitScale;  // on the unit sphere
+    constexpr double kUnit = 1.0 / format::kUnitScale;
+    const double low = std::max(0.0, chord - kUnit);
+    const double high = chord + kUnit;
+    const double angle_high = high <= 1.0 ? high * (1.0 + high * high / 20.0)
+                                          : 2.0 * std::asin(std::min(1.0, high / 2.0));
+    return {std::max(0.0, kMinRadiusOfCurvatureM * low * (1.0 - 1e-6) - 0.01),
             kMaxRadiusOfCurvatureM * angle_high * (1.0 + 1e-6) + 0.01};
 }
 
@@ -108,23 +114,47 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
     const auto q = exact_unit_vector(origin);
     const std::size_t want = std::min<std::size_t>(k, point_count);
 
+    auto& cands = s.candidates;
+    cands.clear();
+    const auto measure = [&](std::uint32_t local) {
+        cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
+    };
     if (point_count <= kScanAllBelow) {
-        // A few points (a treatment's sites): every one is a hit, measured by chord directly;
-        // the tree's two searches would cost more than they save.
+        // A few points (a treatment's sites): every one is a hit, by its chord computed
+        // directly (the tree's searches would cost more), and only those whose lower bound
+        // does not exceed the k-th smallest upper bound are measured: about k of them.
         all_hits(tree, point_count, q, s.radius_hits);
+        s.bounds.clear();
+        s.highs.clear();
+        for (const auto& hit : s.radius_hits) {
+            s.bounds.push_back(geodesic_bounds(hit.second));
+            s.highs.push_back(s.bounds.back().high_m);
+        }
+        double cut_m = std::numeric_limits<double>::infinity();
+        if (s.highs.size() > want) {
+            const auto kth = s.highs.begin() + static_cast<long>(want - 1);
+            std::nth_element(s.highs.begin(), kth, s.highs.end());
+            cut_m = *kth;
+        }
+        if (max_distance_m) cut_m = std::min(cut_m, *max_distance_m);
+        for (std::size_t i = 0; i < s.radius_hits.size(); ++i) {
+            if (s.bounds[i].low_m <= cut_m) measure(s.radius_hits[i].first);
+        }
     } else {
-        // 1. The k nearest by chord: the largest of their upper bounds bounds the true k-th
-        // distance.
+        // 1. The k nearest by chord, measured: the k-th of their distances bounds the answer's.
         s.knn_index.resize(want);
         s.knn_dist.resize(want);
         const auto found = tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
-        double bound_m = 0;
+        double kth_m = 0;
         for (std::size_t i = 0; i < found; ++i) {
-            bound_m = std::max(bound_m, geodesic_bounds(s.knn_dist[i]).high_m);
+            measure(s.knn_index[i]);
+            kth_m = std::max(kth_m, cands.back().geodesic.distance_m);
         }
+        double bound_m = kth_m;
         if (max_distance_m) bound_m = std::min(bound_m, *max_distance_m);
 
-        // 2. Every point that could beat the k-th lies within candidate_radius_sq.
+        // 2. Every point that could beat the k-th lies within candidate_radius_sq; of those,
+        // one whose lower bound exceeds the bound is surely farther than k measured points.
         const double radius_sq = candidate_radius_sq(bound_m);
         if (std::isinf(radius_sq)) {
             all_hits(tree, point_count, q, s.radius_hits);
@@ -133,29 +163,13 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
             params.sorted = false;
             tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
         }
-    }
-
-    // 3. A hit whose lower bound exceeds the k-th smallest upper bound cannot be among the first
-    // k (k hits are strictly nearer than it); only the rest are measured, with Vincenty.
-    s.bounds.clear();
-    s.highs.clear();
-    for (const auto& hit : s.radius_hits) {
-        s.bounds.push_back(geodesic_bounds(hit.second));
-        s.highs.push_back(s.bounds.back().high_m);
-    }
-    double cut_m = std::numeric_limits<double>::infinity();
-    if (s.highs.size() > want) {
-        const auto kth = s.highs.begin() + static_cast<long>(want - 1);
-        std::nth_element(s.highs.begin(), kth, s.highs.end());
-        cut_m = *kth;
-    }
-    if (max_distance_m) cut_m = std::min(cut_m, *max_distance_m);
-    auto& cands = s.candidates;
-    cands.clear();
-    for (std::size_t i = 0; i < s.radius_hits.size(); ++i) {
-        if (s.bounds[i].low_m > cut_m) continue;
-        const std::uint32_t local = s.radius_hits[i].first;
-        cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
+        for (const auto& hit : s.radius_hits) {
+            const std::uint32_t local =
+                hit.first;  // (clang 14 cannot capture a structured binding)
+            const bool seen = std::any_of(cands.begin(), cands.begin() + static_cast<long>(found),
+                                          [&](const Candidate& c) { return c.local == local; });
+            if (!seen && geodesic_bounds(hit.second).low_m <= bound_m) measure(local);
+        }
     }
 
     // 4. Exact order: geodesic distance, then the tie-break key.
