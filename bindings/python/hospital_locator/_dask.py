@@ -9,16 +9,21 @@ from ._frame import nearest_frame
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing slows the package's import
 if TYPE_CHECKING:  # pragma: no cover
-    import dask.dataframe
+    from typing import Any
+
+    import pandas
 
     from ._core import Index
 
+    # Dask's DataFrame has no type information mypy can use: to a type checker it is Any.
+    DaskDataFrame = Any
 
-def nearest_dask(index: "Index", ddf: "dask.dataframe.DataFrame",
+
+def nearest_dask(index: "Index", ddf: "DaskDataFrame",
                  postcode_column: str | None = None, *, k: int = 3,
                  treatment: str | None = None, max_miles: float | None = None,
                  max_km: float | None = None, keep_columns: bool = True,
-                 threads: int = 1) -> "dask.dataframe.DataFrame":
+                 threads: int = 1) -> "DaskDataFrame":
     """nearest_frame for a Dask DataFrame: a lazy Dask DataFrame of the same partitions, each
     answered by nearest_frame on whichever worker holds it (ddf.map_partitions, with the
     result's columns and dtypes as meta, so nothing is computed to learn them).
@@ -34,8 +39,8 @@ def nearest_dask(index: "Index", ddf: "dask.dataframe.DataFrame",
     threads: engine threads per partition. 1 by default, as Dask already runs one task per
     worker thread; 0 for all cores when each worker runs one task at a time.
     """
-    options = dict(k=k, treatment=treatment, max_miles=max_miles, max_km=max_km,
-                   keep_columns=keep_columns, threads=threads)
+    options: dict[str, Any] = dict(k=k, treatment=treatment, max_miles=max_miles, max_km=max_km,
+                                   keep_columns=keep_columns, threads=threads)
     # The answer to no rows: its columns and dtypes are every partition's (and the arguments
     # are validated here, in the caller's process).
     meta = nearest_frame(index, ddf._meta, postcode_column, **options)
@@ -43,6 +48,7 @@ def nearest_dask(index: "Index", ddf: "dask.dataframe.DataFrame",
                               align_dataframes=False, **options)
 
 
-def _answer_partition(partition, index, postcode_column, **options):
+def _answer_partition(partition: "pandas.DataFrame", index: "Index", postcode_column: str | None,
+                      **options: Any) -> "pandas.DataFrame":
     """One partition's task (map_partitions gives the partition first)."""
     return nearest_frame(index, partition, postcode_column, **options)

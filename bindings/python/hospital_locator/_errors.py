@@ -37,7 +37,7 @@ class Error(Exception):
             self.number = Status[code.upper()].value if code.upper() in Status.__members__ else 0
         self.status = status if status is not None else _HTTP_STATUS.get(self.code, 500)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, dict[str, object]]:
         """The DESIGN.md error object: {"error": {"code", "message", "status"}}, and
         "suggestion" when there is one, as the CLI and the HTTP service write it."""
         error = {"code": self.code, "message": self.message, "status": self.status}

@@ -11,10 +11,13 @@ from ._errors import STATUS_NAMES, InvalidParameter, Match, Status
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing slows the package's import
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     import geopandas
+    import numpy.typing as npt
     import pandas
 
-    from ._core import Index
+    from ._core import Index, NearestBatch
 
 _METRES_PER_MILE = 1609.344  # as engine/include/hloc/geodesy.hpp, so miles round alike
 
@@ -58,7 +61,8 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str |
     except ImportError as e:  # pragma: no cover - pandas is a Debian package dependency
         raise ImportError("nearest_frame needs pandas (Debian: apt install python3-pandas)") from e
 
-    options = dict(k=k, treatment=treatment, max_miles=max_miles, max_km=max_km, threads=threads)
+    options: dict[str, Any] = dict(k=k, treatment=treatment, max_miles=max_miles, max_km=max_km,
+                                   threads=threads)
     geometry = _geometry_name(df)
     problems: dict[int, str] = {}
     if geometry is not None and postcode_column is None:
@@ -74,7 +78,7 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str |
     out = pd.DataFrame(_answer_columns(batch, problems), index=df.index)
     results = {str(c).lower() for c in out.columns}
 
-    def renamed(c):
+    def renamed(c: Any) -> Any:
         return f"input_{c}" if str(c).lower() in results else c
 
     if keep_columns:
@@ -93,7 +97,7 @@ def nearest_frame(index: "Index", df: "pandas.DataFrame", postcode_column: str |
     return geopandas.GeoDataFrame(out, geometry=renamed(geometry), crs=df.crs)
 
 
-def _answer_columns(batch, problems: dict[int, str]) -> dict[str, object]:
+def _answer_columns(batch: NearestBatch, problems: dict[int, str]) -> dict[str, object]:
     """The batch CSV's columns of a NearestBatch; ``problems`` (row -> message) are rows the
     caller found invalid before asking (a geometry that is not a point)."""
     import numpy as np
@@ -136,7 +140,7 @@ def _answer_columns(batch, problems: dict[int, str]) -> dict[str, object]:
     return columns
 
 
-def _geometry_name(df) -> str | None:
+def _geometry_name(df: Any) -> str | None:
     """The active geometry column of a GeoDataFrame; None for any other frame. GeoPandas is
     not imported for a plain DataFrame."""
     if "geopandas" not in type(df).__module__:
@@ -144,10 +148,11 @@ def _geometry_name(df) -> str | None:
     import geopandas
     if not isinstance(df, geopandas.GeoDataFrame):  # pragma: no cover - a GeoSeries, say
         return None
-    return df.geometry.name
+    name: str | None = df.geometry.name
+    return name
 
 
-def _wgs84_points(df) -> tuple:
+def _wgs84_points(df: Any) -> tuple[npt.NDArray[Any], npt.NDArray[Any], dict[int, str]]:
     """lat, lon (WGS84 degrees) of a GeoDataFrame's points, NaN where a row has no point, and
     row -> why for those rows."""
     import numpy as np
@@ -192,7 +197,7 @@ def sites_frame(index: "Index") -> "geopandas.GeoDataFrame":
 
     sites = index.sites()
     treatments = [t.name for t in index.treatments()]
-    columns: dict[str, list] = {
+    columns: dict[str, list[Any]] = {
         name: [getattr(s, name) for s in sites]
         for name in ("id", "name", "street", "locality", "town", "postcode", "located_by",
                      "postcode_quality")
