@@ -7,6 +7,7 @@
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/geodesy.hpp"
 #include "options.hpp"
+#include "report_html.hpp"
 
 namespace hloc::batch {
 
@@ -422,6 +423,11 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     }
     md += "\n";
     return md;
+}
+
+std::string Summary::to_html(const RunInfo& run, std::string_view map_png, int map_width_px,
+                             int map_height_px) const {
+    return report_markdown_to_html(to_markdown(run), map_png, map_width_px, map_height_px);
 }
 
 std::string Summary::short_text(const RunInfo& run) const {
