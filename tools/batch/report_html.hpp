@@ -2,10 +2,9 @@
 // the one writer of its tables) rendered to HTML, with the catchment map embedded as a PNG
 // data: URI. No scripts, styles inline, no external resources: the file can be mailed on.
 //
-// Only the Markdown that to_markdown writes is understood: "# " and "## " headings, "- " list
-// items, pipe tables (a header row, a rule row whose "---:" cells are right-aligned, body rows),
-// paragraphs, and inline `code`, **bold** and backslash escapes. All text is HTML-escaped, so
-// names from user files (district code lists, input paths) cannot inject markup.
+// The Markdown is rendered by cmark-gfm (libcmark-gfm, with its table extension); raw HTML in
+// it is not passed through and all text is HTML-escaped, so names from user files (district
+// code lists, input paths) cannot inject markup.
 #pragma once
 
 #include <string>

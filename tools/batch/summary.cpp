@@ -295,7 +295,9 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     auto md_escape = [](std::string s) {
         std::string out;
         for (char c : s) {
-            if (c == '|' || c == '`' || c == '*' || c == '_' || c == '\\') out += '\\';
+            // CommonMark's backslash escapes: table and emphasis marks, and < & [ ] too, so a
+            // name from a user's file is text, never raw HTML or a link, wherever it is shown.
+            if (std::string_view("|`*_\\<>&[]").find(c) != std::string_view::npos) out += '\\';
             out += (c == '\n' || c == '\r') ? ' ' : c;
         }
         return out;
