@@ -12,7 +12,9 @@ Northern Ireland (not_covered); AB10 1AB is well formed but its district is not 
 --format csv` for the same query: batch rows must equal it.
 """
 import argparse
+import base64
 import csv
+import html.parser
 import io
 import json
 import os
@@ -897,6 +899,142 @@ def group_report():
         p = batch(src, refused, "--summary", work("refused.md"), *extra, rc=2)
         equal((error_of(p)["code"], error_of(p)["message"]), (code, message), f"refused: {extra}")
         check(not os.path.exists(refused), f"refused {extra}: no output")
+
+
+# ---- the HTML report, in a real browser ------------------------------------------------------
+
+class PageText(html.parser.HTMLParser):
+    """The rendered DOM as chromium dumps it: each <h2> with the tables and list items under it
+    (cell text as the browser shows it), every <img>, and every element name seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.images, self.tags, self._text, self._row = {}, [], set(), None, None
+        self._section = self.sections.setdefault("", {"tables": [], "items": []})
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag in ("h2", "li", "td", "th"):
+            self._text = ""
+        elif tag == "table":
+            self._section["tables"].append([])
+        elif tag == "tr":
+            self._row = []
+        elif tag == "img":
+            self.images.append(dict(attrs))
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "h2":
+            self._section = self.sections.setdefault(self._text, {"tables": [], "items": []})
+        elif tag == "li":
+            self._section["items"].append(self._text)
+        elif tag in ("td", "th"):
+            self._row.append(self._text)
+        elif tag == "tr":
+            self._section["tables"][-1].append(self._row)
+        if tag in ("h2", "li", "td", "th"):
+            self._text = None
+
+
+def chromium(*args):
+    # --no-sandbox: tests may run as root; a throwaway profile so runs do not share state.
+    profile = work("chromium-profile")
+    cmd = ["chromium", "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={profile}",
+           "--hide-scrollbars", *args]
+    return subprocess.run(cmd, capture_output=True, timeout=60)
+
+
+def coloured_pixels(png):
+    """Pixels of a screenshot with a clear hue (channels apart by more than 60): the map's
+    catchment colours; the page's text and table rules are black, grey or white."""
+    ds = gdal.Open(png)
+    bands = [ds.GetRasterBand(b + 1).ReadRaster() for b in range(3)]
+    return sum(max(px) - min(px) > 60 for px in zip(*bands))
+
+
+def group_html():
+    # A district name from the user's code list that is markup, quotes and Markdown at once.
+    hostile = '<script>alert("x")</script> & <b>Chester</b> | `x` *y*'
+    names = write_bytes("lad.csv", ("LAD23CD,LAD23NM\nE06000050," + '"' + hostile.replace('"', '""') + '"\n'
+                                    "W06000015,Cardiff\n").encode())
+    src = write_bytes("html.csv", ("postcode\n" + "".join(pc + "\n" for pc, _, _ in REPORT_ROWS)).encode())
+    out, page = work("html.out.csv"), work("report.html")
+    batch(src, out, "--summary", page, "--bands", "0.5,1,2.5", "--district-names", names, "--map-width", "480")
+    # Answers are the same bytes whatever the summary's format.
+    batch(src, work("plain.out.csv"), "--bands", "0.5,1,2.5")
+    equal(open(out, "rb").read(), open(work("plain.out.csv"), "rb").read(), "html: the CSV is unchanged")
+    _, rows = read_csv(out)
+    text = open(page, encoding="utf-8").read()
+    check("http:" not in text.replace("http://www.w3.org", "") and "https:" not in text and "<script" not in text,
+          "html: no external resources, no scripts")
+
+    p = chromium("--dump-dom", "file://" + page)
+    equal(p.returncode, 0, f"chromium --dump-dom: {p.stderr.decode(errors='replace')[-400:]}")
+    dom = PageText()
+    dom.feed(p.stdout.decode())
+    check("script" not in dom.tags and "b" not in dom.tags, f"html: user text makes no elements ({sorted(dom.tags)})")
+
+    def table(section, i=0):
+        return dom.sections.get(section, {"tables": [[]] * (i + 1)})["tables"][i]
+
+    def pct(n, of):
+        return f"{100 * n / of:.1f}%"
+
+    answered = [r for r in rows if r["status"] in ("ok", "approximate")]
+    metres = lambda rs: [float(r["site_1_metres"]) for r in rs if r["site_1_id"]]
+    equal(table("Rows by status")[1:], [[st, str(sum(r["status"] == st for r in rows))]
+                                        for st in ("ok", "approximate", "invalid", "not_found", "not_covered")],
+          "html: rows by status, from the CSV")
+    equal(dom.sections[""]["items"][-1], f"rows: {len(rows)}", "html: row count")
+    equal(dom.sections.get("Access", {}).get("items"),
+          [f"{label} ({km} km): {sum(m <= miles * MILE_M for m in metres(answered))} rows, "
+           f"{pct(sum(m <= miles * MILE_M for m in metres(answered)), len(answered))}"
+           for miles, label, km in ((0.5, "0.5 miles", "0.8"), (1, "1 mile", "1.6"), (2.5, "2.5 miles", "4.0"))],
+          "html: access band shares, from the CSV")
+
+    def shares(rs):
+        rs = [r for r in rs if r["status"] in ("ok", "approximate")]
+        return [str(len(rs))] + [pct(sum(m <= miles * MILE_M for m in metres(rs)), len(rs)) for miles in (0.5, 1, 2.5)]
+
+    by_country, by_district = {}, {}
+    for (pc, country, code), r in zip(REPORT_ROWS, rows):
+        if country:
+            by_country.setdefault(country, []).append(r)
+            by_district.setdefault(code, []).append(r)
+    countries = table("By country")
+    equal(countries[0][:2] + countries[0][-3:], ["country", "rows", "within 0.5 mi", "within 1 mi", "within 2.5 mi"],
+          "html: country table header")
+    equal([[c[0], c[1]] + c[-3:] for c in countries[1:]],
+          [[name] + shares(by_country[name]) for name in ("England", "Scotland", "Wales")] + [["all"] + shares(rows)],
+          "html: per-country rows and band shares, from the CSV")
+    districts = table("By local authority district")
+    equal([[d[0], d[1], d[2]] + d[-3:] for d in districts[1:] if d[1] in ("E06000050", "W06000015")],
+          [[hostile, "E06000050"] + shares(by_district["E06000050"]), ["Cardiff", "W06000015"] + shares(by_district["W06000015"])],
+          "html: a hostile district name shows as its own text, with its rows")
+    equal(len(districts) - 1, len({c for _, _, c in REPORT_ROWS if c}) + 2, "html: one district row per code, none, all")
+
+    # The map: one PNG, drawn by the map code at --map-width, and the browser paints it.
+    equal(len(dom.images), 1, "html: one image")
+    src_ = dom.images[0].get("src", "") if dom.images else ""
+    check(src_.startswith("data:image/png;base64,"), "html: the map is a data: URI")
+    png = base64.b64decode(src_.split(",", 1)[-1] or "AA==")
+    equal(png[:8], b"\x89PNG\r\n\x1a\n", "html: the map is a PNG")
+    equal(struct.unpack(">II", png[16:24]) if len(png) >= 24 else None, (480, int(dom.images[0].get("height", 0)))
+          if dom.images else None, "html: the map's size is the <img>'s")
+    shot = work("report.png")
+    if os.path.exists(shot):
+        os.remove(shot)
+    p = chromium(f"--screenshot={shot}", "--window-size=1000,1000", "file://" + page)
+    check(os.path.exists(shot), f"chromium --screenshot: {p.stderr.decode(errors='replace')[-400:]}")
+    if os.path.exists(shot):
+        n = coloured_pixels(shot)
+        # The legend's ten swatches alone are ~1,400 such pixels; a page whose image does not
+        # decode or show has none.
+        check(n > 1000, f"html: the browser paints the map ({n} coloured pixels)")
 
 
 # ---- maps ------------------------------------------------------------------------------------

@@ -88,7 +88,8 @@ void add_options(CLI::App& app, Args& a) {
                    "CSV: longitude (WGS84 degrees) from this column, with --lat-column");
     app.add_option("--max-miles", a.max_miles, "leave out sites farther than this");
     app.add_option("--max-km", a.max_km, "leave out sites farther than this");
-    app.add_option("--summary", a.summary_path, "also write a summary: .json or .md");
+    app.add_option("--summary", a.summary_path,
+                   "also write a summary: .json, .md, or .html (a page with the map in it)");
     app.add_option("--bands", a.bands,
                    "summary: access bands, the distances in miles whose share of rows is given")
         ->capture_default_str();
@@ -124,7 +125,8 @@ std::string summary_format(const std::string& path) {
     const auto ext = std::filesystem::path(path).extension().string();
     if (ext == ".json") return "json";
     if (ext == ".md" || ext == ".markdown") return "md";
-    throw Error(ErrorCode::invalid_parameter, "--summary " + path + ": use .json or .md");
+    if (ext == ".html" || ext == ".htm") return "html";
+    throw Error(ErrorCode::invalid_parameter, "--summary " + path + ": use .json, .md or .html");
 }
 
 // The outputs of a run, each checked (directory, existing file, not an input) before any work
@@ -179,8 +181,8 @@ class Outputs {
     std::vector<std::string> taken_;
 };
 
-void draw_map(b::CatchmentMap& map, const b::Summary& summary, const Args& a,
-              const std::string& treatment, const std::string& path) {
+void title_map(b::CatchmentMap& map, const b::Summary& summary, const Args& a,
+               const std::string& treatment) {
     const auto placed =
         summary.status_count(b::RowStatus::ok) + summary.status_count(b::RowStatus::approximate);
     const auto name = a.in.path == "-" ? std::string("standard input")
@@ -188,8 +190,6 @@ void draw_map(b::CatchmentMap& map, const b::Summary& summary, const Args& a,
     map.set_titles("Nearest " + treatment + " site for each row of " + name,
                    b::with_commas(placed) + " of " + b::with_commas(summary.rows()) +
                        " rows placed (the rest are invalid or not found: see the summary)");
-    map.write(path, b::map_format(a.map_path));
-    hloc::batch::release_drawing_caches();
 }
 
 int run(const Args& a) {
@@ -208,7 +208,9 @@ int run(const Args& a) {
                     "--map-width must be between 320 and 8000 pixels");
     }
     options.threads = hloc::worker_count(b::checked_threads(a.threads));
-    options.want_grid = !a.map_path.empty();
+    // An HTML summary embeds the map, so it draws one whether or not --map asks for a file.
+    const bool draw = !a.map_path.empty() || summary_kind == "html";
+    options.want_grid = draw;
     options.want_areas = !a.summary_path.empty();  // the per-country and district tables
     b::SummaryOptions summary_options;
     summary_options.bands_miles = b::parse_bands(a.bands);
@@ -223,7 +225,7 @@ int run(const Args& a) {
     options.nearest = nearest_options(engine, a);
     auto input = b::open_input(a.in);
     std::unique_ptr<b::CatchmentMap> map;
-    if (outputs.map)
+    if (draw)
         map = std::make_unique<b::CatchmentMap>(engine, options.nearest.treatment,
                                                 b::map_options(a.map_width));
     b::Summary summary(engine, std::move(summary_options));
@@ -246,13 +248,19 @@ int run(const Args& a) {
     run.k = options.nearest.k;
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     run.threads = options.threads;
+    if (map) title_map(*map, summary, a, options.nearest.treatment);
     if (outputs.summary) {
-        write_text_file(outputs.summary->temp_path(),
-                        summary_kind == "json"
-                            ? contract::to_pretty_text(summary.to_json(run)) + "\n"
-                            : summary.to_markdown(run));
+        std::string text;
+        if (summary_kind == "json")
+            text = contract::to_pretty_text(summary.to_json(run)) + "\n";
+        else if (summary_kind == "html")
+            text = summary.to_html(run, map->png_bytes(), map->width_px(), map->height_px());
+        else
+            text = summary.to_markdown(run);
+        write_text_file(outputs.summary->temp_path(), text);
     }
-    if (map) draw_map(*map, summary, a, options.nearest.treatment, outputs.map->temp_path());
+    if (outputs.map) map->write(outputs.map->temp_path(), b::map_format(a.map_path));
+    if (map) b::release_drawing_caches();
     outputs.commit();  // all or nothing: the outputs appear together
     std::cerr << summary.short_text(run);
     return 0;

@@ -236,6 +236,28 @@ void CatchmentMap::add_grid(double e, double n, std::int32_t site) {
 void CatchmentMap::write(const std::string& path, const std::string& format) const {
     const bool svg = format == "svg";
     cairo_surface_t* surface = open_surface(path, svg, width_, height_);
+    paint(surface);
+    finish_surface(surface, svg, path);
+}
+
+std::string CatchmentMap::png_bytes() const {
+    cairo_surface_t* surface = open_surface("", false, width_, height_);
+    paint(surface);
+    std::string png;
+    const auto append = [](void* closure, const unsigned char* data, unsigned int length) {
+        static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+        return CAIRO_STATUS_SUCCESS;
+    };
+    const auto status = cairo_surface_write_to_png_stream(surface, append, &png);
+    cairo_surface_destroy(surface);
+    if (status != CAIRO_STATUS_SUCCESS) {
+        throw Error(ErrorCode::io_error,
+                    std::string("cannot draw the map as PNG: ") + cairo_status_to_string(status));
+    }
+    return png;
+}
+
+void CatchmentMap::paint(cairo_surface_t* surface) const {
     cairo_t* cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
@@ -249,9 +271,7 @@ void CatchmentMap::write(const std::string& path, const std::string& format) con
     draw_titles(cr);
     draw_scale_bar(cr);
     draw_footer(cr);
-
     cairo_destroy(cr);
-    finish_surface(surface, svg, path);
 }
 
 // The raster: land grey; with many points, each pixel in its nearest site's colour, gaps

@@ -17,6 +17,7 @@
 
 // cairo's drawing context, declared as cairo.h declares it, so this header need not include it.
 typedef struct _cairo cairo_t;
+typedef struct _cairo_surface cairo_surface_t;
 
 namespace hloc::batch {
 
@@ -55,9 +56,13 @@ class CatchmentMap {
 
     // Writes SVG or PNG (as `format` says: "svg" or "png") to `path`. Throws Error{io_error}.
     void write(const std::string& path, const std::string& format) const;
+    // The same picture as write(..., "png"), as the bytes of a PNG file (for embedding in a
+    // page). Throws Error{io_error}.
+    std::string png_bytes() const;
 
   private:
     bool to_pixel(double e, double n, int& x, int& y) const;
+    void paint(cairo_surface_t* surface) const;  // the whole picture, back to front
     // The steps of write(), in the order they paint.
     void draw_land_and_catchments(cairo_t* cr) const;
     void draw_markers(cairo_t* cr) const;

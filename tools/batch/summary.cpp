@@ -7,6 +7,7 @@
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/geodesy.hpp"
 #include "options.hpp"
+#include "report_html.hpp"
 
 namespace hloc::batch {
 
@@ -294,7 +295,9 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     auto md_escape = [](std::string s) {
         std::string out;
         for (char c : s) {
-            if (c == '|' || c == '`' || c == '*' || c == '_' || c == '\\') out += '\\';
+            // CommonMark's backslash escapes: table and emphasis marks, and < & [ ] too, so a
+            // name from a user's file is text, never raw HTML or a link, wherever it is shown.
+            if (std::string_view("|`*_\\<>&[]").find(c) != std::string_view::npos) out += '\\';
             out += (c == '\n' || c == '\r') ? ' ' : c;
         }
         return out;
@@ -422,6 +425,11 @@ std::string Summary::to_markdown(const RunInfo& run) const {
     }
     md += "\n";
     return md;
+}
+
+std::string Summary::to_html(const RunInfo& run, std::string_view map_png, int map_width_px,
+                             int map_height_px) const {
+    return report_markdown_to_html(to_markdown(run), map_png, map_width_px, map_height_px);
 }
 
 std::string Summary::short_text(const RunInfo& run) const {

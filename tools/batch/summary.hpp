@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "district_names.hpp"
@@ -81,6 +82,10 @@ class Summary {
 
     contract::Json to_json(const RunInfo& run) const;
     std::string to_markdown(const RunInfo& run) const;
+    // The Markdown as one self-contained HTML page, `map_png` (a PNG file's bytes, of the given
+    // size in pixels; empty for none) embedded before the first table. See report_html.hpp.
+    std::string to_html(const RunInfo& run, std::string_view map_png, int map_width_px,
+                        int map_height_px) const;
     std::string short_text(const RunInfo& run) const;  // the few lines always printed on stderr
 
     std::uint64_t rows() const { return rows_; }
