@@ -164,15 +164,15 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
             tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
         }
         for (const auto& hit : s.radius_hits) {
-            const std::uint32_t local =
-                hit.first;  // (clang 14 cannot capture a structured binding)
+            // Not a structured binding: clang 14 cannot capture one.
+            const std::uint32_t local = hit.first;
             const bool seen = std::any_of(cands.begin(), cands.begin() + static_cast<long>(found),
                                           [&](const Candidate& c) { return c.local == local; });
             if (!seen && geodesic_bounds(hit.second).low_m <= bound_m) measure(local);
         }
     }
 
-    // 4. Exact order: geodesic distance, then the tie-break key.
+    // 3. Exact order: geodesic distance, then the tie-break key.
     auto by_distance = [](const Candidate& a, const Candidate& b) {
         if (a.geodesic.distance_m != b.geodesic.distance_m) {
             return a.geodesic.distance_m < b.geodesic.distance_m;
