@@ -112,7 +112,9 @@ Result<NearestAnswer> Engine::nearest(const NearestQuery& query) const {
     auto& ranked = detail::nearest_scratch().ranked;
     detail::exact_nearest(
         *tr.tree, tr.offers.size(), pos, query.k, query.max_distance_m,
-        [&](std::uint32_t local) { return impl_->sites.site_position(tr.offers[local].site); },
+        [&](std::uint32_t local) -> const detail::VincentyEnd& {
+            return impl_->sites.site_end(tr.offers[local].site);
+        },
         [&](std::uint32_t local) { return tr.offers[local].site; }, ranked);
     answer.results.reserve(ranked.size());
     for (std::size_t i = 0; i < ranked.size(); ++i) {
@@ -137,7 +139,7 @@ Result<std::vector<ReverseHit>> Engine::reverse(const ReverseQuery& query) const
     auto& ranked = detail::nearest_scratch().ranked;
     detail::exact_nearest(
         *tree, postcodes.located_count(), query.point, query.k, std::nullopt,
-        [&](std::uint32_t row) { return postcodes.row_position(row); },
+        [&](std::uint32_t row) { return detail::vincenty_end(postcodes.row_position(row)); },
         [](std::uint32_t row) { return row; }, ranked);
     std::vector<ReverseHit> hits;
     hits.reserve(ranked.size());

@@ -28,6 +28,7 @@
 #include "hloc/chord_tree.hpp"
 #include "hloc/geodesy.hpp"
 #include "hloc/unit_vector.hpp"
+#include "vincenty.hpp"
 
 namespace hloc::detail {
 
@@ -71,7 +72,8 @@ inline GeodesicBounds geodesic_bounds(double chord_sq) {
 struct Candidate {
     std::uint32_t local;     // index into the tree's cloud
     std::uint32_t tiebreak;  // site index (sites sort by id) or postcode row
-    Geodesic geodesic;
+    VincentyLeg leg;
+    Geodesic geodesic;  // the bearing is computed only for the candidates returned
 };
 
 struct NearestScratch {
@@ -102,22 +104,24 @@ inline void all_hits(const ChordTree& tree, std::size_t point_count, const std::
     }
 }
 
-// `position(local)` gives a point's latitude/longitude, `tiebreak(local)` its order key; the
-// ranked result goes to `out` (cleared first).
-template <class PositionFn, class TiebreakFn>
+// `end(local)` gives a point as a Vincenty end (vincenty_end of its latitude/longitude),
+// `tiebreak(local)` its order key; the ranked result goes to `out` (cleared first).
+template <class EndFn, class TiebreakFn>
 void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin, std::uint32_t k,
-                   std::optional<double> max_distance_m, PositionFn position, TiebreakFn tiebreak,
+                   std::optional<double> max_distance_m, EndFn end, TiebreakFn tiebreak,
                    std::vector<Candidate>& out) {
     out.clear();
     if (point_count == 0 || k == 0) return;
     auto& s = nearest_scratch();
     const auto q = exact_unit_vector(origin);
+    const auto from = vincenty_end(origin);
     const std::size_t want = std::min<std::size_t>(k, point_count);
 
     auto& cands = s.candidates;
     cands.clear();
     const auto measure = [&](std::uint32_t local) {
-        cands.push_back({local, tiebreak(local), geodesic_inverse(origin, position(local))});
+        const auto leg = vincenty_leg(from, end(local));
+        cands.push_back({local, tiebreak(local), leg, {leg.distance_m, 0.0}});
     };
     if (point_count <= kScanAllBelow) {
         // A few points (a treatment's sites): every one is a hit, by its chord computed
@@ -184,6 +188,7 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         if (out.size() == want) break;
         if (max_distance_m && c.geodesic.distance_m > *max_distance_m) break;
         out.push_back(c);
+        out.back().geodesic.bearing_deg = vincenty_bearing(from, end(c.local), c.leg);
     }
 }
 

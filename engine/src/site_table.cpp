@@ -25,6 +25,10 @@ SiteTable::SiteTable(const IndexReader& index) : index_(index) {
             treatments_[i].cloud, index.site_tree_bytes.subspan(t.tree_offset, t.tree_size),
             "sites offering " + std::string(treatments_[i].name));
     }
+    site_ends_.reserve(index.site_records.size());
+    for (const auto& r : index.site_records) {
+        site_ends_.push_back(vincenty_end({r.lat_deg, r.lon_deg}));
+    }
     // Offers grouped by site (counting sort), in treatment order within a site.
     const auto sites = index.site_records.size();
     site_offer_begin_.assign(sites + 1, 0);

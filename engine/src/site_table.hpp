@@ -11,6 +11,7 @@
 #include "hloc/error.hpp"
 #include "hloc/query.hpp"
 #include "index_reader.hpp"
+#include "vincenty.hpp"
 
 namespace hloc::detail {
 
@@ -39,11 +40,8 @@ class SiteTable {
     SiteView site(std::uint32_t index) const;
     PhoneView phone(std::uint32_t offer_index) const;
     Result<SiteView> find_site(std::string_view id) const;
-    // Inline: exact_nearest asks for it once per candidate.
-    LatLon site_position(std::uint32_t index) const {
-        const auto& r = index_.site_records[index];
-        return {r.lat_deg, r.lon_deg};
-    }
+    // Inline: exact_nearest asks for it once per candidate, and twice per answer.
+    const VincentyEnd& site_end(std::uint32_t index) const { return site_ends_[index]; }
 
   private:
     const IndexReader& index_;
@@ -51,6 +49,7 @@ class SiteTable {
     // Per site, its offer indices: site_offer_index_[site_offer_begin_[s] ..
     // site_offer_begin_[s+1]).
     std::vector<std::uint32_t> site_offer_begin_, site_offer_index_;
+    std::vector<VincentyEnd> site_ends_;  // per site: its reduced latitude, prepared at open
 };
 
 }  // namespace hloc::detail

@@ -57,7 +57,8 @@ std::vector<std::uint32_t> searched(const Points& p, const hloc::ChordTree& tree
                                     std::uint32_t k, std::optional<double> max_m) {
     std::vector<hloc::detail::Candidate> ranked;
     hloc::detail::exact_nearest(
-        tree, p.positions.size(), origin, k, max_m, [&](std::uint32_t i) { return p.positions[i]; },
+        tree, p.positions.size(), origin, k, max_m,
+        [&](std::uint32_t i) { return hloc::detail::vincenty_end(p.positions[i]); },
         [](std::uint32_t i) { return i; }, ranked);
     std::vector<std::uint32_t> out;
     for (const auto& c : ranked) out.push_back(c.local);
