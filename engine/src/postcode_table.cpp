@@ -76,24 +76,34 @@ PostcodeTable::PostcodeTable(const IndexReader& index)
       admin_districts_(index.admin_districts),
       row_admin_districts_(index.row_admin_districts) {
     district_keys_.reserve(districts_.size());
-    for (const auto& d : districts_) district_keys_.push_back(district_key(d.outward));
+    district_rows_.reserve(districts_.size());
+    for (const auto& d : districts_) {
+        district_keys_.push_back(district_key(d.outward));
+        district_rows_.push_back({d.first_row, d.row_count});
+    }
 }
 
-const fmt::DistrictRecord* PostcodeTable::find_district(std::string_view outward) const {
+std::size_t PostcodeTable::district_slot(std::string_view outward) const {
     std::array<char, 4> text{};
-    if (outward.size() > text.size()) return nullptr;
+    if (outward.size() > text.size()) return districts_.size();
     std::memcpy(text.data(), outward.data(), outward.size());
     const auto key = district_key(text);
     auto it = std::lower_bound(district_keys_.begin(), district_keys_.end(), key);
-    if (it == district_keys_.end() || *it != key) return nullptr;
-    return &districts_[static_cast<std::size_t>(it - district_keys_.begin())];
+    if (it == district_keys_.end() || *it != key) return districts_.size();
+    return static_cast<std::size_t>(it - district_keys_.begin());
 }
 
-std::optional<std::uint32_t> PostcodeTable::find_row(const fmt::DistrictRecord& d,
+const fmt::DistrictRecord* PostcodeTable::find_district(std::string_view outward) const {
+    const auto slot = district_slot(outward);
+    return slot < districts_.size() ? &districts_[slot] : nullptr;
+}
+
+std::optional<std::uint32_t> PostcodeTable::find_row(std::size_t district,
                                                      std::uint32_t inward) const {
-    // The last sampled row at or before the answer, among the district's samples (in
-    // cache), then one block of kRowSampleStride rows: one or two cache misses, not ten.
-    const std::size_t first = d.first_row, end = first + d.row_count;
+    // The last sampled row at or before the answer, among the district's samples, then one
+    // block of kRowSampleStride rows: two dependent reads of the mapping, not ten.
+    const std::size_t first = district_rows_[district].first;
+    const std::size_t end = first + district_rows_[district].count;
     constexpr std::size_t stride = fmt::kRowSampleStride;
     // Samples of rows inside the district: rows s*stride for s in [s_lo, s_hi).
     const std::size_t s_lo = (first + stride - 1) / stride, s_hi = (end + stride - 1) / stride;
@@ -107,10 +117,11 @@ std::optional<std::uint32_t> PostcodeTable::find_row(const fmt::DistrictRecord& 
             hi = std::min(end, lo + stride);
         }
     }
-    // The caller will read the row's unit vector next: fetch its block now, so that the
-    // two cache misses overlap instead of following one another.
+    // The caller will read the row's unit vector and admin district next: fetch their blocks
+    // now, so that those cache misses overlap the block's instead of following it.
     __builtin_prefetch(&vectors_[lo]);
     __builtin_prefetch(&vectors_[std::min(hi, lo + 8)]);
+    if (!row_admin_districts_.empty()) __builtin_prefetch(&row_admin_districts_[lo]);
     for (std::size_t i = lo; i < hi; ++i) {
         const auto c = fmt::PackedRow::inward_code(rows_[i]);
         if (c == inward) return static_cast<std::uint32_t>(i);
@@ -120,9 +131,9 @@ std::optional<std::uint32_t> PostcodeTable::find_row(const fmt::DistrictRecord& 
 }
 
 std::optional<std::uint32_t> PostcodeTable::find_unit(const ParsedPostcode& p) const {
-    const auto* d = find_district(p.outward);
-    if (d == nullptr) return std::nullopt;
-    return find_row(*d, fmt::inward_code(p.sector_digit, p.unit_letters[0], p.unit_letters[1]));
+    const auto slot = district_slot(p.outward);
+    if (slot == districts_.size()) return std::nullopt;
+    return find_row(slot, fmt::inward_code(p.sector_digit, p.unit_letters[0], p.unit_letters[1]));
 }
 
 const fmt::SectorRecord* PostcodeTable::find_sector(const fmt::DistrictRecord& d,
@@ -145,10 +156,10 @@ const fmt::UnlocatedRecord* PostcodeTable::find_unlocated(std::string_view text)
 }
 
 std::string PostcodeTable::row_postcode(std::uint32_t row) const {
-    auto it = std::upper_bound(
-        districts_.begin(), districts_.end(), row,
-        [](std::uint32_t r, const fmt::DistrictRecord& d) { return r < d.first_row; });
-    const auto& d = *(it - 1);  // districts cover every row (checked at open)
+    // Searched in district_rows_ (in cache), not in the mapped 64-byte records.
+    auto it = std::upper_bound(district_rows_.begin(), district_rows_.end(), row,
+                               [](std::uint32_t r, const RowRange& d) { return r < d.first; });
+    const auto& d = districts_[static_cast<std::size_t>(it - district_rows_.begin()) - 1];
     return outward_text(d) + ' ' + inward_text(fmt::PackedRow::inward_code(rows_[row]));
 }
 

@@ -35,9 +35,10 @@ class PostcodeTable {
     PostcodeRecord unit_record(std::uint32_t row, std::string text) const;
 
   private:
+    // The district's position in districts_, or districts_.size() when there is none.
+    std::size_t district_slot(std::string_view outward) const;
     const format::DistrictRecord* find_district(std::string_view outward) const;
-    std::optional<std::uint32_t> find_row(const format::DistrictRecord& d,
-                                          std::uint32_t inward) const;
+    std::optional<std::uint32_t> find_row(std::size_t district, std::uint32_t inward) const;
     std::optional<std::uint32_t> find_unit(const ParsedPostcode& p) const;
     const format::SectorRecord* find_sector(const format::DistrictRecord& d, char digit) const;
     const format::UnlocatedRecord* find_unlocated(std::string_view text) const;
@@ -54,9 +55,15 @@ class PostcodeTable {
     std::span<const format::UnlocatedRecord> unlocated_;
     std::span<const format::AdminDistrictRecord> admin_districts_;
     std::span<const std::uint16_t> row_admin_districts_;
-    // District outward codes as big-endian integers (11 KB for GB): the binary search stays
-    // in cache instead of striding through 64-byte records.
+    // District outward codes as big-endian integers (11 KB for GB), and each district's rows
+    // (23 KB): the binary search stays in cache instead of striding through 64-byte records,
+    // and a unit lookup reads no district record from the mapping before its rows.
+    struct RowRange {
+        std::uint32_t first;
+        std::uint32_t count;
+    };
     std::vector<std::uint32_t> district_keys_;
+    std::vector<RowRange> district_rows_;
 };
 
 }  // namespace hloc::detail
