@@ -5,14 +5,14 @@
 // (distance, tie-break key), keeping the first k (and only those within max_distance_m).
 //
 // How: the chord between two unit vectors bounds the geodesic between their points on both
-// sides (geodesic_bounds, 1 % apart). With a few points (a treatment's sites), every point is a
-// hit and Vincenty measures only those whose lower bound does not exceed the k-th smallest upper
-// bound. With many, the KD-tree proposes the k nearest by chord; their geodesic distances bound
-// the true k-th distance D; every point that could beat it lies within candidate_radius_sq(D),
-// so a radius search collects them all, and of those Vincenty measures only the ones whose lower
-// bound does not exceed D. The measured points are ranked by their geodesic distances. Degenerate
-// cases: no points or k = 0 give no result; a bound whose angle reaches pi (the far side of the
-// Earth) makes every point a candidate.
+// sides (geodesic_bounds: 0.2-0.5 % apart over GB). With a few points (a treatment's sites), every
+// point is a hit and Vincenty measures only those whose lower bound does not exceed the k-th
+// smallest upper bound. With many, the KD-tree proposes the k nearest by chord; their geodesic
+// distances bound the true k-th distance D; every point that could beat it lies within
+// candidate_radius_sq(D), so a radius search collects them all, and of those Vincenty measures only
+// the ones whose lower bound does not exceed D. The measured points are ranked by their geodesic
+// distances. Degenerate cases: no points or k = 0 give no result; a bound whose angle reaches pi
+// (the far side of the Earth) makes every point a candidate.
 #pragma once
 
 #include <algorithm>
@@ -46,27 +46,53 @@ inline double candidate_radius_sq(double distance_m) {
 }
 
 // The geodesic between two points whose unit vectors are `chord_sq` apart (squared chord in
-// UnitVector units, as the tree measures, one of them quantised) lies within [low, high].
-// Proof: the spherical angle of the exact vectors is within that of the chord -+ 1 unit (the
-// quantised vector is within 0.87 units of the exact one), and the geodesic is between
-// kMinRadiusOfCurvatureM and kMaxRadiusOfCurvatureM times the angle (geodesy.hpp). The angle
-// of a unit-sphere chord x is 2 asin(x / 2): at least x, and at most x (1 + x^2 / 20) while
-// x <= 1 (the series 1 + x^2/24 + 3x^4/640 + ... sums to 1.0472 at x = 1), so no asin is
-// needed below 60 degrees. Widened by 1e-6 relative and 1 cm absolute for Vincenty's own
-// tolerance and the doubles.
+// UnitVector units, as the tree measures, one of them quantised) and whose unit vectors' z
+// (UnitVector units: sin of the geodetic latitude) are z_a and z_b lies within [low, high].
+//
+// Proof. Map the ellipsoid to the unit sphere by latitude (read as geodetic) and longitude.
+// Lengths compare by ds^2 = M^2 dphi^2 + N^2 cos^2 phi dlambda^2 against dsigma^2 = dphi^2 +
+// cos^2 phi dlambda^2, where M(phi) <= N(phi) are the meridional and prime-vertical radii of
+// curvature, both increasing with |phi|: along any path, M <= ds / dsigma <= N at each point.
+//  - Angle: the spherical angle of the exact vectors is within that of the chord -+ 1 unit (a
+//    quantised vector is within 0.87 units of the exact one). The angle of a unit-sphere chord x
+//    is 2 asin(x / 2): at least x, and at most x (1 + x^2 / 20) while x <= 1 (the series
+//    1 + x^2/24 + 3x^4/640 + ... sums to 1.0472 at x = 1), so no asin is needed below 60 deg.
+//  - Low: the geodesic maps to a sphere path no shorter than the angle. By Clairaut's relation
+//    (N cos phi sin alpha is constant along a geodesic), the distance from the axis has no
+//    interior maximum except at the equator, so a geodesic shorter than 60 degrees between two
+//    points of one hemisphere keeps |phi| >= the smaller endpoint |phi|: s >= M(that) x angle.
+//    Otherwise M(0) = kMinRadiusOfCurvatureM, the smallest radius anywhere.
+//  - High: the geodesic is no longer than the ellipsoid image of the spherical great-circle
+//    arc, whose points are within half the angle of an endpoint, so sin |phi| along it is at
+//    most the larger endpoint's + angle / 2: s <= N(that) x angle.
+// Near GB, N / M is 1 + e^2 cos^2 phi, about 1.002, where the global bounds (a(1 - e^2) and
+// a / (1 - f)) are 1.0 % apart: a fifth of the candidates fall in between and need Vincenty.
+// sin phi is read from z within 1 unit. Widened by 1e-6 relative and 1 cm absolute for
+// Vincenty's own tolerance and the doubles.
 struct GeodesicBounds {
     double low_m;
     double high_m;
 };
-inline GeodesicBounds geodesic_bounds(double chord_sq) {
+inline GeodesicBounds geodesic_bounds(double chord_sq, double z_a, double z_b) {
     const double chord = std::sqrt(chord_sq) / format::kUnitScale;  // on the unit sphere
     constexpr double kUnit = 1.0 / format::kUnitScale;
     const double low = std::max(0.0, chord - kUnit);
     const double high = chord + kUnit;
     const double angle_high = high <= 1.0 ? high * (1.0 + high * high / 20.0)
                                           : 2.0 * std::asin(std::min(1.0, high / 2.0));
-    return {std::max(0.0, kMinRadiusOfCurvatureM * low * (1.0 - 1e-6) - 0.01),
-            kMaxRadiusOfCurvatureM * angle_high * (1.0 + 1e-6) + 0.01};
+    constexpr double e2 = kWgs84Flattening * (2.0 - kWgs84Flattening);
+    const double sa = std::abs(z_a) * kUnit, sb = std::abs(z_b) * kUnit;
+    double radius_low = kMinRadiusOfCurvatureM;  // M(0)
+    const bool one_hemisphere = (z_a > 1.0 && z_b > 1.0) || (z_a < -1.0 && z_b < -1.0);
+    if (one_hemisphere && high <= 1.0) {
+        const double s = std::max(0.0, std::min(sa, sb) - kUnit);
+        const double w = 1.0 - e2 * s * s;
+        radius_low = kMinRadiusOfCurvatureM / (w * std::sqrt(w));  // M = a (1 - e^2) / w^1.5
+    }
+    const double s_high = std::min(1.0, std::max(sa, sb) + kUnit + angle_high / 2.0);
+    const double radius_high = kWgs84SemiMajorM / std::sqrt(1.0 - e2 * s_high * s_high);  // N
+    return {std::max(0.0, radius_low * low * (1.0 - 1e-6) - 0.01),
+            radius_high * angle_high * (1.0 + 1e-6) + 0.01};
 }
 
 struct Candidate {
@@ -131,7 +157,7 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         s.bounds.clear();
         s.highs.clear();
         for (const auto& hit : s.radius_hits) {
-            s.bounds.push_back(geodesic_bounds(hit.second));
+            s.bounds.push_back(geodesic_bounds(hit.second, q[2], tree.dataset.points[hit.first].z));
             s.highs.push_back(s.bounds.back().high_m);
         }
         double cut_m = std::numeric_limits<double>::infinity();
@@ -172,7 +198,10 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
             const std::uint32_t local = hit.first;
             const bool seen = std::any_of(cands.begin(), cands.begin() + static_cast<long>(found),
                                           [&](const Candidate& c) { return c.local == local; });
-            if (!seen && geodesic_bounds(hit.second).low_m <= bound_m) measure(local);
+            if (!seen &&
+                geodesic_bounds(hit.second, q[2], tree.dataset.points[local].z).low_m <= bound_m) {
+                measure(local);
+            }
         }
     }
 

@@ -111,28 +111,48 @@ TEST_CASE(
 
 TEST_CASE("the chord bounds the geodesic on both sides, as the search assumes") {
     // Any two points, one quantised as the index stores it, the other exact as a query is:
-    // Vincenty's distance lies within geodesic_bounds of their squared chord, from a few metres
-    // to a third of the way round the Earth, and at the poles and the equator where the radius
-    // of curvature is largest and smallest.
+    // Vincenty's distance lies within geodesic_bounds of their squared chord and latitudes,
+    // from a few metres to a third of the way round the Earth; at the poles and the equator
+    // where the radius of curvature is largest and smallest; across the equator; and over
+    // Great Britain, where the bounds are tightest (the bound's own width is checked too).
     std::mt19937_64 rng(12);
-    std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180.0, 180.0), near(-0.05, 0.05);
+    std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180.0, 180.0), near(-0.05, 0.05),
+        gb_lat(49.8, 61.0), gb_lon(-8.7, 1.8), far(-3.0, 3.0), tiny(-0.001, 0.001);
     int checked = 0;
-    for (int i = 0; i < 20'000; ++i) {
-        const LatLon a{lat(rng), lon(rng)};
+    double widest_gb = 0;
+    for (int i = 0; i < 100'000; ++i) {
+        LatLon a{lat(rng), lon(rng)};
         LatLon b =
             i % 2 ? LatLon{lat(rng), lon(rng)}
                   : LatLon{std::clamp(a.lat_deg + near(rng), -90.0, 90.0), a.lon_deg + near(rng)};
+        const int kind = i % 10;
+        if (kind == 3 || kind == 5) {  // over GB, kilometres to hundreds of kilometres apart
+            a = {gb_lat(rng), gb_lon(rng)};
+            b = {std::clamp(a.lat_deg + (kind == 3 ? far(rng) : near(rng)), 49.0, 62.0),
+                 a.lon_deg + (kind == 3 ? far(rng) : near(rng))};
+        }
+        if (kind == 7) {  // astride the equator, and a few metres either side of it
+            a = {tiny(rng), lon(rng)};
+            b = {-a.lat_deg + tiny(rng), a.lon_deg + near(rng)};
+        }
         if (i % 1000 == 0) b = {i % 2000 == 0 ? 89.99 : 0.001, b.lon_deg};
         const auto stored = hloc::to_unit_vector(b);
         const auto q = hloc::exact_unit_vector(a);
         const double dx = stored.x - q[0], dy = stored.y - q[1], dz = stored.z - q[2];
-        const auto bounds = hloc::detail::geodesic_bounds(dx * dx + dy * dy + dz * dz);
+        const auto bounds =
+            hloc::detail::geodesic_bounds(dx * dx + dy * dy + dz * dz, q[2], stored.z);
         const double s = hloc::geodesic_inverse(a, hloc::from_unit_vector(stored)).distance_m;
         if (s > 13'000'000.0) continue;  // Vincenty is not trusted near antipodes
         INFO(a.lat_deg << "," << a.lon_deg << " to " << b.lat_deg << "," << b.lon_deg);
-        CHECK(bounds.low_m <= s);
-        CHECK(s <= bounds.high_m);
+        REQUIRE(bounds.low_m <= s);
+        REQUIRE(s <= bounds.high_m);
+        if ((kind == 3 || kind == 5) && s > 1000) {
+            widest_gb = std::max(widest_gb, (bounds.high_m - bounds.low_m) / s);
+        }
         ++checked;
     }
-    CHECK(checked > 15'000);
+    CHECK(checked > 75'000);
+    // Over GB the bounds are within 0.5 % of each other (the latitude-free ones were 1.0 %).
+    CHECK(widest_gb < 0.005);
+    CHECK(widest_gb > 0.001);
 }
