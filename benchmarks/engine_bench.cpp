@@ -1,6 +1,8 @@
 // hloc_bench: in-process figures for the engine, with Google Benchmark.
 //
 //   clock_overhead             one steady_clock read pair: included in every per-query figure
+//   memory/dependent_load/...  one dependent load from a random line of memory the size of the
+//                              GB index, in 4 KiB or huge pages: the floor under a lookup
 //   open/gb                    Engine::open: header, section table, references, site trees
 //   open/synthetic_100k        the same for the index with 100,000 synthetic sites
 //   open_verified/gb           Engine::open with the payload checksum, on a fresh mapping
@@ -42,6 +44,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -398,6 +401,46 @@ void bm_clock_overhead(benchmark::State& state) {
     latency.report();
 }
 
+// The floor under a lookup: one dependent load from a random 64-byte line of memory the size
+// of the index, in 4 KiB pages as a mapping is (each load also walks the page table) or in
+// transparent huge pages as a resident index is. A random cycle through every line, so the
+// next address is known only when the load returns. Timed per chase of kChase loads; p50_ns is
+// per load (the clock read pair spread over the chase).
+void bm_dependent_load(benchmark::State& state, std::size_t bytes, bool huge_pages) {
+    constexpr std::size_t kLine = 64, kChase = 256;
+    const std::size_t lines = bytes / kLine;
+    void* p =
+        ::mmap(nullptr, lines * kLine, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        state.SkipWithError("mmap failed");
+        return;
+    }
+    ::madvise(p, lines * kLine, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    auto* next = static_cast<std::uint64_t*>(p);  // next[i * 8]: the line after line i
+    std::vector<std::uint64_t> order(lines);
+    for (std::size_t i = 0; i < lines; ++i) order[i] = i;
+    hloc::bench::SplitMix64 rng(20261127);
+    for (std::size_t i = lines - 1; i > 0; --i) std::swap(order[i], order[rng.next() % (i + 1)]);
+    for (std::size_t i = 0; i < lines; ++i) next[order[i] * 8] = order[(i + 1) % lines] * 8;
+    std::uint64_t at = 0;
+    std::vector<double> per_load;
+    for (auto _ : state) {
+        const auto start = Clock::now();
+        for (std::size_t i = 0; i < kChase; ++i) at = next[at];
+        const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+        benchmark::DoNotOptimize(at);
+        per_load.push_back(ns / kChase);
+        state.SetIterationTime(ns * 1e-9);
+    }
+    // Time is per chase of kChase loads; the counters are per load.
+    std::sort(per_load.begin(), per_load.end());
+    if (!per_load.empty()) {
+        state.counters["p50_ns"] = per_load[per_load.size() / 2];
+        state.counters["loads"] = static_cast<double>(per_load.size() * kChase);
+    }
+    ::munmap(p, lines * kLine);
+}
+
 void bm_open(benchmark::State& state, const std::string& path, hloc::OpenOptions options) {
     Latency latency(state);
     for (auto _ : state) {
@@ -523,6 +566,13 @@ void register_benchmarks(Fixture& f) {
     const std::string gb_path = f.config.index_file;
 
     timed(RegisterBenchmark("clock_overhead", bm_clock_overhead), benchmark::kNanosecond);
+    const auto index_bytes = static_cast<std::size_t>(std::filesystem::file_size(gb_path));
+    timed(RegisterBenchmark("memory/dependent_load/index_size/4k_pages", bm_dependent_load,
+                            index_bytes, false),
+          benchmark::kNanosecond);
+    timed(RegisterBenchmark("memory/dependent_load/index_size/huge_pages", bm_dependent_load,
+                            index_bytes, true),
+          benchmark::kNanosecond);
     timed(RegisterBenchmark("open/gb", bm_open, gb_path, hloc::OpenOptions{}),
           benchmark::kMicrosecond);
     if (f.synthetic) {
