@@ -645,7 +645,6 @@ http {{
             sizes.append((n, path, "synthetic"))
         q_all = self.queries
         for n, index, treatment in sizes:
-            ref = self.answers / f"sites-{n}-ours.csv"
             results = {}
             for impl in ("ours", "rtree", "brute"):
                 queries = q_all
