@@ -719,7 +719,7 @@ http {{
             "commit": commit,
             "machine": {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 1048576, 1),
                         "kernel": platform.release(), "os": version(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
-                        "load_before": open("/proc/loadavg").read().split()[:3]},
+                        "load_before": list(os.getloadavg())},
             "versions": {"compiler": version([compiler, "--version"]),
                          "boost": version(["sh", "-c", "grep -m1 'define BOOST_LIB_VERSION' /usr/include/boost/version.hpp"]),
                          "postgresql": version(["/usr/lib/postgresql/15/bin/postgres", "--version"]),
@@ -733,6 +733,7 @@ http {{
         })
 
     def run(self):
+        start = time.perf_counter()
         self.machine()
         self.step("prepare inputs", self.prepare)
         self.step("build: ours", self.w_build)
@@ -755,7 +756,8 @@ http {{
         self.step("scaling: sites", self.w_scaling_sites)
         self.step("scaling: queries", self.w_scaling_queries)
         self.results["meta"]["finished_utc"] = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.results["meta"]["machine"]["load_after"] = open("/proc/loadavg").read().split()[:3]
+        self.results["meta"]["machine"]["load_after"] = list(os.getloadavg())
+        self.results["meta"]["elapsed_s"] = time.perf_counter() - start
         self.save()
 
     def cleanup(self):

@@ -42,6 +42,10 @@ HEADLINE = [
 ]
 
 
+# A 1-minute load average above this at the start means the run shared the machine.
+LOADED = 1.0
+
+
 def first(rows, peer, label_has=None):
     for r in rows:
         if r["peer"] == peer and r.get("status") != "skipped" and r.get("median") is not None:
@@ -79,6 +83,17 @@ def fmt_ratio(ratio):
     if ratio is None:
         return "-"
     return f"{ratio:,.2f}x" if ratio < 10 else f"{ratio:,.1f}x"
+
+
+def fmt_load(load):
+    """The three load averages, as os.getloadavg gives them (older reports: strings)."""
+    return " ".join(f"{float(x):.2f}" for x in load) if load else "?"
+
+
+def under_load(machine):
+    """Whether the 1-minute load average at the start was above 1: other work was running."""
+    load = machine.get("load_before")
+    return bool(load) and float(load[0]) > LOADED
 
 
 def ratio_of(ours, theirs, better):
@@ -164,11 +179,18 @@ def markdown(results, head):
     if m.get("mode") != "full":
         lines += [f"**{m.get('mode')} run: a small sample and fewer runs; figures are for checking, "
                   "not for quoting.**", ""]
-    lines += [f"Run {m.get('started_utc', '?')} – {m.get('finished_utc', '?')}, commit {m.get('commit', '?')}, "
+    elapsed = f" ({m['elapsed_s'] / 60:.1f} min)" if m.get("elapsed_s") else ""
+    lines += [f"Run {m.get('started_utc', '?')} – {m.get('finished_utc', '?')}{elapsed}, commit {m.get('commit', '?')}, "
               f"command `{m.get('command', '')}`.", "",
               f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, {mach.get('memory_gib', '?')} GiB, "
-              f"{mach.get('os', '?')}, Linux {mach.get('kernel', '?')}; load average "
-              f"{' '.join(mach.get('load_before', []))} before, {' '.join(mach.get('load_after', []))} after.", ""]
+              f"{mach.get('os', '?')}, Linux {mach.get('kernel', '?')}; load average (1, 5, 15 min) "
+              f"{fmt_load(mach.get('load_before'))} at the start, {fmt_load(mach.get('load_after'))} at the end "
+              "(the end includes the run's own work).", ""]
+    if under_load(mach):
+        lines += [f"**This run started under load:** the 1-minute load average was "
+                  f"{float(mach['load_before'][0]):.2f} at the start, above 1, so other work shared the "
+                  f"{mach.get('cores', '?')} cores; times may be slower and spread wider than on a quiet machine.",
+                  ""]
     lines.append("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".")
     lines.append("")
     s = m.get("sizes", {})
