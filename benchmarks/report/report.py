@@ -194,9 +194,13 @@ def markdown(results, head):
     lines.append("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".")
     lines.append("")
     s = m.get("sizes", {})
-    lines += [f"Figures: median of {s.get('runs', '?')} timed runs (whole-GB steps: {s.get('heavy_runs', '?')}), "
+    steady = s.get("steady_runs")
+    steady = (f"; {steady} for those whose runs spread little" if steady not in (None, s.get("heavy_runs"))
+              else "")
+    lines += [f"Figures: median of {s.get('runs', '?')} timed runs (whole-GB steps: {s.get('heavy_runs', '?')}{steady}), "
               f"min–max in brackets, after {s.get('warmup', '?')} untimed warm-up run(s) where noted; "
-              f"queries: {s.get('queries', '?')}, batch: {s.get('batch', '?')}. Ratios are how many times "
+              f"queries: {s.get('queries', '?')}, batch: {s.get('batch', '?')}; \"one run\" in place of min–max "
+              "marks a step timed once. Ratios are how many times "
               "better ours is (> 1: ours wins). A peer's time counts only when its answers equal ours "
               "(same sites in the same order; distances within 1 mm, or 1 cm where the peer transforms "
               "Code-Point itself); otherwise it is marked DISAGREES with examples below.", ""]
@@ -242,6 +246,8 @@ def markdown(results, head):
                 lines.append(f"| {r['label']} | – | – | – |" + (" | | |" if per_call else "") + f" {r['why']} |")
                 continue
             rng = f"{fmt_value(r.get('min'), w['metric'])} – {fmt_value(r.get('max'), w['metric'])}"
+            if r.get("n") == 1:
+                rng = "one run"
             ratio = r.get("ratio_vs_ours")
             ratio = f"{ratio:,.2f}x" if ratio is not None else ""
             extra = ""
