@@ -191,12 +191,15 @@ def markdown(results, head):
                   f"{float(mach['load_before'][0]):.2f} at the start, above 1, so other work shared the "
                   f"{mach.get('cores', '?')} cores; times may be slower and spread wider than on a quiet machine.",
                   ""]
+    elif mach.get("load_before") and max(float(x) for x in mach["load_before"][1:]) > LOADED:
+        lines += ["The machine was busy in the minutes before this run (5- and 15-minute load averages "
+                  f"{fmt_load(mach['load_before'][1:])}), though quiet at its start.", ""]
     lines.append("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".")
     lines.append("")
     s = m.get("sizes", {})
     steady = s.get("steady_runs")
-    steady = (f"; {steady} for those whose runs spread little" if steady not in (None, s.get("heavy_runs"))
-              else "")
+    steady = (f"; {steady} for some: see \"Time budget\" in benchmarks/README.md"
+              if steady not in (None, s.get("heavy_runs")) else "")
     lines += [f"Figures: median of {s.get('runs', '?')} timed runs (whole-GB steps: {s.get('heavy_runs', '?')}{steady}), "
               f"min–max in brackets, after {s.get('warmup', '?')} untimed warm-up run(s) where noted; "
               f"queries: {s.get('queries', '?')}, batch: {s.get('batch', '?')}; \"one run\" in place of min–max "
