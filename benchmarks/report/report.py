@@ -44,6 +44,8 @@ HEADLINE = [
 
 # A 1-minute load average above this at the start means the run shared the machine.
 LOADED = 1.0
+# What a full run may take, alone on the 2-core machine (benchmarks/README.md, "Time budget").
+BUDGET_S = 15 * 60
 
 
 def first(rows, peer, label_has=None):
@@ -186,6 +188,9 @@ def markdown(results, head):
               f"{mach.get('os', '?')}, Linux {mach.get('kernel', '?')}; load average (1, 5, 15 min) "
               f"{fmt_load(mach.get('load_before'))} at the start, {fmt_load(mach.get('load_after'))} at the end "
               "(the end includes the run's own work).", ""]
+    if m.get("mode") == "full" and m.get("elapsed_s", 0) > BUDGET_S:
+        lines += [f"**This full run took {m['elapsed_s'] / 60:.1f} min, over its {BUDGET_S // 60}-minute budget** "
+                  "(benchmarks/README.md, \"Time budget\").", ""]
     if under_load(mach):
         lines += [f"**This run started under load:** the 1-minute load average was "
                   f"{float(mach['load_before'][0]):.2f} at the start, above 1, so other work shared the "
