@@ -42,6 +42,12 @@ HEADLINE = [
 ]
 
 
+# A 1-minute load average above this at the start means the run shared the machine.
+LOADED = 1.0
+# What a full run may take, alone on the 2-core machine (benchmarks/README.md, "Time budget").
+BUDGET_S = 15 * 60
+
+
 def first(rows, peer, label_has=None):
     for r in rows:
         if r["peer"] == peer and r.get("status") != "skipped" and r.get("median") is not None:
@@ -79,6 +85,17 @@ def fmt_ratio(ratio):
     if ratio is None:
         return "-"
     return f"{ratio:,.2f}x" if ratio < 10 else f"{ratio:,.1f}x"
+
+
+def fmt_load(load):
+    """The three load averages, as os.getloadavg gives them (older reports: strings)."""
+    return " ".join(f"{float(x):.2f}" for x in load) if load else "?"
+
+
+def under_load(machine):
+    """Whether the 1-minute load average at the start was above 1: other work was running."""
+    load = machine.get("load_before")
+    return bool(load) and float(load[0]) > LOADED
 
 
 def ratio_of(ours, theirs, better):
@@ -164,17 +181,34 @@ def markdown(results, head):
     if m.get("mode") != "full":
         lines += [f"**{m.get('mode')} run: a small sample and fewer runs; figures are for checking, "
                   "not for quoting.**", ""]
-    lines += [f"Run {m.get('started_utc', '?')} – {m.get('finished_utc', '?')}, commit {m.get('commit', '?')}, "
+    elapsed = f" ({m['elapsed_s'] / 60:.1f} min)" if m.get("elapsed_s") else ""
+    lines += [f"Run {m.get('started_utc', '?')} – {m.get('finished_utc', '?')}{elapsed}, commit {m.get('commit', '?')}, "
               f"command `{m.get('command', '')}`.", "",
               f"Machine: {mach.get('cpu', '?')}, {mach.get('cores', '?')} cores, {mach.get('memory_gib', '?')} GiB, "
-              f"{mach.get('os', '?')}, Linux {mach.get('kernel', '?')}; load average "
-              f"{' '.join(mach.get('load_before', []))} before, {' '.join(mach.get('load_after', []))} after.", ""]
+              f"{mach.get('os', '?')}, Linux {mach.get('kernel', '?')}; load average (1, 5, 15 min) "
+              f"{fmt_load(mach.get('load_before'))} at the start, {fmt_load(mach.get('load_after'))} at the end "
+              "(the end includes the run's own work).", ""]
+    if m.get("mode") == "full" and m.get("elapsed_s", 0) > BUDGET_S:
+        lines += [f"**This full run took {m['elapsed_s'] / 60:.1f} min, over its {BUDGET_S // 60}-minute budget** "
+                  "(benchmarks/README.md, \"Time budget\").", ""]
+    if under_load(mach):
+        lines += [f"**This run started under load:** the 1-minute load average was "
+                  f"{float(mach['load_before'][0]):.2f} at the start, above 1, so other work shared the "
+                  f"{mach.get('cores', '?')} cores; times may be slower and spread wider than on a quiet machine.",
+                  ""]
+    elif mach.get("load_before") and max(float(x) for x in mach["load_before"][1:]) > LOADED:
+        lines += ["The machine was busy in the minutes before this run (5- and 15-minute load averages "
+                  f"{fmt_load(mach['load_before'][1:])}), though quiet at its start.", ""]
     lines.append("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".")
     lines.append("")
     s = m.get("sizes", {})
-    lines += [f"Figures: median of {s.get('runs', '?')} timed runs (whole-GB steps: {s.get('heavy_runs', '?')}), "
+    steady = s.get("steady_runs")
+    steady = (f"; {steady} for some: see \"Time budget\" in benchmarks/README.md"
+              if steady not in (None, s.get("heavy_runs")) else "")
+    lines += [f"Figures: median of {s.get('runs', '?')} timed runs (whole-GB steps: {s.get('heavy_runs', '?')}{steady}), "
               f"min–max in brackets, after {s.get('warmup', '?')} untimed warm-up run(s) where noted; "
-              f"queries: {s.get('queries', '?')}, batch: {s.get('batch', '?')}. Ratios are how many times "
+              f"queries: {s.get('queries', '?')}, batch: {s.get('batch', '?')}; \"one run\" in place of min–max "
+              "marks a step timed once. Ratios are how many times "
               "better ours is (> 1: ours wins). A peer's time counts only when its answers equal ours "
               "(same sites in the same order; distances within 1 mm, or 1 cm where the peer transforms "
               "Code-Point itself); otherwise it is marked DISAGREES with examples below.", ""]
@@ -220,6 +254,8 @@ def markdown(results, head):
                 lines.append(f"| {r['label']} | – | – | – |" + (" | | |" if per_call else "") + f" {r['why']} |")
                 continue
             rng = f"{fmt_value(r.get('min'), w['metric'])} – {fmt_value(r.get('max'), w['metric'])}"
+            if r.get("n") == 1:
+                rng = "one run"
             ratio = r.get("ratio_vs_ours")
             ratio = f"{ratio:,.2f}x" if ratio is not None else ""
             extra = ""
@@ -268,6 +304,53 @@ def markdown(results, head):
     return "\n".join(lines)
 
 
+# How a row is drawn in every chart: (colour, hatch, legend text), by what its answers showed.
+STYLES = {
+    "ours": ("tab:green", "", "ours"),
+    "agrees": ("tab:grey", "", "peer: answers equal ours"),
+    "unchecked": ("lightgrey", "", "peer with no answers to check"),
+    "disagrees": ("tab:red", "///", "peer whose answers DISAGREE with ours: time not comparable"),
+}
+# An axis is logarithmic only where the values on it span more than this factor (max / min);
+# below it a linear axis shows a 2x difference as 2x.
+LOG_SPAN = 20.0
+PEER_NAMES = {"ours": "ours (engine)", "rtree": "Boost.Geometry rtree", "brute": "brute force",
+              "ckdtree": "SciPy cKDTree + Geod"}
+
+
+def row_style(r):
+    if r["peer"].startswith("ours"):
+        return "ours"
+    if r.get("status") == "disagrees":
+        return "disagrees"
+    # PostGIS's build is checked by its coordinates (OSTN15 within 1 cm of ours), not answers.
+    checked = r.get("check") is not None or (r.get("ostn15") or {}).get("ok")
+    return "agrees" if checked else "unchecked"
+
+
+def short_label(label, width=80):
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def axis_scale(values):
+    """"log" where the positive values span more than LOG_SPAN, else "linear"."""
+    v = [x for x in values if x is not None and x > 0]
+    return "log" if v and max(v) / min(v) > LOG_SPAN else "linear"
+
+
+def style_text(kind, rows):
+    """The legend's words for a style; the unchecked ones are named (nginx, the HTTP ceiling)."""
+    if kind != "unchecked":
+        return STYLES[kind][2]
+    return STYLES[kind][2] + ": " + ", ".join(sorted({r["peer"] for r in rows if row_style(r) == kind}))
+
+
+def style_legend(kinds, rows):
+    from matplotlib.patches import Patch
+    return [Patch(facecolor=STYLES[k][0], hatch=STYLES[k][1], edgecolor="black", linewidth=0.4,
+                  label=style_text(k, rows)) for k in STYLES if k in kinds]
+
+
 def charts(results, out):
     try:
         import matplotlib
@@ -285,62 +368,108 @@ def charts(results, out):
         made.append(name)
 
     ws = [(k, w) for k, w in results["workloads"].items() if k in ("build", "single", "batch", "reverse")]
+    ws = [(k, w, [r for r in w["rows"] if r.get("median") is not None]) for k, w in ws]
+    ws = [(k, w, rows) for k, w, rows in ws if rows]
     if ws:
-        fig, axes = plt.subplots(len(ws), 1, figsize=(9, 2.2 + 0.45 * sum(len(w["rows"]) for _, w in ws)))
+        # Each chart as tall as its rows, so that two bars are not drawn a hand wide.
+        fig, axes = plt.subplots(len(ws), 1, figsize=(9, 1.2 * len(ws) + 0.3 * sum(len(rows) for _, _, rows in ws)),
+                                 gridspec_kw={"height_ratios": [len(rows) + 1 for _, _, rows in ws]})
         if len(ws) == 1:
             axes = [axes]
-        for ax, (k, w) in zip(axes, ws):
-            rows = [r for r in w["rows"] if r.get("median") is not None]
-            labels = [r["label"][:70] for r in rows]
+        kinds = set()
+        every_row = [r for _, _, rows in ws for r in rows]
+        for ax, (k, w, rows) in zip(axes, ws):
+            labels = [short_label(r["label"]) for r in rows]
             vals = [r["median"] for r in rows]
             errs = [[r["median"] - r["min"] for r in rows], [r["max"] - r["median"] for r in rows]]
-            colours = ["tab:green" if r["peer"].startswith("ours") else
-                       ("tab:red" if r.get("status") == "disagrees" else "tab:grey") for r in rows]
-            ax.barh(range(len(rows)), vals, xerr=errs, color=colours)
+            styles = [row_style(r) for r in rows]
+            kinds.update(styles)
+            ax.barh(range(len(rows)), vals, xerr=errs, color=[STYLES[s][0] for s in styles],
+                    edgecolor="black", linewidth=0.4, error_kw={"elinewidth": 0.8})
+            for bar, s in zip(ax.patches, styles):
+                bar.set_hatch(STYLES[s][1])
+            scale = axis_scale([r["min"] for r in rows] + [r["max"] for r in rows])
+            ax.set_xscale(scale)
+            for i, r in enumerate(rows):
+                ax.annotate(fmt_value(r["median"], w["metric"]), (r["max"], i), xytext=(4, 0),
+                            textcoords="offset points", va="center", fontsize=6.5)
+            ax.margins(x=0.14)
             ax.set_yticks(range(len(rows)))
             ax.set_yticklabels(labels, fontsize=7)
             ax.invert_yaxis()
-            ax.set_xscale("log")
             ax.set_title(w["title"] + (" (higher is better)" if w["better"] == "higher" else " (lower is better)"),
                          fontsize=9)
-            ax.set_xlabel({"seconds": "seconds", "queries_per_s": "queries per second"}.get(w["metric"], w["metric"]),
+            unit = {"seconds": "seconds", "queries_per_s": "queries per second"}.get(w["metric"], w["metric"])
+            ax.set_xlabel(unit + (", log scale" if scale == "log" else "") + "; bar: median, whisker: min–max",
                           fontsize=8)
+            ax.tick_params(axis="x", labelsize=7)
         fig.tight_layout()
+        # Above the charts (savefig's tight box takes it in), once for all of them.
+        fig.legend(handles=style_legend(kinds, every_row), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
+                   fontsize=7, frameon=False)
         save(fig, "workloads")
 
     single = results["workloads"].get("single")
     if single:
         rows = [r for r in single["rows"] if r.get("p50_ns") is not None]
         if rows:
-            fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.5))
+            from matplotlib.lines import Line2D
+            fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.8))
+            kinds = set()
+            marks = (("p50_ns", "o", "p50"), ("p90_ns", "s", "p90"), ("p99_ns", "^", "p99"))
             for i, r in enumerate(rows):
-                ax.plot([r["p50_ns"], r["p90_ns"], r["p99_ns"]], [i] * 3, "-", color="lightgrey")
-                for p, mk in (("p50_ns", "o"), ("p90_ns", "s"), ("p99_ns", "^")):
-                    ax.plot(r[p], i, mk, color="tab:green" if r["peer"].startswith("ours") else "tab:grey")
+                kind = row_style(r)
+                kinds.add(kind)
+                ps = [r.get(p) for p, _, _ in marks if r.get(p) is not None]
+                ax.plot(ps, [i] * len(ps), "-", color="lightgrey", zorder=1)
+                for p, mk, _ in marks:
+                    if r.get(p) is not None:
+                        ax.plot(r[p], i, mk, color=STYLES[kind][0], markeredgecolor="black",
+                                markeredgewidth=0.4, zorder=2)
+            scale = axis_scale([r.get(p) for r in rows for p, _, _ in marks])
+            ax.set_xscale(scale)
             ax.set_yticks(range(len(rows)))
-            ax.set_yticklabels([r["label"][:70] for r in rows], fontsize=7)
+            ax.set_yticklabels([short_label(r["label"]) for r in rows], fontsize=7)
             ax.invert_yaxis()
-            ax.set_xscale("log")
-            ax.set_xlabel("latency of one query, ns (o p50, ■ p90, ▲ p99)")
-            ax.set_title("Single-query latency distribution", fontsize=9)
+            ax.set_xlabel("latency of one query, ns" + (", log scale" if scale == "log" else ""), fontsize=8)
+            ax.set_title("Single-query latency distribution (lower is better)", fontsize=9)
+            handles = [Line2D([], [], marker=mk, linestyle="", color="white", markeredgecolor="black", label=name)
+                       for _, mk, name in marks]
+            handles += [Line2D([], [], marker="o", linestyle="", color=STYLES[k][0], markeredgecolor="black",
+                               markeredgewidth=0.4, label=style_text(k, rows)) for k in STYLES if k in kinds]
+            fig.tight_layout()
+            fig.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
+                       frameon=False)
             save(fig, "latency")
 
-    for key, xname, title in (("scaling_sites", "sites", "Nearest top-3 p50 by number of sites"),
+    for key, xname, title in (("scaling_sites", "sites", "Nearest top-3 p50 by number of sites (1 thread)"),
                               ("scaling_queries", "queries", "Top-3 for N queries, all cores")):
         w = results["workloads"].get(key)
         if not w:
             continue
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for peer in sorted({r["peer"] for r in w["rows"]}):
-            pts = sorted((r[xname], r["median"]) for r in w["rows"] if r["peer"] == peer and r.get("median"))
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=peer)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(xname)
-        ax.set_ylabel("p50 ns per query" if w["metric"] == "p50_ns" else "seconds")
+        rows = [r for r in w["rows"] if r.get("median") and r.get(xname)]
+        if not rows:
+            continue
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for peer in sorted({r["peer"] for r in rows}, key=lambda p: (p != "ours", p)):
+            pts = sorted((r[xname], r["median"], r.get("status") == "disagrees") for r in rows if r["peer"] == peer)
+            colour = STYLES["ours"][0] if peer == "ours" else None
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=PEER_NAMES.get(peer, peer), color=colour)
+        bad = [r for r in rows if r.get("status") == "disagrees"]
+        if bad:
+            ax.plot([r[xname] for r in bad], [r["median"] for r in bad], "x", color=STYLES["disagrees"][0],
+                    markersize=11, markeredgewidth=2, linestyle="", label=STYLES["disagrees"][2])
+        xscale = axis_scale([r[xname] for r in rows])
+        yscale = axis_scale([r["median"] for r in rows])
+        ax.set_xscale(xscale)
+        ax.set_yscale(yscale)
+        if yscale == "linear":
+            ax.set_ylim(bottom=0)
+        ax.set_xlabel(xname + (", log scale" if xscale == "log" else ""))
+        ylabel = "p50 ns per query" if w["metric"] == "p50_ns" else "seconds"
+        ax.set_ylabel(ylabel + (", log scale" if yscale == "log" else "") + " (lower is better)")
         ax.set_title(title, fontsize=9)
-        ax.legend()
+        ax.legend(fontsize=7)
         save(fig, key)
     return made
 
