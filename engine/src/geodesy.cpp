@@ -16,6 +16,7 @@ Geodesic geodesic_inverse(LatLon from, LatLon to) {
     const auto leg = detail::vincenty_leg(a, b);
     return {leg.distance_m, detail::vincenty_bearing(a, b, leg)};
 }
+
 std::string_view compass_point(double bearing_deg) {
     static constexpr std::array<std::string_view, 16> kPoints = {
         "N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
