@@ -626,6 +626,12 @@ http {{
         n = r["queries"]
         self.row("reverse", "ours", "engine reverse, 1 thread (tree loaded)", [n / s for s in r["run_s"]],
                  p50_ns=r["p50_ns"], p90_ns=r["p90_ns"], p99_ns=r["p99_ns"])
+        # Single reverse() calls from every core: the fair match for cKDTree's workers=-1.
+        both = self.answers / "reverse-ours-threads.csv"
+        r = self.peer("reverse", "--index", self.index, "--points", self.points, "--runs", self.runs,
+                      "--warmup", self.warmup, "--threads", 0, "--out", both)
+        self.row("reverse", "ours-threads", f"engine reverse, single calls from {r['threads']} threads",
+                 [n / s for s in r["run_s"]], check=crosscheck.compare_reverse(ours, both, MM))
         path = self.answers / "reverse-ckdtree.csv"
         r = self.scipy("reverse", "--postcodes", self.all_postcodes, "--points", self.points, "--runs", self.runs,
                        "--warmup", self.warmup, "--out", path)
