@@ -456,7 +456,7 @@ def charts(results, out):
             continue
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         for peer in sorted({r["peer"] for r in rows}, key=lambda p: (p != "ours", p)):
-            pts = sorted((r[xname], r["median"], r.get("status") == "disagrees") for r in rows if r["peer"] == peer)
+            pts = sorted((r[xname], r["median"]) for r in rows if r["peer"] == peer)
             colour = STYLES["ours"][0] if peer == "ours" else None
             ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=PEER_NAMES.get(peer, peer), color=colour)
         bad = [r for r in rows if r.get("status") == "disagrees"]
