@@ -115,6 +115,9 @@ void IndexReader::map_sections() {
         row_admin_districts =
             section_array<std::uint16_t>(S::row_admin_districts, "row_admin_districts");
     }
+    if (find_section(S::terminated) != nullptr) {
+        terminated = section_array<fmt::TerminatedRecord>(S::terminated, "terminated");
+    }
 }
 
 void IndexReader::check_str(const fmt::StringRef& r, const char* what, std::size_t index) const {
@@ -149,6 +152,11 @@ void IndexReader::check_postcode_references() const {
         }
     }
     if (next_row != rows.size()) throw corrupt("districts do not cover every postcode row");
+    for (std::size_t i = 1; i < terminated.size(); ++i) {
+        if (!(terminated[i - 1].text < terminated[i].text)) {
+            throw corrupt("terminated postcodes are not in order at record " + std::to_string(i));
+        }
+    }
     if (admin_districts.empty() && row_admin_districts.empty()) return;
     if (row_admin_districts.size() != rows.size()) {
         throw corrupt("row_admin_districts and postcodes differ in length");

@@ -49,6 +49,7 @@ class IndexReader {
     // Empty in a file built before admin districts were stored (the sections are optional).
     std::span<const format::AdminDistrictRecord> admin_districts;
     std::span<const std::uint16_t> row_admin_districts;
+    std::span<const format::TerminatedRecord> terminated;  // empty unless built from ONSPD
 
   private:
     void check_header();

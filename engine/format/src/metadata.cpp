@@ -79,6 +79,8 @@ void read_provenance(const Entries& entries, IndexInfo& info) {
             info.builder = value;
         else if (key == kTransform)
             info.transform = value;
+        else if (key == kTransformIrishGrid)
+            info.transform_irish_grid = value;
         else if (std::string_view(key).starts_with(kSourcePrefix))
             read_source_field(key, value, info);
     }

@@ -11,7 +11,8 @@
 //
 // Coordinates are WGS84 (ETRS89 realised through OSTN15; the two agree to well under a metre
 // in Great Britain and we make no distinction). Eastings/northings are British National Grid
-// (OSGB36, EPSG:27700) metres, exactly as Code-Point Open gives them.
+// (OSGB36, EPSG:27700) metres, exactly as Code-Point Open or ONSPD give them; for Northern
+// Ireland (Country::northern_ireland, from ONSPD only) they are Irish Grid (TM75, EPSG:29903).
 #pragma once
 
 #include <array>
@@ -23,11 +24,13 @@
 namespace hloc::format {
 
 inline constexpr std::array<char, 8> kMagic = {'H', 'L', 'O', 'C', 'I', 'D', 'X', '\n'};
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Version 2 widened the section table from 16 to 32 entries (it was full) and added
+// Country::northern_ireland and the `terminated` section.
+inline constexpr std::uint32_t kFormatVersion = 2;
 inline constexpr std::uint32_t kEndianTag = 0x01020304;  // reads 0x04030201 on a big-endian host
 inline constexpr std::uint32_t kHeaderBytes = 4096;
 inline constexpr std::uint32_t kSectionAlignment = 64;
-inline constexpr std::uint32_t kMaxSections = 16;
+inline constexpr std::uint32_t kMaxSections = 32;
 
 enum class SectionId : std::uint32_t {
     metadata = 1,          // UTF-8 text: "key\tvalue\n" lines (sources, counts, transform)
@@ -44,11 +47,11 @@ enum class SectionId : std::uint32_t {
     site_trees = 12,       // serialised KD-trees, one per treatment (TreeHeader ...)
     postcode_tree = 13,    // serialised KD-tree over all rows of `postcodes`
     row_samples = 14,      // uint16 inward code of every kRowSampleStride-th row of `postcodes`
-    // Optional (files built before they existed lack them, and readers that predate them skip
-    // them: a section is found by id), so adding them kept kFormatVersion at 1.
+    // Optional: a section is found by id, and an index may lack these.
     admin_districts = 15,      // AdminDistrictRecord[], sorted by code
     row_admin_districts = 16,  // uint16 per row of `postcodes`: 1 + index into admin_districts,
-                               // 0 where Code-Point gives no admin district code
+                               // 0 where the source gives no admin district code
+    terminated = 17,           // TerminatedRecord[], sorted by text (ONSPD only)
 };
 
 // One sampled inward code per this many rows: a lookup binary-searches the samples (218 KB for
@@ -104,25 +107,35 @@ struct UnitVector {
 };
 inline constexpr double kUnitScale = 2147483647.0;  // 2^31 - 1
 
-// Positional quality codes of Code-Point Open (10 best ... 60, 90 = no coordinates).
+// Positional quality codes of Code-Point Open (10 best ... 60, 90 = no coordinates). ONSPD's
+// osgrdind n is stored as 10 n, the same scale; its 8 (a terminated postcode's last position
+// from before Gridlink) occurs only in TerminatedRecord, which stores the code itself.
 inline constexpr std::array<std::uint8_t, 8> kQualityCodes = {0, 10, 20, 30, 40, 50, 60, 90};
 
-// Countries of Code-Point Open rows, as GSS codes.
-enum class Country : std::uint8_t { unknown = 0, england = 1, scotland = 2, wales = 3 };
+// Countries of the rows, from their GSS codes. Northern Ireland comes from ONSPD only.
+enum class Country : std::uint8_t {
+    unknown = 0,
+    england = 1,
+    scotland = 2,
+    wales = 3,
+    northern_ireland = 4
+};
 
 // One located postcode in 64 bits, so that rows sort by inward code within a district:
 //   [63..51] inward code  digit*676 + (letter1-'A')*26 + (letter2-'A')   (< 6760)
 //   [50..31] eastings_m   (< 2^20 = 1,048,576 m)
 //   [30..10] northings_m  (< 2^21 = 2,097,152 m)
 //   [ 9.. 7] quality index into kQualityCodes
-//   [ 6.. 5] Country
+//   [ 6.. 5] Country, its low two bits
+//   [ 4]     Country, its high bit (Northern Ireland)
 struct PackedRow {
     static constexpr std::uint64_t pack(std::uint32_t inward_code, std::uint32_t eastings_m,
                                         std::uint32_t northings_m, std::uint32_t quality_index,
                                         Country country) {
+        const auto c = static_cast<std::uint64_t>(country);
         return (std::uint64_t{inward_code} << 51) | (std::uint64_t{eastings_m} << 31) |
                (std::uint64_t{northings_m} << 10) | (std::uint64_t{quality_index} << 7) |
-               (std::uint64_t{static_cast<std::uint8_t>(country)} << 5);
+               ((c & 3u) << 5) | ((c >> 2) << 4);
     }
     static constexpr std::uint32_t inward_code(std::uint64_t row) {
         return static_cast<std::uint32_t>(row >> 51);
@@ -137,7 +150,7 @@ struct PackedRow {
         return static_cast<std::uint32_t>((row >> 7) & 0x7);
     }
     static constexpr Country country(std::uint64_t row) {
-        return static_cast<Country>((row >> 5) & 0x3);
+        return static_cast<Country>(((row >> 5) & 0x3) | (((row >> 4) & 0x1) << 2));
     }
 };
 inline constexpr std::uint32_t kMaxEastings = (1u << 20) - 1;
@@ -189,6 +202,21 @@ struct UnlocatedRecord {
     std::array<std::uint8_t, 6> reserved;
 };
 static_assert(sizeof(UnlocatedRecord) == 16);
+
+// A postcode Royal Mail has terminated (ONSPD's doterm), with its last position: findable by
+// lookup, and a query origin, but in no centroid and not in the postcode tree.
+struct TerminatedRecord {
+    std::array<char, 8> text;  // canonical text, '\0'-padded ("AB1 0AA")
+    UnitVector position;       // as for live rows; meaningful only when located
+    std::uint32_t eastings_m;  // British National Grid, or Irish Grid in Northern Ireland
+    std::uint32_t northings_m;
+    std::uint32_t terminated;  // YYYYMM, as ONSPD's doterm
+    std::uint8_t quality;      // 10 * osgrdind: 10..60, 80 (before Gridlink), 90 (no position)
+    std::uint8_t country;
+    std::uint8_t located;  // 0: no grid reference (osgrdind 9), lookup only
+    std::array<std::uint8_t, 5> reserved;
+};
+static_assert(sizeof(TerminatedRecord) == 40);
 
 enum class LocatedBy : std::uint8_t { postcode = 0, directory = 1 };
 enum class PhoneSource : std::uint8_t { listing = 0, provider = 1 };

@@ -18,6 +18,10 @@ using Entries = std::vector<std::pair<std::string, std::string>>;
 inline constexpr std::string_view kBuilder = "builder";      // tool and version
 inline constexpr std::string_view kBuiltAt = "built_at";     // newest source date, ISO 8601 UTC
 inline constexpr std::string_view kTransform = "transform";  // the PROJ pipeline used
+// The operation and pipeline used for Northern Ireland's Irish Grid (an ONSPD build only).
+inline constexpr std::string_view kTransformIrishGrid = "transform.irish_grid";
+// Source of the postcodes: "Code-Point Open" or "ONSPD"; the engine's notes name it.
+inline constexpr std::string_view kPostcodeSource = "postcode_source";
 inline constexpr std::string_view kSkippedBlock = "skipped_block";  // a listing block left out
 
 // Per source file n (0, 1, ...): source.<n>.<field>.
@@ -33,6 +37,14 @@ inline constexpr std::string_view kCountLocated = "count.located";
 inline constexpr std::string_view kCountUnlocated = "count.unlocated_quality_90";
 inline constexpr std::string_view kCountAreaFiles = "count.area_files";
 inline constexpr std::string_view kCountSites = "count.sites";
+// ONSPD builds: terminated postcodes, Northern Ireland's live ones, the rows left out as
+// outside the covered area (Channel Islands, Isle of Man), and the largest distance between
+// a Northern Ireland position and ONSPD's own lat/long, in metres.
+inline constexpr std::string_view kCountTerminated = "count.terminated";
+inline constexpr std::string_view kCountNorthernIreland = "count.northern_ireland";
+inline constexpr std::string_view kCountNotCovered = "count.not_covered";
+inline constexpr std::string_view kCheckIrishGridVsOnspdMaxM = "check.irish_grid_vs_onspd_max_m";
+inline constexpr std::string_view kCheckGbVsOnspdMaxM = "check.gb_vs_onspd_max_m";
 
 // The section text. Tabs and newlines inside a value become spaces, so every entry stays one line.
 std::string encode(const Entries& entries);
