@@ -3,6 +3,7 @@
 // sites and phones; exact_nearest ranks; coverage checks a caller's point.
 #include "hloc/engine.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
@@ -17,9 +18,29 @@
 
 namespace hloc {
 
+namespace {
+
+// The postcode source the index records ("ONSPD"), or Code-Point Open, the only one before
+// the key existed.
+std::string postcode_source(std::string_view metadata_text) {
+    for (const auto& [key, value] : metadata::decode(metadata_text)) {
+        if (key == metadata::kPostcodeSource) return value;
+    }
+    return "Code-Point Open";
+}
+
+bool in_northern_ireland(std::string_view postcode) {
+    const auto space = postcode.find(' ');
+    return postcode_area(postcode.substr(0, space)) == kNorthernIrelandArea;
+}
+
+}  // namespace
+
 struct Engine::Impl {
     Impl(const std::filesystem::path& path, bool resident)
-        : index(path, resident), postcodes(index), sites(index) {
+        : index(path, resident),
+          postcodes(index, postcode_source(index.metadata)),
+          sites(index) {
         postcode_cloud.points = index.vectors;
     }
 
@@ -122,7 +143,39 @@ Result<NearestAnswer> Engine::nearest(const NearestQuery& query) const {
                                   tr.offers[ranked[i].local].site, tr.first_offer + ranked[i].local,
                                   ranked[i].geodesic.distance_m, ranked[i].geodesic.bearing_deg});
     }
+    add_water_note(answer);
     return answer;
+}
+
+// A point is in Northern Ireland when its nearest postcode is. Only points in a box around
+// Northern Ireland ask (it also holds the Mull of Kintyre and the Rhins of Galloway, whose
+// nearest postcodes are Scottish).
+bool Engine::point_in_northern_ireland(LatLon point) const {
+    if (point.lat_deg < 53.9 || point.lat_deg > 55.45 || point.lon_deg < -8.3 ||
+        point.lon_deg > -5.3) {
+        return false;
+    }
+    const auto nearest = reverse({point, 1});
+    return nearest && !nearest->empty() && in_northern_ireland(nearest->front().postcode);
+}
+
+// From Northern Ireland, a site in Great Britain is across the North Channel or the Irish Sea:
+// the answer says that its distance is a straight line over water, not a journey.
+void Engine::add_water_note(NearestAnswer& answer) const {
+    const auto& origin = answer.origin;
+    if (!impl_->postcodes.has_northern_ireland()) return;
+    if (origin.match == MatchLevel::point ? !point_in_northern_ireland(origin.position)
+                                          : !in_northern_ireland(origin.postcode)) {
+        return;
+    }
+    const bool across = std::any_of(answer.results.begin(), answer.results.end(), [&](auto& n) {
+        return !in_northern_ireland(impl_->sites.site(n.site_index).postcode);
+    });
+    if (!across) return;
+    auto& note = answer.origin.note;
+    note += note.empty() ? "" : "; ";
+    note += "sites in Great Britain are across the sea from Northern Ireland: their distances "
+            "are straight lines across the water, not travel distances";
 }
 
 Result<std::vector<ReverseHit>> Engine::reverse(const ReverseQuery& query) const {
@@ -211,7 +264,8 @@ IndexInfo Engine::info() const {
     info.file_bytes = index.header.file_size;
     info.located = index.rows.size();
     info.unlocated = index.unlocated.size();
-    info.postcodes = info.located + info.unlocated;
+    info.terminated = index.terminated.size();
+    info.postcodes = info.located + info.unlocated + info.terminated;
     info.sectors = index.sectors.size();
     info.districts = index.districts.size();
     info.sites = index.site_records.size();

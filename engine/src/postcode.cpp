@@ -25,8 +25,11 @@ struct NotCoveredArea {
     std::string_view area;
     std::string_view place;
 };
-constexpr std::array<NotCoveredArea, 4> kNotCovered = {
-    {{"BT", "Northern Ireland"}, {"JE", "Jersey"}, {"GY", "Guernsey"}, {"IM", "the Isle of Man"}}};
+// The Crown Dependencies: no source we read gives their postcodes a position (ONSPD lists
+// them with osgrdind 9 and no grid reference). Northern Ireland's BT is a real area whose
+// coverage depends on the index (ONSPD has it, Code-Point Open not): the Engine decides.
+constexpr std::array<NotCoveredArea, 3> kNotCovered = {
+    {{"JE", "Jersey"}, {"GY", "Guernsey"}, {"IM", "the Isle of Man"}}};
 
 struct NonGeographic {
     std::string_view prefix;  // of the compact form
@@ -180,10 +183,11 @@ std::optional<Error> check_area(std::string_view input, std::string_view outward
         if (area == nc.area) {
             return Error(ErrorCode::not_covered,
                          in_quotes(input) + " is in " + std::string(nc.place) +
-                             ", which the loaded data (Great Britain only) does not cover");
+                             ", which the index does not cover (neither Code-Point Open nor "
+                             "ONSPD gives its postcodes a position)");
         }
     }
-    if (!is_gb_area(area)) {
+    if (!is_gb_area(area) && area != kNorthernIrelandArea) {
         return invalid(input, "there is no postcode area " + in_quotes(area));
     }
     return std::nullopt;

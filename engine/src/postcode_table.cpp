@@ -20,6 +20,8 @@ std::string_view country_name(std::uint8_t country) {
             return "Scotland";
         case fmt::Country::wales:
             return "Wales";
+        case fmt::Country::northern_ireland:
+            return "Northern Ireland";
         case fmt::Country::unknown:
             break;
     }
@@ -45,6 +47,18 @@ std::uint32_t district_key(const std::array<char, 4>& outward) {
            std::uint32_t{static_cast<std::uint8_t>(outward[3])};
 }
 
+// The grid of a row's eastings and northings: Irish Grid in Northern Ireland.
+std::string_view grid_of(std::uint8_t country) {
+    return static_cast<fmt::Country>(country) == fmt::Country::northern_ireland ? "EPSG:29903"
+                                                                                : "EPSG:27700";
+}
+
+// ONSPD's YYYYMM as "YYYY-MM".
+std::string month_text(std::uint32_t yyyymm) {
+    const auto month = std::to_string(yyyymm % 100);
+    return std::to_string(yyyymm / 100) + (month.size() < 2 ? "-0" : "-") + month;
+}
+
 PostcodeRecord centroid_record(std::string text, MatchLevel level, const fmt::Centroid& c,
                                std::uint8_t country) {
     PostcodeRecord r;
@@ -56,31 +70,42 @@ PostcodeRecord centroid_record(std::string text, MatchLevel level, const fmt::Ce
     r.northings_m = c.northings_m;
     r.quality = 0;
     r.country = country_name(country);
+    r.grid = grid_of(country);
     r.postcode_count = c.located_count;
     return r;
 }
 
-std::string no_coordinates(const std::string& text) {
-    return in_quotes(text) + " has no coordinates in Code-Point Open (positional quality 90)";
-}
-
 }  // namespace
 
-PostcodeTable::PostcodeTable(const IndexReader& index)
-    : districts_(index.districts),
+PostcodeTable::PostcodeTable(const IndexReader& index, std::string source_name)
+    : source_name_(std::move(source_name)),
+      districts_(index.districts),
       sectors_(index.sectors),
       rows_(index.rows),
       row_samples_(index.row_samples),
       vectors_(index.vectors),
       unlocated_(index.unlocated),
       admin_districts_(index.admin_districts),
-      row_admin_districts_(index.row_admin_districts) {
+      row_admin_districts_(index.row_admin_districts),
+      terminated_(index.terminated) {
     district_keys_.reserve(districts_.size());
     district_rows_.reserve(districts_.size());
     for (const auto& d : districts_) {
         district_keys_.push_back(district_key(d.outward));
         district_rows_.push_back({d.first_row, d.row_count});
+        if (d.country == static_cast<std::uint8_t>(fmt::Country::northern_ireland)) {
+            has_northern_ireland_ = true;
+        }
     }
+}
+
+std::string PostcodeTable::no_coordinates(const std::string& text) const {
+    return in_quotes(text) + " has no coordinates in " + source_name_ +
+           " (positional quality 90)";
+}
+
+std::string PostcodeTable::not_in_source(const std::string& what) const {
+    return what + " is not in " + source_name_;
 }
 
 std::size_t PostcodeTable::district_slot(std::string_view outward) const {
@@ -181,7 +206,9 @@ PostcodeRecord PostcodeTable::unit_record(std::uint32_t row, std::string text) c
     r.eastings_m = fmt::PackedRow::eastings_m(packed);
     r.northings_m = fmt::PackedRow::northings_m(packed);
     r.quality = row_quality(row);
-    r.country = country_name(static_cast<std::uint8_t>(fmt::PackedRow::country(packed)));
+    const auto country = static_cast<std::uint8_t>(fmt::PackedRow::country(packed));
+    r.country = country_name(country);
+    r.grid = grid_of(country);
     if (!row_admin_districts_.empty()) {
         if (const auto n = row_admin_districts_[row]; n != 0) {  // in range: checked at open
             const auto& code = admin_districts_[n - 1].code;
@@ -191,12 +218,50 @@ PostcodeRecord PostcodeTable::unit_record(std::uint32_t row, std::string text) c
     return r;
 }
 
+const fmt::TerminatedRecord* PostcodeTable::find_terminated(std::string_view text) const {
+    std::array<char, 8> key{};
+    if (text.size() > key.size()) return nullptr;
+    std::memcpy(key.data(), text.data(), text.size());
+    auto it = std::lower_bound(
+        terminated_.begin(), terminated_.end(), key,
+        [](const fmt::TerminatedRecord& r, const std::array<char, 8>& k) { return r.text < k; });
+    if (it == terminated_.end() || it->text != key) return nullptr;
+    return &*it;
+}
+
+PostcodeRecord PostcodeTable::terminated_record(const fmt::TerminatedRecord& t,
+                                                std::string text) const {
+    PostcodeRecord r;
+    r.postcode = std::move(text);
+    r.match = MatchLevel::terminated;
+    r.located = t.located != 0;
+    if (r.located) {
+        r.position = from_unit_vector(t.position);
+        r.eastings_m = t.eastings_m;
+        r.northings_m = t.northings_m;
+    }
+    r.grid = grid_of(t.country);
+    r.quality = t.quality;
+    r.country = country_name(t.country);
+    r.terminated = month_text(t.terminated);
+    r.note = in_quotes(r.postcode) + " was terminated by Royal Mail in " + r.terminated +
+             (r.located ? "; its last position is used" : " and has no grid reference");
+    return r;
+}
+
 Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_position) const {
     auto parsed = parse_postcode(input);
     if (!parsed) return with_existing_suggestion(input, parsed.error());
     const auto& p = *parsed;
+    if (!has_northern_ireland_ && postcode_area(p.outward) == kNorthernIrelandArea) {
+        return Error(ErrorCode::not_covered,
+                     in_quotes(input) + " is in Northern Ireland, which this index does not cover: " +
+                         "it was built from " + source_name_ +
+                         " (Great Britain only); an index built from ONSPD covers it");
+    }
     if (p.level != PostcodeLevel::unit) return fall_back(p, find_district(p.outward), "");
     const std::string text = p.text();
+    // A live postcode first: it never answers as terminated.
     if (auto row = find_unit(p)) return unit_record(*row, text);
     const auto* u = find_unlocated(text);
     if (u != nullptr && !need_position) {
@@ -210,8 +275,15 @@ Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_pos
         r.note = no_coordinates(text);
         return r;
     }
+    if (u == nullptr) {
+        if (const auto* t = find_terminated(text)) {
+            auto r = terminated_record(*t, text);
+            if (r.located || !need_position) return r;
+            return fall_back(p, find_district(p.outward), std::move(r.note));
+        }
+    }
     const std::string note =
-        u != nullptr ? no_coordinates(text) : in_quotes(text) + " is not in Code-Point Open";
+        u != nullptr ? no_coordinates(text) : not_in_source(in_quotes(text));
     return fall_back(p, find_district(p.outward), note);
 }
 
@@ -231,7 +303,7 @@ Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
             return r;
         }
         if (note.empty())
-            note = "sector " + in_quotes(p.sector_text()) + " is not in Code-Point Open";
+            note = not_in_source("sector " + in_quotes(p.sector_text()));
     }
     if (district != nullptr && district->centroid.located_count > 0) {
         auto r =
@@ -245,13 +317,12 @@ Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
     if (p.level == PostcodeLevel::district) {
         return Error(ErrorCode::postcode_not_found,
                      district == nullptr
-                         ? "postcode district " + district_text + " is not in Code-Point Open"
+                         ? not_in_source("postcode district " + district_text)
                          : "postcode district " + district_text + " has no located postcode");
     }
     if (district == nullptr) {
         return Error(ErrorCode::postcode_not_found,
-                     in_quotes(p.text()) +
-                         " is not in Code-Point Open, and neither is its district " +
+                     not_in_source(in_quotes(p.text())) + ", and neither is its district " +
                          district_text);
     }
     return Error(ErrorCode::postcode_not_found, note +

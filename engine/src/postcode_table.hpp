@@ -22,12 +22,14 @@ namespace hloc::detail {
 
 class PostcodeTable {
   public:
-    explicit PostcodeTable(const IndexReader& index);
+    // source_name: where the postcodes came from ("Code-Point Open", "ONSPD"), for notes.
+    PostcodeTable(const IndexReader& index, std::string source_name);
 
     // With `need_position` false a unit with no coordinates (quality 90) is itself the answer;
     // with it true, such a unit falls back to its sector or district.
     Result<PostcodeRecord> find(std::string_view input, bool need_position) const;
 
+    bool has_northern_ireland() const { return has_northern_ireland_; }
     std::uint32_t located_count() const { return static_cast<std::uint32_t>(rows_.size()); }
     std::string row_postcode(std::uint32_t row) const;  // "CM15 8EH"
     LatLon row_position(std::uint32_t row) const;
@@ -42,11 +44,17 @@ class PostcodeTable {
     std::optional<std::uint32_t> find_unit(const ParsedPostcode& p) const;
     const format::SectorRecord* find_sector(const format::DistrictRecord& d, char digit) const;
     const format::UnlocatedRecord* find_unlocated(std::string_view text) const;
+    const format::TerminatedRecord* find_terminated(std::string_view text) const;
+    PostcodeRecord terminated_record(const format::TerminatedRecord& t, std::string text) const;
+    std::string no_coordinates(const std::string& text) const;
+    std::string not_in_source(const std::string& what) const;
     Result<PostcodeRecord> fall_back(const ParsedPostcode& p,
                                      const format::DistrictRecord* district,
                                      std::string note) const;
     Error with_existing_suggestion(std::string_view input, Error error) const;
 
+    std::string source_name_;
+    bool has_northern_ireland_ = false;
     std::span<const format::DistrictRecord> districts_;
     std::span<const format::SectorRecord> sectors_;
     std::span<const std::uint64_t> rows_;
@@ -55,6 +63,7 @@ class PostcodeTable {
     std::span<const format::UnlocatedRecord> unlocated_;
     std::span<const format::AdminDistrictRecord> admin_districts_;
     std::span<const std::uint16_t> row_admin_districts_;
+    std::span<const format::TerminatedRecord> terminated_;
     // District outward codes as big-endian integers (11 KB for GB), and each district's rows
     // (23 KB): the binary search stays in cache instead of striding through 64-byte records,
     // and a unit lookup reads no district record from the mapping before its rows.

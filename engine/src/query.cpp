@@ -16,6 +16,8 @@ std::string_view match_level_name(MatchLevel level) {
             return "district";
         case MatchLevel::point:
             return "point";
+        case MatchLevel::terminated:
+            return "terminated";
     }
     return "point";
 }

@@ -7,6 +7,8 @@ using hloc::ErrorCode;
 using hloc::normalise_postcode;
 using hloc::parse_postcode;
 using hloc::PostcodeLevel;
+using hloc::kNorthernIrelandArea;
+using hloc::postcode_area;
 
 namespace {
 ErrorCode code_of(std::string_view text) { return parse_postcode(text).error().code(); }
@@ -107,14 +109,22 @@ TEST_CASE("non-geographic postcodes say what they are") {
     CHECK(message_of("ZZ99 3VZ").find("pseudo-postcode") != std::string::npos);
 }
 
-TEST_CASE(
-    "Northern Ireland and the Crown Dependencies are real places the GB data does not cover") {
-    CHECK(code_of("BT1 1AA") == ErrorCode::not_covered);
-    CHECK(message_of("bt1 1aa") ==
-          "'bt1 1aa' is in Northern Ireland, which the loaded data (Great Britain only) does not "
-          "cover");
+TEST_CASE("The Crown Dependencies are real places no postcode source positions") {
+    CHECK(message_of("je2 3ab") ==
+          "'je2 3ab' is in Jersey, which the index does not cover (neither Code-Point Open nor "
+          "ONSPD gives its postcodes a position)");
     CHECK(code_of("JE2 3AB") == ErrorCode::not_covered);
     CHECK(code_of("GY1 1AA") == ErrorCode::not_covered);
     CHECK(code_of("IM1 1AA") == ErrorCode::not_covered);
-    CHECK(code_of("BT1") == ErrorCode::not_covered);
+    CHECK(code_of("GY1") == ErrorCode::not_covered);
+}
+
+TEST_CASE("Northern Ireland postcodes parse: the index decides whether it covers them") {
+    const auto unit = parse_postcode("bt71nn");
+    REQUIRE(unit);
+    CHECK(unit->text() == "BT7 1NN");
+    const auto district = parse_postcode("BT48");
+    REQUIRE(district);
+    CHECK(district->level == PostcodeLevel::district);
+    CHECK(postcode_area("BT48") == kNorthernIrelandArea);
 }

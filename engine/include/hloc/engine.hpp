@@ -90,6 +90,8 @@ class Engine {
     void verify() const;
 
   private:
+    void add_water_note(NearestAnswer& answer) const;
+    bool point_in_northern_ireland(LatLon point) const;
     struct Impl;
     explicit Engine(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -35,8 +35,9 @@ inline constexpr std::size_t kMaxPostcodeInput = 64;
 
 // Parses a unit, sector or district. Errors: invalid_postcode (the message says why and,
 // for a likely O/0 or I/1 slip, suggests the corrected form), non_geographic_postcode
-// (GIR 0AA, BFPO, overseas territories, ZZ99 pseudo-codes), not_covered (Northern
-// Ireland, the Channel Islands and the Isle of Man: real places outside the GB data).
+// (GIR 0AA, BFPO, overseas territories, ZZ99 pseudo-codes), not_covered (the Channel
+// Islands and the Isle of Man: real places no source positions). Northern Ireland (BT)
+// parses: whether an index covers it is for the Engine to say.
 Result<ParsedPostcode> parse_postcode(std::string_view input);
 
 // Only a full unit postcode, in canonical form ("SW1A 1AA").
@@ -45,6 +46,9 @@ Result<std::string> normalise_postcode(std::string_view input);
 // Corrections of O/0 and I/1 slips that turn `input` into a well-formed unit postcode,
 // best first. Empty when there is none. Used by the Engine to prefer a suggestion that exists.
 std::vector<std::string> postcode_suggestions(std::string_view input);
+
+// Northern Ireland's one postcode area.
+inline constexpr std::string_view kNorthernIrelandArea = "BT";
 
 // The area ("SW", "B") of a well-formed outward code.
 std::string_view postcode_area(std::string_view outward);

@@ -27,6 +27,9 @@ enum class MatchLevel : std::uint8_t {
     sector,    // the sector's centroid ("CM15 8"): asked for, or the unit was not in the data
     district,  // the district's centroid ("CM15")
     point,     // a latitude/longitude given by the caller
+    // a postcode Royal Mail has terminated, at its last position (an index built from ONSPD);
+    // a live postcode never matches so
+    terminated,
 };
 std::string_view match_level_name(MatchLevel level);
 
@@ -74,11 +77,15 @@ struct PostcodeRecord {
     MatchLevel match = MatchLevel::unit;
     bool located = false;  // false: Code-Point quality 90, no coordinates
     LatLon position;
-    double eastings_m = 0;  // British National Grid (OSGB36); means for sectors/districts
+    // British National Grid (OSGB36) metres, or Irish Grid (TM75) in Northern Ireland (see
+    // grid); means for sectors and districts.
+    double eastings_m = 0;
     double northings_m = 0;
-    std::uint8_t quality = 0;  // Code-Point positional quality (10 best .. 60; 90 unlocated);
-                               // 0 for sector and district centroids
-    std::string country;       // "England", "Scotland", "Wales"
+    std::string_view grid = "EPSG:27700";  // or "EPSG:29903", the Irish Grid
+    std::uint8_t quality = 0;  // Code-Point positional quality (10 best .. 60; 90 unlocated;
+                               // ONSPD's osgrdind times 10); 0 for sector and district centroids
+    std::string country;       // "England", "Scotland", "Wales", "Northern Ireland"
+    std::string terminated;    // "YYYY-MM" when Royal Mail terminated the postcode, else ""
     // The unit's local authority district, as Code-Point's Admin_district_code (a GSS code,
     // "E07000068"); "" for sectors, districts and unlocated units, where Code-Point leaves it
     // empty, and in an index built before it was stored. Not part of the lookup answer's JSON.
@@ -139,10 +146,14 @@ struct IndexInfo {
     std::string built_at;   // taken from the newest source, so rebuilding changes no byte
     std::string builder;    // tool and version
     std::string transform;  // PROJ pipeline used for EPSG:27700 -> WGS84
+    // The one used for Northern Ireland's Irish Grid (EPSG:29903) -> WGS84, named by PROJ's
+    // operation; "" for an index with no Northern Ireland postcodes.
+    std::string transform_irish_grid;
     std::vector<SourceInfo> sources;
-    std::uint64_t postcodes = 0;  // all postcodes in Code-Point
+    std::uint64_t postcodes = 0;  // all postcodes in the source (live and terminated)
     std::uint64_t located = 0;    // in the spatial index
     std::uint64_t unlocated = 0;  // quality 90: lookup only
+    std::uint64_t terminated = 0;  // terminated postcodes (ONSPD): lookup and origins only
     std::uint64_t sectors = 0;
     std::uint64_t districts = 0;
     std::uint64_t sites = 0;
