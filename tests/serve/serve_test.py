@@ -207,6 +207,7 @@ class Routes(ServedCase):
         data = self.call("GET", "/v1/postcodes/CH4%207QP", "/v1/postcodes/{postcode}")
         self.assertEqual({"input": "CH4 7QP", "postcode": "CH4 7QP", "match": "unit", "located": True,
                           "lat": 53.1763575, "lon": -2.8952629, "eastings": 340260.0, "northings": 364734.0,
+                          "grid": "EPSG:27700",
                           "quality": 10, "country": "England"}, data)
         sector = self.call("GET", "/v1/postcodes/CH4%207ZZ", "/v1/postcodes/{postcode}")
         self.assertEqual(sector, cli_json(self.index, "lookup", "CH4 7ZZ"))

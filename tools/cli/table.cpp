@@ -72,18 +72,19 @@ std::string lookup_table(const PostcodeRecord& r) {
     if (r.located) {
         rows.push_back({"latitude", format_fixed(r.position.lat_deg, 7)});
         rows.push_back({"longitude", format_fixed(r.position.lon_deg, 7)});
-        rows.push_back(
-            {"eastings", format_fixed(r.eastings_m, r.match == MatchLevel::unit ? 0 : 1)});
-        rows.push_back(
-            {"northings", format_fixed(r.northings_m, r.match == MatchLevel::unit ? 0 : 1)});
+        const bool unit = r.match == MatchLevel::unit || r.match == MatchLevel::terminated;
+        rows.push_back({"eastings", format_fixed(r.eastings_m, unit ? 0 : 1)});
+        rows.push_back({"northings", format_fixed(r.northings_m, unit ? 0 : 1)});
+        rows.push_back({"grid", std::string(r.grid)});
     } else {
-        rows.push_back({"location", "none (Code-Point positional quality 90)"});
+        rows.push_back({"location", "none (positional quality 90)"});
     }
-    if (r.match == MatchLevel::unit)
+    if (r.match == MatchLevel::unit || r.match == MatchLevel::terminated)
         rows.push_back({"quality", std::to_string(r.quality)});
     else
         rows.push_back({"postcodes", std::to_string(r.postcode_count)});
     rows.push_back({"country", r.country});
+    if (!r.terminated.empty()) rows.push_back({"terminated", r.terminated});
     if (!r.note.empty()) rows.push_back({"note", r.note});
     return render(rows);
 }
@@ -113,9 +114,13 @@ std::string info_table(const IndexInfo& info) {
         {"postcodes", std::to_string(info.postcodes)},
         {"located", std::to_string(info.located)},
         {"quality 90", std::to_string(info.unlocated) + " (no coordinates; lookup only)"},
+        {"terminated", std::to_string(info.terminated)},
         {"sectors", std::to_string(info.sectors)},
         {"districts", std::to_string(info.districts)},
         {"sites", std::to_string(info.sites)}};
+    if (!info.transform_irish_grid.empty()) {
+        rows.insert(rows.begin() + 6, {"transform (Irish Grid)", info.transform_irish_grid});
+    }
     for (const auto& t : info.treatments) {
         rows.push_back(
             {"treatment", std::string(t.name) + ": " + std::to_string(t.site_count) + " sites"});

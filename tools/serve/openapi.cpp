@@ -211,7 +211,7 @@ constexpr const char* kDocument = R"json({
       "Error": {"description": "Any other error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "BadRequest": {"description": "invalid_postcode, invalid_parameter (the message names the parameter and why), invalid_json or bad_request (malformed HTTP)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "NotFound": {"description": "postcode_not_found, unknown_treatment, unknown_site, or not_found (no such route)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "NotCovered": {"description": "not_covered (Northern Ireland: not in the loaded data) or non_geographic_postcode", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotCovered": {"description": "not_covered (Northern Ireland in an index built from Code-Point Open; the Channel Islands and the Isle of Man, which no source positions) or non_geographic_postcode", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "forbidden: not a loopback client", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "MethodNotAllowed": {"description": "method_not_allowed; the Allow header lists the methods", "headers": {"Allow": {"$ref": "#/components/headers/Allow"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Timeout": {"description": "request_timeout: the request was not received within the read timeout", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -241,7 +241,7 @@ constexpr const char* kDocument = R"json({
         "additionalProperties": false
       },
       "Checksum": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "XXH3-64 of the index payload"},
-      "Match": {"type": "string", "enum": ["unit", "sector", "district", "point"], "description": "How the query was resolved: the unit's own centroid, a sector or district centroid (asked for, or a fallback), or the caller's point"},
+      "Match": {"type": "string", "enum": ["unit", "sector", "district", "point", "terminated"], "description": "How the query was resolved: the unit's own centroid, a sector or district centroid (asked for, or a fallback), the caller's point, or a terminated postcode's last position (an index built from ONSPD; batch marks such rows approximate)"},
       "Latitude": {"type": "number", "minimum": -90, "maximum": 90},
       "Longitude": {"type": "number", "minimum": -180, "maximum": 180},
       "Distance": {
@@ -309,7 +309,7 @@ constexpr const char* kDocument = R"json({
           "match": {"$ref": "#/components/schemas/Match"},
           "lat": {"$ref": "#/components/schemas/Latitude"},
           "lon": {"$ref": "#/components/schemas/Longitude"},
-          "note": {"type": "string", "description": "Why a fallback was used"}
+          "note": {"type": "string", "description": "Why a fallback was used; that the postcode was terminated; or, from Northern Ireland, that distances to sites in Great Britain are straight lines across the sea"}
         },
         "required": ["input", "match", "lat", "lon"],
         "additionalProperties": false
@@ -355,18 +355,20 @@ constexpr const char* kDocument = R"json({
         "properties": {
           "input": {"type": "string"},
           "postcode": {"type": "string"},
-          "match": {"type": "string", "enum": ["unit", "sector", "district"]},
-          "located": {"type": "boolean", "description": "false: Code-Point quality 90, no coordinates"},
+          "match": {"type": "string", "enum": ["unit", "sector", "district", "terminated"]},
+          "located": {"type": "boolean", "description": "false: positional quality 90, no coordinates"},
           "lat": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
           "lon": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
-          "eastings": {"type": ["number", "null"], "description": "British National Grid (OSGB36), metres"},
+          "eastings": {"type": ["number", "null"], "description": "Metres on `grid`: British National Grid (OSGB36), or the Irish Grid (TM75) in Northern Ireland"},
           "northings": {"type": ["number", "null"]},
-          "quality": {"type": "integer", "description": "Code-Point positional quality (units only)"},
+          "grid": {"type": ["string", "null"], "enum": ["EPSG:27700", "EPSG:29903", null], "description": "The grid of eastings and northings; null when not located"},
+          "quality": {"type": "integer", "description": "Positional quality, units and terminated postcodes only: Code-Point's, or ONSPD's osgrdind times 10 (80: a terminated postcode's position from before Gridlink)"},
           "postcode_count": {"type": "integer", "description": "Located postcodes in a sector or district"},
-          "country": {"type": "string"},
+          "country": {"type": "string", "enum": ["England", "Scotland", "Wales", "Northern Ireland", ""]},
+          "terminated": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "Year and month Royal Mail terminated the postcode (ONSPD); absent for a live postcode, which never answers as terminated"},
           "note": {"type": "string"}
         },
-        "required": ["input", "postcode", "match", "located", "lat", "lon", "eastings", "northings", "country"],
+        "required": ["input", "postcode", "match", "located", "lat", "lon", "eastings", "northings", "grid", "country"],
         "additionalProperties": false
       },
       "ReverseAnswer": {
@@ -409,6 +411,7 @@ constexpr const char* kDocument = R"json({
           "built_at": {"type": "string"},
           "builder": {"type": "string"},
           "transform": {"type": "string"},
+          "transform_irish_grid": {"type": "string", "description": "The operation used for Northern Ireland's Irish Grid; only in an index that has Northern Ireland"},
           "sources": {
             "type": "array",
             "items": {
@@ -420,8 +423,8 @@ constexpr const char* kDocument = R"json({
           },
           "counts": {
             "type": "object",
-            "properties": {"postcodes": {"type": "integer"}, "located": {"type": "integer"}, "unlocated_quality_90": {"type": "integer"}, "sectors": {"type": "integer"}, "districts": {"type": "integer"}, "sites": {"type": "integer"}},
-            "required": ["postcodes", "located", "unlocated_quality_90", "sectors", "districts", "sites"],
+            "properties": {"postcodes": {"type": "integer"}, "located": {"type": "integer"}, "unlocated_quality_90": {"type": "integer"}, "terminated": {"type": "integer"}, "sectors": {"type": "integer"}, "districts": {"type": "integer"}, "sites": {"type": "integer"}},
+            "required": ["postcodes", "located", "unlocated_quality_90", "terminated", "sectors", "districts", "sites"],
             "additionalProperties": false
           },
           "treatments": {"type": "array", "items": {"$ref": "#/components/schemas/Treatment"}}

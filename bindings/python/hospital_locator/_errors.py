@@ -141,6 +141,7 @@ class Match(enum.IntEnum):
     SECTOR = 1
     DISTRICT = 2
     POINT = 3
+    TERMINATED = 4
     NONE = 255
 
 

@@ -28,7 +28,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::uint8_t kNoMatch = 255;
 constexpr std::size_t kPostcodeWidth = 8;  // "SW1A 1AA"
-constexpr std::size_t kCountryWidth = 8;   // "Scotland"
+constexpr std::size_t kCountryWidth = 16;  // "Northern Ireland"
+constexpr std::size_t kMonthWidth = 7;     // "2001-05"
 
 // Either a column of postcodes or two columns of latitude/longitude.
 struct Origins {
@@ -247,7 +248,8 @@ std::vector<std::pair<int, std::string>> status_table() {
 
 std::vector<std::pair<int, std::string>> match_table() {
     std::vector<std::pair<int, std::string>> names;
-    for (auto m : {MatchLevel::unit, MatchLevel::sector, MatchLevel::district, MatchLevel::point}) {
+    for (auto m : {MatchLevel::unit, MatchLevel::sector, MatchLevel::district, MatchLevel::point,
+                   MatchLevel::terminated}) {
         names.emplace_back(static_cast<int>(m), std::string(match_level_name(m)));
     }
     return names;
@@ -282,6 +284,7 @@ struct LookupColumns {
         const auto n = static_cast<py::ssize_t>(rows);
         postcode = new_unicode_array({n}, kPostcodeWidth);
         country = new_unicode_array({n}, kCountryWidth);
+        terminated = new_unicode_array({n}, kMonthWidth);
         match = new_array<std::uint8_t>({n});
         located = new_array<bool>({n});
         lat = new_array<double>({n});
@@ -293,6 +296,7 @@ struct LookupColumns {
         status = new_array<std::uint8_t>({n});
         postcode_out = static_cast<std::uint32_t*>(postcode.mutable_data());
         country_out = static_cast<std::uint32_t*>(country.mutable_data());
+        terminated_out = static_cast<std::uint32_t*>(terminated.mutable_data());
         match_out = match.mutable_data();
         located_out = located.mutable_data();
         lat_out = lat.mutable_data();
@@ -315,6 +319,7 @@ struct LookupColumns {
     void put(std::size_t i, const PostcodeRecord& r) {
         put_ascii(postcode_out + i * kPostcodeWidth, kPostcodeWidth, r.postcode);
         put_ascii(country_out + i * kCountryWidth, kCountryWidth, r.country);
+        put_ascii(terminated_out + i * kMonthWidth, kMonthWidth, r.terminated);
         match_out[i] = static_cast<std::uint8_t>(r.match);
         located_out[i] = r.located;
         if (r.located) {
@@ -327,12 +332,12 @@ struct LookupColumns {
         count_out[i] = r.postcode_count;
     }
 
-    py::array postcode, country;
+    py::array postcode, country, terminated;
     py::array_t<std::uint8_t> match, quality, status;
     py::array_t<bool> located;
     py::array_t<double> lat, lon, eastings_m, northings_m;
     py::array_t<std::uint32_t> postcode_count;
-    std::uint32_t *postcode_out, *country_out, *count_out;
+    std::uint32_t *postcode_out, *country_out, *terminated_out, *count_out;
     std::uint8_t *match_out, *quality_out, *status_out;
     bool* located_out;
     double *lat_out, *lon_out, *eastings_out, *northings_out;
@@ -341,7 +346,7 @@ struct LookupColumns {
 struct LookupBatch {
     std::size_t rows = 0, failed = 0;
     py::object postcode, match, located, lat, lon, eastings_m, northings_m, quality, postcode_count,
-        country, status;
+        country, terminated, status;
     py::dict messages;
 };
 
@@ -373,6 +378,7 @@ LookupBatch lookup_many(const Index& self, const py::object& postcodes, py::hand
     out.quality = std::move(columns.quality);
     out.postcode_count = std::move(columns.postcode_count);
     out.country = std::move(columns.country);
+    out.terminated = std::move(columns.terminated);
     out.status = std::move(columns.status);
     out.messages = errors.messages();
     return out;
@@ -527,7 +533,8 @@ site         int32   [n, k]  index into Index.sites() (see site_ids, ids()), -1 
 distance_m   float64 [n, k]  WGS84 geodesic distance, metres; NaN where there is no site
 bearing_deg  float64 [n, k]  initial bearing from the origin, degrees; NaN where there is no site
 status       uint8   [n]     0 ok, else the error code (hospital_locator.STATUS_NAMES)
-match        uint8   [n]     0 unit, 1 sector, 2 district, 3 point (MATCH_NAMES); 255 failed
+match        uint8   [n]     0 unit, 1 sector, 2 district, 3 point, 4 terminated (MATCH_NAMES);
+                             255 failed
 lat, lon     float64 [n]     the resolved origin, WGS84 degrees; NaN for a failed row
 messages     dict            row -> the error message of every failed row)doc";
 
@@ -593,7 +600,8 @@ void bind_nearest_batch(py::module_& m) {
         .def_readonly("treatment", &NearestBatch::treatment)
         .def_readonly("k", &NearestBatch::k)
         .def_readonly("approximate", &NearestBatch::approximate,
-                      "Rows answered from a sector or district centroid.")
+                      "Rows answered from a sector or district centroid, or from a terminated "
+                      "postcode's last position.")
         .def_readonly("failed", &NearestBatch::failed, "Rows with a non-zero status.")
         .def(
             "status_names",
@@ -602,8 +610,8 @@ void bind_nearest_batch(py::module_& m) {
         .def(
             "match_names",
             [](const NearestBatch& b) { return code_names(b.match, match_table(), true); },
-            "match as names, object [n]: 'unit', 'sector', 'district', 'point', None for a failed "
-            "row.")
+            "match as names, object [n]: 'unit', 'sector', 'district', 'point', 'terminated', None "
+            "for a failed row.")
         .def("_row_status", &row_status_names,
              "The batch report's status column, object [n]: 'ok', 'approximate', 'invalid', "
              "'not_found', 'not_covered'.")
@@ -621,13 +629,16 @@ void bind_lookup_batch(py::module_& m) {
                             R"doc(Answers of Index.lookup_many, one row per input, as NumPy arrays.
 
 postcode        str     [n]  canonical text of what was found (unit, sector or district); '' failed
-match           uint8   [n]  0 unit, 1 sector, 2 district (MATCH_NAMES); 255 failed
+match           uint8   [n]  0 unit, 1 sector, 2 district, 4 terminated (MATCH_NAMES); 255 failed
 located         bool    [n]  False for a quality-90 postcode (no coordinates) and failed rows
 lat, lon        float64 [n]  WGS84 degrees; NaN when not located
-eastings_m, northings_m float64 [n]  British National Grid (OSGB36); NaN when not located
-quality         uint8   [n]  Code-Point positional quality; 0 for sectors, districts, failures
+eastings_m, northings_m float64 [n]  British National Grid (OSGB36), Irish Grid (TM75) in
+                             Northern Ireland; NaN when not located
+quality         uint8   [n]  Code-Point positional quality (ONSPD: 10 * osgrdind); 0 for sectors,
+                             districts, failures
 postcode_count  uint32  [n]  located members of a sector or district; 1 for a unit
-country         str     [n]  'England', 'Scotland', 'Wales'
+country         str     [n]  'England', 'Scotland', 'Wales', 'Northern Ireland'
+terminated      str     [n]  'YYYY-MM' when Royal Mail terminated the postcode (ONSPD), else ''
 status          uint8   [n]  0 ok, else the error code (STATUS_NAMES)
 messages        dict         row -> the error message of every failed row)doc")
         .def_readonly("postcode", &LookupBatch::postcode)
@@ -640,6 +651,7 @@ messages        dict         row -> the error message of every failed row)doc")
         .def_readonly("quality", &LookupBatch::quality)
         .def_readonly("postcode_count", &LookupBatch::postcode_count)
         .def_readonly("country", &LookupBatch::country)
+        .def_readonly("terminated", &LookupBatch::terminated)
         .def_readonly("status", &LookupBatch::status)
         .def_readonly("messages", &LookupBatch::messages)
         .def_readonly("failed", &LookupBatch::failed)

@@ -307,12 +307,24 @@ void bind_postcode(py::module_& m) {
                                })
         .def_property_readonly(
             "eastings_m", &located_value<&PostcodeRecord::eastings_m>,
-            "British National Grid (OSGB36) eastings, metres; means for sectors/districts.")
+            "Eastings, metres, on `grid`; means for sectors/districts.")
         .def_property_readonly("northings_m", &located_value<&PostcodeRecord::northings_m>)
         .def_property_readonly(
+            "grid",
+            [](const PyPostcode& p) -> py::object {
+                if (!p.record.located) return py::none();
+                return py::str(std::string(p.record.grid));
+            },
+            "The grid of eastings_m/northings_m: 'EPSG:27700' (British National Grid) or "
+            "'EPSG:29903' (Irish Grid, Northern Ireland); None when not located.")
+        .def_property_readonly(
+            "terminated", [](const PyPostcode& p) { return none_if_empty(p.record.terminated); },
+            "'YYYY-MM' when Royal Mail terminated the postcode (an index built from ONSPD), "
+            "else None.")
+        .def_property_readonly(
             "quality", [](const PyPostcode& p) { return p.record.quality; },
-            "Code-Point positional quality (10 best .. 60; 90 unlocated); 0 for "
-            "sector and district centroids.")
+            "Code-Point positional quality (10 best .. 60; 90 unlocated; ONSPD's osgrdind "
+            "times 10); 0 for sector and district centroids.")
         .def_property_readonly(
             "postcode_count", [](const PyPostcode& p) { return p.record.postcode_count; },
             "Located member postcodes of a sector or district (1 for a unit).")
@@ -416,6 +428,9 @@ void bind_index_info(py::module_& m) {
         .def_property_readonly("builder", &info_field<&IndexInfo::builder>)
         .def_property_readonly("transform", &info_field<&IndexInfo::transform>,
                                "The PROJ pipeline used for EPSG:27700 -> WGS84.")
+        .def_property_readonly("transform_irish_grid", &info_field<&IndexInfo::transform_irish_grid>,
+                               "The operation and pipeline used for Northern Ireland's Irish Grid "
+                               "(EPSG:29903) -> WGS84; '' without Northern Ireland.")
         .def_property_readonly(
             "sources",
             [](const PyIndexInfo& i) { return to_python(contract::info_json(i.info)["sources"]); },
@@ -424,6 +439,8 @@ void bind_index_info(py::module_& m) {
         .def_property_readonly("located", &info_field<&IndexInfo::located>)
         .def_property_readonly("unlocated", &info_field<&IndexInfo::unlocated>,
                                "Quality-90 postcodes: lookup only.")
+        .def_property_readonly("terminated", &info_field<&IndexInfo::terminated>,
+                               "Terminated postcodes (ONSPD): lookup and query origins only.")
         .def_property_readonly("sectors", &info_field<&IndexInfo::sectors>)
         .def_property_readonly("districts", &info_field<&IndexInfo::districts>)
         .def_property_readonly("sites", &info_field<&IndexInfo::sites>)

@@ -195,7 +195,7 @@ void NearestRow::cells(std::vector<std::string>& out, RowStatus status) const {
 }
 
 std::string lookup_csv(const PostcodeRecord& record) {
-    std::string out = "postcode,match,lat,lon,eastings,northings,quality,country\n";
+    std::string out = "postcode,match,lat,lon,eastings,northings,grid,quality,country,terminated\n";
     csv_append(out, record.postcode);
     out += ',';
     out += match_level_name(record.match);
@@ -206,8 +206,12 @@ std::string lookup_csv(const PostcodeRecord& record) {
         out += ',';
         if (record.located) append_fixed(out, value, decimals);
     }
+    out += ',';
+    if (record.located) out += record.grid;
     out += ',' + std::to_string(record.quality) + ',';
     csv_append(out, record.country);
+    out += ',';
+    out += record.terminated;
     out += '\n';
     return out;
 }

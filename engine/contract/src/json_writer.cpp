@@ -112,17 +112,20 @@ Json lookup_json(const PostcodeRecord& r, std::string_view input) {
         out["lon"] = round_to(r.position.lon_deg, 7);
         out["eastings"] = round_to(r.eastings_m, 1);
         out["northings"] = round_to(r.northings_m, 1);
+        out["grid"] = r.grid;
     } else {
         out["lat"] = nullptr;
         out["lon"] = nullptr;
         out["eastings"] = nullptr;
         out["northings"] = nullptr;
+        out["grid"] = nullptr;
     }
-    if (r.match == MatchLevel::unit)
+    if (r.match == MatchLevel::unit || r.match == MatchLevel::terminated)
         out["quality"] = r.quality;
     else
         out["postcode_count"] = r.postcode_count;
     out["country"] = r.country;
+    if (!r.terminated.empty()) out["terminated"] = r.terminated;
     if (!r.note.empty()) out["note"] = r.note;
     return out;
 }
@@ -160,6 +163,7 @@ Json info_json(const IndexInfo& info) {
     out["built_at"] = info.built_at;
     out["builder"] = info.builder;
     out["transform"] = info.transform;
+    if (!info.transform_irish_grid.empty()) out["transform_irish_grid"] = info.transform_irish_grid;
     Json sources = Json::array();
     for (const auto& s : info.sources) {
         Json j = {{"role", s.role}, {"file", s.file}, {"bytes", s.bytes}};
@@ -171,6 +175,7 @@ Json info_json(const IndexInfo& info) {
     out["counts"] = {{"postcodes", info.postcodes},
                      {"located", info.located},
                      {"unlocated_quality_90", info.unlocated},
+                     {"terminated", info.terminated},
                      {"sectors", info.sectors},
                      {"districts", info.districts},
                      {"sites", info.sites}};

@@ -19,8 +19,9 @@ std::string_view status_name(RowStatus status) {
 }
 
 RowStatus status_of(MatchLevel match) {
-    return match == MatchLevel::sector || match == MatchLevel::district ? RowStatus::approximate
-                                                                        : RowStatus::ok;
+    const bool approximate = match == MatchLevel::sector || match == MatchLevel::district ||
+                             match == MatchLevel::terminated;
+    return approximate ? RowStatus::approximate : RowStatus::ok;
 }
 
 RowStatus status_for(ErrorCode code) {

@@ -15,7 +15,7 @@ inline constexpr int kRowStatusCount = 5;
 
 std::string_view status_name(RowStatus status);
 // An answered row: ok for a unit postcode or a point, approximate for a sector or district
-// centroid (asked for, or a fallback).
+// centroid (asked for, or a fallback) and for a terminated postcode's last position.
 RowStatus status_of(MatchLevel match);
 // A refused row: not_found for a well-formed postcode that is unknown or non-geographic,
 // not_covered for a place outside the data, invalid for everything else.
