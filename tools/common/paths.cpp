@@ -11,23 +11,24 @@ std::filesystem::path default_index() {
     return std::filesystem::path(HLOC_BINARY_DIR) / "hospitals.hlx";
 }
 
-std::filesystem::path data_dir(const std::optional<std::string>& given) {
-    auto holds_data = [](const std::filesystem::path& dir) {
+std::filesystem::path data_dir(const std::optional<std::string>& given, bool codepoint) {
+    auto holds_data = [codepoint](const std::filesystem::path& dir) {
         std::error_code ec;
-        return std::filesystem::is_regular_file(dir / kCodePointZip, ec) &&
+        return (!codepoint || std::filesystem::is_regular_file(dir / kCodePointZip, ec)) &&
                std::filesystem::is_regular_file(dir / kGridFile, ec);
     };
+    const std::string needed =
+        codepoint ? std::string(kCodePointZip) + " and " + kGridFile : std::string(kGridFile);
     if (given) {
         if (!holds_data(*given)) {
-            throw Error(ErrorCode::bad_input, "--data " + *given + " does not hold " +
-                                                  kCodePointZip + " and " + kGridFile);
+            throw Error(ErrorCode::bad_input, "--data " + *given + " does not hold " + needed);
         }
         return *given;
     }
     if (const char* env = std::getenv("HLOC_DATA"); env != nullptr && *env != '\0') {
         if (!holds_data(env)) {
-            throw Error(ErrorCode::bad_input, std::string("$HLOC_DATA=") + env + " does not hold " +
-                                                  kCodePointZip + " and " + kGridFile);
+            throw Error(ErrorCode::bad_input,
+                        std::string("$HLOC_DATA=") + env + " does not hold " + needed);
         }
         return env;
     }
@@ -41,8 +42,7 @@ std::filesystem::path data_dir(const std::optional<std::string>& given) {
     }
     throw Error(
         ErrorCode::bad_input,
-        std::string("no data directory holds ") + kCodePointZip + " and " + kGridFile +
-            "; looked in:" + looked +
+        "no data directory holds " + needed + "; looked in:" + looked +
             "\nGive one with --data DIR or $HLOC_DATA, or fetch them with scripts/fetch-data "
             "(see data/README.md)");
 }

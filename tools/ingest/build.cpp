@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <optional>
 #include <set>
@@ -23,6 +24,7 @@
 #include "hloc/postcode.hpp"
 #include "hloc/unit_vector.hpp"
 #include "listing.hpp"
+#include "onspd.hpp"
 #include "phone.hpp"
 #include "site_input.hpp"
 #include "synthetic_sites.hpp"
@@ -64,6 +66,13 @@ std::string iso_utc(std::int64_t seconds) {
     char text[32];
     std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return text;
+}
+
+// Metres to the millimetre, for the provenance.
+std::string number_text(double metres) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(3) << metres;
+    return s.str();
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -225,8 +234,8 @@ class Matcher {
                        const std::string& where) {
         const CodePointRow* row = find_row(cp_, postcode);
         if (row == nullptr) {
-            throw Error(ErrorCode::bad_input, where + ": postcode " + postcode +
-                                                  " has no coordinates in Code-Point Open");
+            throw Error(ErrorCode::bad_input,
+                        where + ": postcode " + postcode + " has no coordinates in " + cp_.source);
         }
         SiteInput s;
         s.id = d.id;
@@ -340,7 +349,7 @@ class IndexWriter {
 struct Accumulator {
     double east = 0, north = 0;
     std::uint32_t count = 0;
-    std::array<std::uint32_t, 4> by_country{};
+    std::array<std::uint32_t, 5> by_country{};  // by fmt::Country
     void add(const CodePointRow& r) {
         east += r.eastings_m;
         north += r.northings_m;
@@ -382,6 +391,7 @@ std::vector<ListingSpec> sorted_by_treatment(std::vector<ListingSpec> listings) 
 struct Inputs {
     std::vector<DirectorySite> directory;
     GridTransform grid;
+    std::optional<GridTransform> irish_grid;  // when there are Northern Ireland postcodes
     CodePoint cp;
 };
 
@@ -393,10 +403,18 @@ Inputs read_inputs(const BuildOptions& options) {
     // Check every listing before the long read, so a typo fails in milliseconds.
     for (const auto& l : options.listings) (void)read_listing(l.file.string());
 
-    options.log("reading Code-Point Open " + options.codepoint_zip.string());
     GridTransform grid(options.grid);  // fails before the long read if the grid is missing
-    auto cp = read_codepoint(options.codepoint_zip, options.grid, threads);
-    return Inputs{std::move(directory), std::move(grid), std::move(cp)};
+    CodePoint cp;
+    if (options.onspd.empty()) {
+        options.log("reading Code-Point Open " + options.codepoint_zip.string());
+        cp = read_codepoint(options.codepoint_zip, options.grid, threads);
+    } else {
+        options.log("reading ONSPD " + options.onspd.string());
+        cp = read_onspd(options.onspd, options.grid);
+    }
+    std::optional<GridTransform> irish_grid;
+    if (!cp.irish_transform.empty()) irish_grid.emplace(GridTransform::irish_grid());
+    return Inputs{std::move(directory), std::move(grid), std::move(irish_grid), std::move(cp)};
 }
 
 // ---- sites and offers -------------------------------------------------------------------------
@@ -426,6 +444,7 @@ struct PostcodeSections {
     std::vector<fmt::UnlocatedRecord> unlocated;            // quality 90, by postcode text
     std::vector<fmt::AdminDistrictRecord> admin_districts;  // by code
     std::vector<std::uint16_t> row_admin_districts;         // one per row: 1 + index, or 0
+    std::vector<fmt::TerminatedRecord> terminated;          // by postcode text
 };
 
 std::uint32_t quality_index(std::uint8_t quality) {
@@ -479,22 +498,30 @@ void add_district(const std::array<char, 4>& outward, const CodePoint& cp, std::
     out.districts.push_back(d);
 }
 
-// Every positioned centroid (a mean of eastings/northings) to WGS84, in one batch.
-void centroids_to_wgs84(PostcodeSections& out, const GridTransform& grid) {
-    std::vector<fmt::Centroid*> slots;
+// Every positioned centroid (a mean of eastings/northings) to WGS84, in one batch per grid:
+// Northern Ireland's (Irish Grid) through `irish_grid`, the others through `grid`.
+void centroids_to_wgs84(PostcodeSections& out, const GridTransform& grid,
+                        const std::optional<GridTransform>& irish_grid) {
+    std::array<std::vector<fmt::Centroid*>, 2> slots;  // [0] British, [1] Irish Grid
+    const auto ni = static_cast<std::uint8_t>(fmt::Country::northern_ireland);
     for (auto& d : out.districts) {
-        if (d.centroid.located_count > 0) slots.push_back(&d.centroid);
+        if (d.centroid.located_count > 0) slots[d.country == ni].push_back(&d.centroid);
     }
-    for (auto& s : out.sectors) slots.push_back(&s.centroid);
-    std::vector<double> east_lat, north_lon;
-    for (const auto* c : slots) {
-        east_lat.push_back(c->eastings_m);
-        north_lon.push_back(c->northings_m);
+    for (auto& s : out.sectors) slots[s.country == ni].push_back(&s.centroid);
+    if (!slots[1].empty() && !irish_grid) {
+        throw Error(ErrorCode::internal, "Irish Grid centroids without the Irish Grid transform");
     }
-    grid.to_wgs84(east_lat, north_lon);
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-        slots[i]->lat_deg = east_lat[i];
-        slots[i]->lon_deg = north_lon[i];
+    for (std::size_t g = 0; g < slots.size(); ++g) {
+        std::vector<double> east_lat, north_lon;
+        for (const auto* c : slots[g]) {
+            east_lat.push_back(c->eastings_m);
+            north_lon.push_back(c->northings_m);
+        }
+        (g == 0 ? grid : *irish_grid).to_wgs84(east_lat, north_lon);
+        for (std::size_t i = 0; i < slots[g].size(); ++i) {
+            slots[g][i]->lat_deg = east_lat[i];
+            slots[g][i]->lon_deg = north_lon[i];
+        }
     }
 }
 
@@ -513,6 +540,28 @@ std::vector<fmt::UnlocatedRecord> unlocated_records(const CodePoint& cp) {
     return unlocated;
 }
 
+// Terminated postcodes (ONSPD): by text, each with its last position when it has one.
+std::vector<fmt::TerminatedRecord> terminated_records(const CodePoint& cp) {
+    std::vector<fmt::TerminatedRecord> out;
+    for (const auto& r : cp.terminated) {
+        fmt::TerminatedRecord t{};
+        const auto text = postcode_text(r);
+        std::copy(text.begin(), text.end(), t.text.begin());
+        t.located = r.quality != 90;
+        if (t.located) {
+            t.position = to_unit_vector({r.lat_deg, r.lon_deg});
+            t.eastings_m = r.eastings_m;
+            t.northings_m = r.northings_m;
+        }
+        t.terminated = r.terminated;
+        t.quality = r.quality;
+        t.country = static_cast<std::uint8_t>(r.country);
+        out.push_back(t);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.text < b.text; });
+    return out;
+}
+
 // The admin district codes the located rows carry, and each row's (rows are in the order of
 // cp.located, as `rows` is).
 void admin_districts(const CodePoint& cp, PostcodeSections& out) {
@@ -522,7 +571,7 @@ void admin_districts(const CodePoint& cp, PostcodeSections& out) {
         if (r.admin_district != none) index.emplace(r.admin_district, 0);
     }
     if (index.size() > fmt::kMaxAdminDistricts) {
-        throw Error(ErrorCode::bad_input, "Code-Point Open has " + std::to_string(index.size()) +
+        throw Error(ErrorCode::bad_input, cp.source + " has " + std::to_string(index.size()) +
                                               " admin district codes; the index holds at most " +
                                               std::to_string(fmt::kMaxAdminDistricts));
     }
@@ -539,7 +588,8 @@ void admin_districts(const CodePoint& cp, PostcodeSections& out) {
     }
 }
 
-PostcodeSections postcode_sections(const CodePoint& cp, const GridTransform& grid) {
+PostcodeSections postcode_sections(const CodePoint& cp, const GridTransform& grid,
+                                   const std::optional<GridTransform>& irish_grid) {
     PostcodeSections out;
     out.rows.reserve(cp.located.size());
     out.vectors.reserve(cp.located.size());
@@ -548,8 +598,9 @@ PostcodeSections postcode_sections(const CodePoint& cp, const GridTransform& gri
     for (const auto& r : cp.unlocated) outwards.insert(r.outward);
     std::size_t next_row = 0;
     for (const auto& outward : outwards) add_district(outward, cp, next_row, out);
-    centroids_to_wgs84(out, grid);
+    centroids_to_wgs84(out, grid, irish_grid);
     out.unlocated = unlocated_records(cp);
+    out.terminated = terminated_records(cp);
     admin_districts(cp, out);
     return out;
 }
@@ -674,7 +725,11 @@ metadata::Entries provenance(const BuildOptions& options, const Inputs& in, std:
         add_source(meta, n++, "listing:" + l.treatment, l.file, "");
     }
     add_source(meta, n++, "sites", options.sites_csv, "");
-    add_source(meta, n++, "codepoint", options.codepoint_zip, iso_utc(cp.newest_member_time));
+    if (options.onspd.empty()) {
+        add_source(meta, n++, "codepoint", options.codepoint_zip, iso_utc(cp.newest_member_time));
+    } else {
+        add_source(meta, n++, "onspd", options.onspd, iso_utc(cp.newest_member_time));
+    }
     add_source(meta, n++, "grid", options.grid, "");
     add_entry(meta, metadata::kCountPostcodes,
               std::to_string(cp.located.size() + cp.unlocated.size()));
@@ -682,6 +737,18 @@ metadata::Entries provenance(const BuildOptions& options, const Inputs& in, std:
     add_entry(meta, metadata::kCountUnlocated, std::to_string(cp.unlocated.size()));
     add_entry(meta, metadata::kCountAreaFiles, std::to_string(cp.area_files));
     add_entry(meta, metadata::kCountSites, std::to_string(site_count));
+    if (!options.onspd.empty()) {
+        add_entry(meta, metadata::kPostcodeSource, cp.source);
+        add_entry(meta, metadata::kCountTerminated, std::to_string(cp.terminated.size()));
+        add_entry(meta, metadata::kCountNorthernIreland, std::to_string(cp.northern_ireland));
+        add_entry(meta, metadata::kCountNotCovered, std::to_string(cp.not_covered));
+        add_entry(meta, metadata::kCheckGbVsOnspdMaxM, number_text(cp.gb_vs_onspd_max_m));
+        if (!cp.irish_transform.empty()) {
+            add_entry(meta, metadata::kTransformIrishGrid, cp.irish_transform);
+            add_entry(meta, metadata::kCheckIrishGridVsOnspdMaxM,
+                      number_text(cp.irish_vs_onspd_max_m));
+        }
+    }
     for (const auto& l : skipped_blocks) add_entry(meta, metadata::kSkippedBlock, l);
     return meta;
 }
@@ -718,6 +785,7 @@ void add_sections(IndexWriter& w, const metadata::Entries& meta, const PostcodeS
     w.add_raw(S::postcode_tree, postcode_tree.data(), postcode_tree.size(), 1);
     w.add_section(S::admin_districts, postcodes.admin_districts);
     w.add_section(S::row_admin_districts, postcodes.row_admin_districts);
+    if (!postcodes.terminated.empty()) w.add_section(S::terminated, postcodes.terminated);
     // Strings last: every section above has interned its strings by now.
     const std::string& strings = w.strings();
     w.add_raw(S::strings, reinterpret_cast<const std::byte*>(strings.data()), strings.size(),
@@ -741,6 +809,12 @@ void count(const CodePoint& cp, const PostcodeSections& postcodes, const SiteSec
     report.districts = postcodes.districts.size();
     report.sites = sites.sites.size();
     report.area_files = cp.area_files;
+    report.source = cp.source;
+    report.terminated = cp.terminated.size();
+    report.northern_ireland = cp.northern_ireland;
+    report.not_covered = cp.not_covered;
+    report.gb_vs_onspd_max_m = cp.gb_vs_onspd_max_m;
+    report.irish_vs_onspd_max_m = cp.irish_vs_onspd_max_m;
 }
 
 }  // namespace
@@ -760,7 +834,7 @@ BuildReport build_index(const BuildOptions& options) {
 
     options.log("writing " + options.out.string());
     IndexWriter w;
-    const PostcodeSections postcodes = postcode_sections(in.cp, in.grid);
+    const PostcodeSections postcodes = postcode_sections(in.cp, in.grid, in.irish_grid);
     const SiteSections sites = site_sections(placed, w, report);
     options.log("building the postcode KD-tree over " + std::to_string(postcodes.vectors.size()) +
                 " points");

@@ -1,4 +1,5 @@
-// `hospital-locator build`: listings + site directory + Code-Point Open + OSTN15 -> .hlx.
+// `hospital-locator build`: listings + site directory + Code-Point Open (or ONSPD) + OSTN15
+// -> .hlx.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ struct BuildOptions {
     std::vector<ListingSpec> listings;
     std::filesystem::path sites_csv;
     std::filesystem::path codepoint_zip;
+    std::filesystem::path onspd;  // when set, the postcode source instead of Code-Point Open
     std::filesystem::path grid;
     std::filesystem::path out;
     bool skip_unmatched = false;  // report and skip listing blocks that match nothing
@@ -32,6 +34,11 @@ struct BuildReport {
     std::uint64_t postcodes = 0, located = 0, unlocated = 0, sectors = 0, districts = 0;
     std::uint64_t sites = 0, area_files = 0, file_bytes = 0;
     std::string checksum;
+    std::string source;  // "Code-Point Open" or "ONSPD"
+    // ONSPD only: terminated postcodes, live Northern Ireland ones, rows left out as not
+    // covered, and the largest distances from ONSPD's own lat/long (metres; -1: no row).
+    std::uint64_t terminated = 0, northern_ireland = 0, not_covered = 0;
+    double gb_vs_onspd_max_m = -1, irish_vs_onspd_max_m = -1;
     std::vector<std::string> skipped_blocks;  // with --skip-unmatched: what was left out, and why
     std::vector<std::string> site_lines;      // one line per located site: how it was located
 };

@@ -22,11 +22,8 @@
 #include "hloc/postcode.hpp"
 
 namespace hloc::ingest {
-namespace {
 
-struct DatasetCloser {
-    void operator()(GDALDataset* ds) const { GDALClose(ds); }
-};
+void DatasetCloser::operator()(GDALDataset* ds) const { GDALClose(ds); }
 using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
 
 DatasetPtr open_vector(const std::string& path, std::initializer_list<const char*> options) {
@@ -35,6 +32,8 @@ DatasetPtr open_vector(const std::string& path, std::initializer_list<const char
     return DatasetPtr(static_cast<GDALDataset*>(GDALOpenEx(
         path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, opts.data(), nullptr)));
 }
+
+namespace {
 
 std::optional<long> parse_int(std::string_view s) {
     long v = 0;
@@ -120,8 +119,35 @@ std::string GridTransform::pipeline(const std::string& grid_name) {
            " +step +proj=unitconvert +xy_in=rad +xy_out=deg +step +proj=axisswap +order=2,1";
 }
 
-GridTransform::GridTransform(const std::filesystem::path& grid_file)
-    : pipeline_(pipeline(grid_file.filename().string())) {
+std::string GridTransform::irish_grid_pipeline() {
+    // projinfo -s EPSG:29903 -t EPSG:4326, operation 1: "Inverse of Irish Grid + TM75 to WGS 84
+    // (2)", 1 m.
+    return "+proj=pipeline +step +inv +proj=tmerc +lat_0=53.5 +lon_0=-8 +k=1.000035 "
+           "+x_0=200000 +y_0=250000 +a=6377340.189 +rf=299.3249646 +step +inv +proj=longlat "
+           "+a=6377340.189 +rf=299.3249646 +step +proj=push +v_3 +step +proj=cart "
+           "+a=6377340.189 +rf=299.3249646 +step +proj=helmert +x=482.5 +y=-130.6 +z=564.6 "
+           "+rx=-1.042 +ry=-0.214 +rz=-0.631 +s=8.15 +convention=position_vector +step +inv "
+           "+proj=cart +ellps=WGS84 +step +proj=pop +v_3 +step +proj=unitconvert +xy_in=rad "
+           "+xy_out=deg +step +proj=axisswap +order=2,1";
+}
+
+GridTransform::GridTransform(int source_epsg, std::string name, std::string pipeline)
+    : name_(std::move(name)), pipeline_(std::move(pipeline)) {
+    OGRSpatialReference source, wgs84;
+    source.importFromEPSG(source_epsg);
+    wgs84.importFromEPSG(4326);
+    OGRCoordinateTransformationOptions options;
+    options.SetCoordinateOperation(pipeline_.c_str(), false);
+    transform_.reset(OGRCreateCoordinateTransformation(&source, &wgs84, options));
+    if (!transform_) {
+        throw Error(ErrorCode::bad_input,
+                    "PROJ cannot use the " + name_ + " transform: " + CPLGetLastErrorMsg());
+    }
+}
+
+namespace {
+
+const std::filesystem::path& existing_ostn15(const std::filesystem::path& grid_file) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(grid_file, ec)) {
         throw Error(
@@ -131,19 +157,32 @@ GridTransform::GridTransform(const std::filesystem::path& grid_file)
                 "transformed with a Helmert fallback that is up to a few metres off. Put "
                 "uk_os_OSTN15_NTv2_OSGBtoETRS.tif in the data directory (see data/README.md)");
     }
-    OGRSpatialReference bng, wgs84;
-    bng.importFromEPSG(27700);
-    wgs84.importFromEPSG(4326);
-    OGRCoordinateTransformationOptions options;
-    options.SetCoordinateOperation(pipeline_.c_str(), false);
-    transform_.reset(OGRCreateCoordinateTransformation(&bng, &wgs84, options));
-    if (!transform_) {
-        throw Error(ErrorCode::bad_input, "PROJ cannot use the OSTN15 grid '" + grid_file.string() +
-                                              "': " + CPLGetLastErrorMsg());
-    }
+    return grid_file;
+}
+
+}  // namespace
+
+GridTransform::GridTransform(const std::filesystem::path& grid_file)
+    : GridTransform(27700, "OSTN15",
+                    pipeline(existing_ostn15(grid_file).filename().string())) {
     // A grid that PROJ found but cannot read fails here rather than on the first real row.
     double east = 340260, north = 364734;  // CH4 7QP
     to_wgs84({&east, 1}, {&north, 1});
+}
+
+GridTransform GridTransform::irish_grid() {
+    GridTransform t(29903, "TM75 to WGS 84 (2)", irish_grid_pipeline());
+    // Checked against cs2cs EPSG:29903 EPSG:4326 (333000 373000 -> 54.5877555 -5.9433994),
+    // so that a PROJ that read the pipeline otherwise fails here, not in the answers.
+    double east = 333000, north = 373000;
+    t.to_wgs84({&east, 1}, {&north, 1});
+    if (std::abs(east - 54.5877555) > 1e-6 || std::abs(north - -5.9433994) > 1e-6) {
+        throw Error(ErrorCode::internal, "the Irish Grid transform gives " +
+                                             std::to_string(east) + ", " + std::to_string(north) +
+                                             " for 333000 373000, not cs2cs's 54.5877555, "
+                                             "-5.9433994");
+    }
+    return t;
 }
 
 GridTransform::GridTransform(GridTransform&&) noexcept = default;
@@ -162,21 +201,23 @@ void GridTransform::to_wgs84(std::span<double> eastings_lat,
     for (std::size_t i = 0; i < ok.size(); ++i) {
         if (!ok[i] || !std::isfinite(eastings_lat[i]) || !std::isfinite(northings_lon[i])) {
             throw Error(ErrorCode::bad_input,
-                        "the OSTN15 transform failed for a point (is it outside the grid, or is "
-                        "the grid file damaged?): " +
+                        "the " + name_ +
+                            " transform failed for a point (is it outside the grid, or is "
+                            "the grid file damaged?): " +
                             std::string(CPLGetLastErrorMsg()));
         }
     }
 }
 
-namespace {
-
-format::Country parse_country(std::string_view gss) {
+format::Country country_of(std::string_view gss) {
     if (gss == "E92000001") return format::Country::england;
     if (gss == "S92000003") return format::Country::scotland;
     if (gss == "W92000004") return format::Country::wales;
+    if (gss == "N92000002") return format::Country::northern_ireland;
     return format::Country::unknown;
 }
+
+namespace {
 
 void check_layout(const std::string& root, const std::string& zip_name) {
     const std::string doc = root + "/Doc/Code-Point_Open_Column_Headers.csv";
@@ -239,8 +280,8 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
                        "' is not a whole number of metres in 0.." +
                        std::to_string(format::kMaxNorthings));
         }
-        const auto country = parse_country(f->GetFieldAsString(4));
-        if (country == format::Country::unknown) {
+        const auto country = country_of(f->GetFieldAsString(4));
+        if (country == format::Country::unknown || country == format::Country::northern_ireland) {
             throw fail("field CY (country) '" + std::string(f->GetFieldAsString(4)) +
                        "' is not England, Scotland or Wales (E92000001, S92000003, W92000004)");
         }
@@ -282,10 +323,6 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
     return out;
 }
 
-bool row_less(const CodePointRow& a, const CodePointRow& b) {
-    if (a.outward != b.outward) return a.outward < b.outward;
-    return a.inward_code < b.inward_code;
-}
 
 // The zip's Data/CSV/<area>.csv member names, sorted.
 std::vector<std::string> area_files(const std::string& root, const std::string& zip_name) {
@@ -360,20 +397,24 @@ std::int64_t newest_member_time(const std::string& root, const std::vector<std::
     return newest;
 }
 
-void check_no_duplicates(const std::vector<CodePointRow>& sorted_rows,
-                         const std::string& zip_name) {
+}  // namespace
+
+bool row_less(const CodePointRow& a, const CodePointRow& b) {
+    if (a.outward != b.outward) return a.outward < b.outward;
+    return a.inward_code < b.inward_code;
+}
+
+void sort_unique(std::vector<CodePointRow>& rows, const std::string& source) {
+    std::sort(rows.begin(), rows.end(), row_less);
     const auto same_postcode = [](const CodePointRow& a, const CodePointRow& b) {
         return a.outward == b.outward && a.inward_code == b.inward_code;
     };
-    const auto dup = std::adjacent_find(sorted_rows.begin(), sorted_rows.end(), same_postcode);
-    if (dup != sorted_rows.end()) {
-        const std::string district(dup->outward.data(), strnlen(dup->outward.data(), 4));
+    const auto dup = std::adjacent_find(rows.begin(), rows.end(), same_postcode);
+    if (dup != rows.end()) {
         throw Error(ErrorCode::bad_input,
-                    zip_name + ": a postcode in district " + district + " appears twice");
+                    source + ": postcode " + postcode_text(*dup) + " appears twice");
     }
 }
-
-}  // namespace
 
 CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem::path& grid,
                          unsigned threads) {
@@ -394,10 +435,8 @@ CodePoint read_codepoint(const std::filesystem::path& zip, const std::filesystem
         cp.located.insert(cp.located.end(), r.located.begin(), r.located.end());
         cp.unlocated.insert(cp.unlocated.end(), r.unlocated.begin(), r.unlocated.end());
     }
-    std::sort(cp.located.begin(), cp.located.end(), row_less);
-    std::sort(cp.unlocated.begin(), cp.unlocated.end(), row_less);
-    check_no_duplicates(cp.located, zip_name);
-    check_no_duplicates(cp.unlocated, zip_name);
+    sort_unique(cp.located, zip_name);
+    sort_unique(cp.unlocated, zip_name);
     return cp;
 }
 

@@ -38,6 +38,7 @@ struct Arguments {
     std::vector<std::string> listings;  // TREATMENT=FILE
     std::string sites = (hloc::paths::source_dir() / "data" / "sites.csv").string();
     std::optional<std::string> data;
+    std::string onspd;
     std::string out = hloc::paths::default_index().string();
     bool skip_unmatched = false, quiet = false;
     unsigned threads = 0;
@@ -50,6 +51,10 @@ void add_options(CLI::App& app, Arguments& args) {
         "TREATMENT=FILE, repeatable (default: every data/listings/*.txt, treatment = file name)");
     app.add_option("--sites", args.sites, "the site directory CSV")->capture_default_str();
     app.add_option("--data", args.data, "directory holding codepo_gb.zip and the OSTN15 grid");
+    app.add_option("--onspd", args.onspd,
+                   "build from the ONS Postcode Directory instead of Code-Point Open: its release "
+                   "zip or its UK CSV (adds Northern Ireland and terminated postcodes)")
+        ->check(CLI::ExistingFile);
     app.add_option("--out", args.out, "the index file to write")->capture_default_str();
     app.add_flag("--skip-unmatched", args.skip_unmatched,
                  "skip (and report) listing blocks that match no site and have no postcode");
@@ -84,6 +89,7 @@ hloc::ingest::BuildOptions build_options(const Arguments& args,
     options.listings = std::move(listings);
     options.sites_csv = args.sites;
     options.codepoint_zip = data_dir / hloc::paths::kCodePointZip;
+    options.onspd = args.onspd;
     options.grid = data_dir / hloc::paths::kGridFile;
     options.out = args.out;
     options.skip_unmatched = args.skip_unmatched;
@@ -116,9 +122,20 @@ void print_report(const std::filesystem::path& out, const hloc::ingest::BuildRep
     std::cout << "wrote " << out.string() << " (" << report.file_bytes << " bytes, checksum "
               << report.checksum << ") in " << std::fixed << std::setprecision(2) << seconds
               << " s\n"
-              << "postcodes: " << report.postcodes << " from " << report.area_files
-              << " area files; located " << report.located << "; quality 90 (no coordinates, "
-              << "lookup only): " << report.unlocated << "\n"
+              << "postcodes (" << report.source << "): " << report.postcodes << " from "
+              << report.area_files << (report.area_files == 1 ? " file" : " area files")
+              << "; located " << report.located << "; quality 90 (no coordinates, "
+              << "lookup only): " << report.unlocated << "\n";
+    if (report.source == "ONSPD") {
+        std::cout << "terminated: " << report.terminated
+                  << "; Northern Ireland (live): " << report.northern_ireland
+                  << "; left out as not covered (Channel Islands, Isle of Man): "
+                  << report.not_covered << "\n"
+                  << std::setprecision(3) << "largest distance from ONSPD's own lat/long: "
+                  << report.gb_vs_onspd_max_m << " m in Great Britain, "
+                  << report.irish_vs_onspd_max_m << " m in Northern Ireland (-1: no rows)\n";
+    }
+    std::cout
               << "sectors: " << report.sectors << "; districts: " << report.districts << "\n"
               << "sites: " << report.sites << "\n";
     if (report.site_lines.size() <= 50) {
@@ -132,7 +149,7 @@ void print_report(const std::filesystem::path& out, const hloc::ingest::BuildRep
 int main(int argc, char** argv) {
     CLI::App app{
         "Build a hospital-locator index (.hlx) from treatment listings, the site directory, "
-        "Code-Point Open and the OSTN15 grid.",
+        "Code-Point Open (or ONSPD) and the OSTN15 grid.",
         "hospital-locator build"};
     Arguments args;
     add_options(app, args);
@@ -140,7 +157,7 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         auto listings = listing_specs(args.listings);
         if (!listings) return 1;
-        const auto data_dir = hloc::paths::data_dir(args.data);
+        const auto data_dir = hloc::paths::data_dir(args.data, args.onspd.empty());
         const auto options = build_options(args, std::move(*listings), data_dir);
         set_up_gdal_and_proj(data_dir);
         const auto report = hloc::ingest::build_index(options);
