@@ -12,7 +12,8 @@ shell cannot express a case at all the case says so (na=) and the report prints 
 listings (sites, treatments) must be equal JSON in the CLI, /v1/... and Python's to_dict().
 
     PYTHONPATH=BUILD/bindings/python conformance_test.py --cli BUILD/tools/hospital-locator \
-        --server BUILD/tools/hospital-locator-serve --gb-index GB.hlx --tiny-index TINY.hlx --work DIR
+        --server BUILD/tools/hospital-locator-serve --gb-index GB.hlx --tiny-index TINY.hlx \
+        --onspd-index ONSPD.hlx --work DIR
 """
 import argparse
 import csv
@@ -31,7 +32,7 @@ SHELLS = ("cli", "get", "bulk", "batch", "python")
 
 
 def C(name, index, expect, why="", na=None, **query):
-    """One case. index: "gb" or "tiny". expect: an error code, or "ok:MATCH[:FIRST_SITE_ID]".
+    """One case. index: "gb", "tiny" or "onspd". expect: an error code, or "ok:MATCH[:FIRST_SITE_ID]".
     query: pc, lat, lon, k, treatment, max_miles, max_km, as text the way a user types them (each
     shell turns the text into its own form: an argument, a URL parameter, a JSON value, a CSV cell
     or GeoJSON coordinate, a Python int/float/str). na: {shell: reason} where a shell cannot
@@ -110,6 +111,17 @@ CASES = [
     C("the other treatment", "tiny", "ok:unit:cardiff-bay", pc="CF11 0SN", treatment="spinal-injection", k="2"),
     C("unknown treatment, tiny", "tiny", "unknown_treatment", pc="CH4 7QP", treatment="chemotherapy"),
     C("treatment, sector, limit", "tiny", "ok:sector:brentwood", pc="CM15 8", treatment="kyphoplasty", max_km="50"),
+    # -- an index built from ONSPD: Northern Ireland, terminated postcodes ------------------------
+    C("Northern Ireland unit (ONSPD)", "onspd", "ok:unit:glasgow", pc="BT1 5GS", treatment="kyphoplasty"),
+    C("Northern Ireland sector fallback (ONSPD)", "onspd", "ok:sector:glasgow", pc="BT1 5ZZ", treatment="kyphoplasty"),
+    C("Northern Ireland district (ONSPD)", "onspd", "ok:district:glasgow", pc="BT48", treatment="kyphoplasty"),
+    C("Northern Ireland point (ONSPD)", "onspd", "ok:point:glasgow", lat="54.6", lon="-5.93", treatment="kyphoplasty"),
+    C("terminated postcode (ONSPD)", "onspd", "ok:terminated:chester", pc="CH4 7ZZ", treatment="kyphoplasty"),
+    C("terminated in Northern Ireland (ONSPD)", "onspd", "ok:terminated:glasgow", pc="bt11aa", treatment="kyphoplasty"),
+    C("terminated, no grid reference (ONSPD)", "onspd", "ok:sector:brentwood", pc="CM15 8ZY", treatment="kyphoplasty"),
+    C("live postcode (ONSPD)", "onspd", "ok:unit:chester", pc="CH4 7QP", treatment="kyphoplasty"),
+    C("Guernsey (ONSPD lists it without a position)", "onspd", "not_covered", pc="GY1 1AA", treatment="kyphoplasty"),
+    C("Isle of Man (ONSPD lists it without a position)", "onspd", "not_covered", pc="IM1 1AA", treatment="kyphoplasty"),
 ]
 
 ARGS = None
@@ -383,6 +395,7 @@ def main():
     ap.add_argument("--server", required=True, help="hospital-locator-serve")
     ap.add_argument("--gb-index", required=True)
     ap.add_argument("--tiny-index", required=True)
+    ap.add_argument("--onspd-index", required=True, help="an index built from ONSPD (Northern Ireland, terminated)")
     ap.add_argument("--work", required=True, help="directory for batch files and server logs")
     ap.add_argument("--no-python", action="store_true", help="the module is not built: report python as n/a")
     ap.add_argument("--only", help="only the cases whose name contains this (no listings)")
@@ -398,7 +411,8 @@ def main():
             import hospital_locator as hl
         except ImportError as e:
             raise SystemExit(f"cannot import hospital_locator ({e}): set PYTHONPATH, or pass --no-python")
-    py_indexes = {"gb": hl.Index(ARGS.gb_index), "tiny": hl.Index(ARGS.tiny_index)} if hl else {}
+    py_indexes = ({"gb": hl.Index(ARGS.gb_index), "tiny": hl.Index(ARGS.tiny_index),
+                   "onspd": hl.Index(ARGS.onspd_index)} if hl else {})
 
     def can(case, shell):
         return shell not in case["na"] and not (shell == "python" and not hl)
@@ -412,7 +426,7 @@ def main():
         outcomes[name]["batch"] = o
 
     listing_problems = []
-    for index_name, index in (("gb", ARGS.gb_index), ("tiny", ARGS.tiny_index)):
+    for index_name, index in (("gb", ARGS.gb_index), ("tiny", ARGS.tiny_index), ("onspd", ARGS.onspd_index)):
         server = Server(index)  # one server at a time
         try:
             mine = [c for c in cases if c["index"] == index_name]
