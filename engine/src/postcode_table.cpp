@@ -47,6 +47,19 @@ std::uint32_t district_key(const std::array<char, 4>& outward) {
            std::uint32_t{static_cast<std::uint8_t>(outward[3])};
 }
 
+// A record of a table sorted by its canonical text (quality-90 units, terminated postcodes).
+template <class Record>
+const Record* find_by_text(std::span<const Record> records, std::string_view text) {
+    std::array<char, 8> key{};
+    if (text.size() > key.size()) return nullptr;
+    std::memcpy(key.data(), text.data(), text.size());
+    auto it =
+        std::lower_bound(records.begin(), records.end(), key,
+                         [](const Record& r, const std::array<char, 8>& k) { return r.text < k; });
+    if (it == records.end() || it->text != key) return nullptr;
+    return &*it;
+}
+
 // The grid of a row's eastings and northings: Irish Grid in Northern Ireland.
 std::string_view grid_of(std::uint8_t country) {
     return static_cast<fmt::Country>(country) == fmt::Country::northern_ireland ? "EPSG:29903"
@@ -100,8 +113,7 @@ PostcodeTable::PostcodeTable(const IndexReader& index, std::string source_name)
 }
 
 std::string PostcodeTable::no_coordinates(const std::string& text) const {
-    return in_quotes(text) + " has no coordinates in " + source_name_ +
-           " (positional quality 90)";
+    return in_quotes(text) + " has no coordinates in " + source_name_ + " (positional quality 90)";
 }
 
 std::string PostcodeTable::not_in_source(const std::string& what) const {
@@ -170,14 +182,7 @@ const fmt::SectorRecord* PostcodeTable::find_sector(const fmt::DistrictRecord& d
 }
 
 const fmt::UnlocatedRecord* PostcodeTable::find_unlocated(std::string_view text) const {
-    std::array<char, 8> key{};
-    if (text.size() > key.size()) return nullptr;
-    std::memcpy(key.data(), text.data(), text.size());
-    auto it = std::lower_bound(
-        unlocated_.begin(), unlocated_.end(), key,
-        [](const fmt::UnlocatedRecord& r, const std::array<char, 8>& k) { return r.text < k; });
-    if (it == unlocated_.end() || it->text != key) return nullptr;
-    return &*it;
+    return find_by_text(unlocated_, text);
 }
 
 std::string PostcodeTable::row_postcode(std::uint32_t row) const {
@@ -219,14 +224,7 @@ PostcodeRecord PostcodeTable::unit_record(std::uint32_t row, std::string text) c
 }
 
 const fmt::TerminatedRecord* PostcodeTable::find_terminated(std::string_view text) const {
-    std::array<char, 8> key{};
-    if (text.size() > key.size()) return nullptr;
-    std::memcpy(key.data(), text.data(), text.size());
-    auto it = std::lower_bound(
-        terminated_.begin(), terminated_.end(), key,
-        [](const fmt::TerminatedRecord& r, const std::array<char, 8>& k) { return r.text < k; });
-    if (it == terminated_.end() || it->text != key) return nullptr;
-    return &*it;
+    return find_by_text(terminated_, text);
 }
 
 PostcodeRecord PostcodeTable::terminated_record(const fmt::TerminatedRecord& t,
@@ -255,7 +253,8 @@ Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_pos
     const auto& p = *parsed;
     if (!has_northern_ireland_ && postcode_area(p.outward) == kNorthernIrelandArea) {
         return Error(ErrorCode::not_covered,
-                     in_quotes(input) + " is in Northern Ireland, which this index does not cover: " +
+                     in_quotes(input) +
+                         " is in Northern Ireland, which this index does not cover: " +
                          "it was built from " + source_name_ +
                          " (Great Britain only); an index built from ONSPD covers it");
     }
@@ -282,8 +281,7 @@ Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_pos
             return fall_back(p, find_district(p.outward), std::move(r.note));
         }
     }
-    const std::string note =
-        u != nullptr ? no_coordinates(text) : not_in_source(in_quotes(text));
+    const std::string note = u != nullptr ? no_coordinates(text) : not_in_source(in_quotes(text));
     return fall_back(p, find_district(p.outward), note);
 }
 
@@ -302,8 +300,7 @@ Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
             }
             return r;
         }
-        if (note.empty())
-            note = not_in_source("sector " + in_quotes(p.sector_text()));
+        if (note.empty()) note = not_in_source("sector " + in_quotes(p.sector_text()));
     }
     if (district != nullptr && district->centroid.located_count > 0) {
         auto r =
@@ -321,9 +318,9 @@ Result<PostcodeRecord> PostcodeTable::fall_back(const ParsedPostcode& p,
                          : "postcode district " + district_text + " has no located postcode");
     }
     if (district == nullptr) {
-        return Error(ErrorCode::postcode_not_found,
-                     not_in_source(in_quotes(p.text())) + ", and neither is its district " +
-                         district_text);
+        return Error(
+            ErrorCode::postcode_not_found,
+            not_in_source(in_quotes(p.text())) + ", and neither is its district " + district_text);
     }
     return Error(ErrorCode::postcode_not_found, note +
                                                     ", and neither its sector nor its district " +
