@@ -295,3 +295,24 @@ TEST_CASE("random damage behind valid checksums never crashes a query", "[index-
     }
     CHECK(refused + opened == 400);
 }
+
+TEST_CASE("terminated postcodes out of order are refused", "[index-file]") {
+    std::ifstream in(std::getenv("HLOC_ONSPD_INDEX"), std::ios::binary);
+    std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+    const auto h = header_of(bytes);
+    const format::SectionEntry* terminated = nullptr;
+    for (std::uint32_t i = 0; i < h.section_count; ++i) {
+        if (h.sections[i].id == static_cast<std::uint32_t>(format::SectionId::terminated))
+            terminated = &h.sections[i];
+    }
+    REQUIRE(terminated != nullptr);
+    REQUIRE(terminated->count == 4);
+    CHECK(refusal(bytes, "terminated-as-built") == "opened");
+    // Swap the first two records: a lookup's binary search would miss one of them.
+    auto* first = bytes.data() + terminated->offset;
+    std::swap_ranges(first, first + sizeof(format::TerminatedRecord),
+                     first + sizeof(format::TerminatedRecord));
+    reseal(bytes);
+    CHECK(refusal(bytes, "terminated-order") ==
+          "terminated postcodes are not in order at record 1");
+}

@@ -116,7 +116,7 @@ def test_batches_pickle_as_a_dict_of_their_arrays(gb):
     assert sorted(plain["messages"]) == [2, 3]
     _assert_plain_batch(gb.lookup_many(postcodes),
                         ["postcode", "match", "located", "lat", "lon", "eastings_m", "northings_m",
-                         "quality", "postcode_count", "country", "status"])
+                         "quality", "postcode_count", "country", "terminated", "status"])
     _assert_plain_batch(gb.reverse_many([53.1763575, 91.0], [-2.8952629, 0.0], k=2),
                         ["k", "postcode", "distance_m", "bearing_deg", "quality", "status"])
 
