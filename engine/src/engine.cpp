@@ -38,9 +38,7 @@ bool in_northern_ireland(std::string_view postcode) {
 
 struct Engine::Impl {
     Impl(const std::filesystem::path& path, bool resident)
-        : index(path, resident),
-          postcodes(index, postcode_source(index.metadata)),
-          sites(index) {
+        : index(path, resident), postcodes(index, postcode_source(index.metadata)), sites(index) {
         postcode_cloud.points = index.vectors;
     }
 
@@ -174,8 +172,9 @@ void Engine::add_water_note(NearestAnswer& answer) const {
     if (!across) return;
     auto& note = answer.origin.note;
     note += note.empty() ? "" : "; ";
-    note += "sites in Great Britain are across the sea from Northern Ireland: their distances "
-            "are straight lines across the water, not travel distances";
+    note +=
+        "sites in Great Britain are across the sea from Northern Ireland: their distances "
+        "are straight lines across the water, not travel distances";
 }
 
 Result<std::vector<ReverseHit>> Engine::reverse(const ReverseQuery& query) const {

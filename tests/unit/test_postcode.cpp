@@ -4,11 +4,11 @@
 #include "hloc/postcode.hpp"
 
 using hloc::ErrorCode;
+using hloc::kNorthernIrelandArea;
 using hloc::normalise_postcode;
 using hloc::parse_postcode;
-using hloc::PostcodeLevel;
-using hloc::kNorthernIrelandArea;
 using hloc::postcode_area;
+using hloc::PostcodeLevel;
 
 namespace {
 ErrorCode code_of(std::string_view text) { return parse_postcode(text).error().code(); }

@@ -163,8 +163,7 @@ const std::filesystem::path& existing_ostn15(const std::filesystem::path& grid_f
 }  // namespace
 
 GridTransform::GridTransform(const std::filesystem::path& grid_file)
-    : GridTransform(27700, "OSTN15",
-                    pipeline(existing_ostn15(grid_file).filename().string())) {
+    : GridTransform(27700, "OSTN15", pipeline(existing_ostn15(grid_file).filename().string())) {
     // A grid that PROJ found but cannot read fails here rather than on the first real row.
     double east = 340260, north = 364734;  // CH4 7QP
     to_wgs84({&east, 1}, {&north, 1});
@@ -177,8 +176,8 @@ GridTransform GridTransform::irish_grid() {
     double east = 333000, north = 373000;
     t.to_wgs84({&east, 1}, {&north, 1});
     if (std::abs(east - 54.5877555) > 1e-6 || std::abs(north - -5.9433994) > 1e-6) {
-        throw Error(ErrorCode::internal, "the Irish Grid transform gives " +
-                                             std::to_string(east) + ", " + std::to_string(north) +
+        throw Error(ErrorCode::internal, "the Irish Grid transform gives " + std::to_string(east) +
+                                             ", " + std::to_string(north) +
                                              " for 333000 373000, not cs2cs's 54.5877555, "
                                              "-5.9433994");
     }
@@ -322,7 +321,6 @@ AreaResult read_area(OGRLayer* layer, const std::string& where_prefix, const Gri
     }
     return out;
 }
-
 
 // The zip's Data/CSV/<area>.csv member names, sorted.
 std::vector<std::string> area_files(const std::string& root, const std::string& zip_name) {

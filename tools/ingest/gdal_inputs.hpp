@@ -65,7 +65,7 @@ struct CodePointRow {
     std::uint32_t inward_code = 0;  // format::inward_code
     std::uint32_t eastings_m = 0;   // Irish Grid for Northern Ireland
     std::uint32_t northings_m = 0;
-    std::uint8_t quality = 0;  // 10..60, or 90 (no coordinates); ONSPD: 10 * osgrdind
+    std::uint8_t quality = 0;      // 10..60, or 90 (no coordinates); ONSPD: 10 * osgrdind
     std::uint32_t terminated = 0;  // ONSPD's doterm, YYYYMM; 0 for a live postcode
     format::Country country = format::Country::unknown;
     // Admin_district_code (column DC): a GSS code, or all '\0' where Code-Point leaves it empty.

@@ -131,12 +131,12 @@ void print_report(const std::filesystem::path& out, const hloc::ingest::BuildRep
                   << "; Northern Ireland (live): " << report.northern_ireland
                   << "; left out as not covered (Channel Islands, Isle of Man): "
                   << report.not_covered << "\n"
-                  << std::setprecision(3) << "largest distance from ONSPD's own lat/long: "
-                  << report.gb_vs_onspd_max_m << " m in Great Britain, "
-                  << report.irish_vs_onspd_max_m << " m in Northern Ireland (-1: no rows)\n";
+                  << std::setprecision(3)
+                  << "largest distance from ONSPD's own lat/long: " << report.gb_vs_onspd_max_m
+                  << " m in Great Britain, " << report.irish_vs_onspd_max_m
+                  << " m in Northern Ireland (-1: no rows)\n";
     }
-    std::cout
-              << "sectors: " << report.sectors << "; districts: " << report.districts << "\n"
+    std::cout << "sectors: " << report.sectors << "; districts: " << report.districts << "\n"
               << "sites: " << report.sites << "\n";
     if (report.site_lines.size() <= 50) {
         for (const auto& line : report.site_lines) std::cout << "  " << line << "\n";

@@ -86,9 +86,8 @@ CsvSource locate_csv(const std::filesystem::path& file) {
         throw Error(ErrorCode::bad_input, "ONSPD '" + file.string() + "' was not found");
     }
     std::string ext = file.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) {
-        return static_cast<char>(std::tolower(ch));
-    });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (ext == ".csv") return {file.string(), file.filename().string()};
     if (ext != ".zip") {
         throw Error(ErrorCode::bad_input, "ONSPD '" + file.string() +
@@ -106,10 +105,10 @@ CsvSource locate_csv(const std::filesystem::path& file) {
     }
     CSLDestroy(names);
     if (found.size() != 1) {
-        throw Error(ErrorCode::bad_input,
-                    file.filename().string() +
-                        (found.empty() ? " has no Data/ONSPD_<MON>_<YEAR>_UK.csv"
-                                       : " has several Data/ONSPD_*_UK.csv files"));
+        throw Error(
+            ErrorCode::bad_input,
+            file.filename().string() + (found.empty() ? " has no Data/ONSPD_<MON>_<YEAR>_UK.csv"
+                                                      : " has several Data/ONSPD_*_UK.csv files"));
     }
     return {root + "/" + found[0], file.filename().string() + ": " + found[0]};
 }
@@ -142,7 +141,9 @@ void read_row(OGRFeature& f, const Columns& c, const std::string& where, Rows& o
     auto text = [&](int index) -> std::string_view {
         return f.IsFieldSetAndNotNull(index) ? f.GetFieldAsString(index) : "";
     };
-    auto fail = [&](const std::string& why) { return Error(ErrorCode::bad_input, where + ": " + why); };
+    auto fail = [&](const std::string& why) {
+        return Error(ErrorCode::bad_input, where + ": " + why);
+    };
 
     const std::string_view ctry = text(c.ctry);
     if (std::find(kNotCoveredCountries.begin(), kNotCoveredCountries.end(), ctry) !=
@@ -170,8 +171,8 @@ void read_row(OGRFeature& f, const Columns& c, const std::string& where, Rows& o
     }
     CodePointRow row;
     std::copy(parsed->outward.begin(), parsed->outward.end(), row.outward.begin());
-    row.inward_code = format::inward_code(parsed->sector_digit, parsed->unit_letters[0],
-                                          parsed->unit_letters[1]);
+    row.inward_code =
+        format::inward_code(parsed->sector_digit, parsed->unit_letters[0], parsed->unit_letters[1]);
     row.country = country;
     row.terminated = termination(text(c.doterm), where);
     const auto indicator = whole_number(text(c.osgrdind));
@@ -195,8 +196,8 @@ void read_row(OGRFeature& f, const Columns& c, const std::string& where, Rows& o
                        std::to_string(format::kMaxNorthings));
         }
         if (*east == 0 && *north == 0) {
-            throw fail("oseast1m and osnrth1m are 0 but osgrdind is " +
-                       std::to_string(*indicator) + ", not 9");
+            throw fail("oseast1m and osnrth1m are 0 but osgrdind is " + std::to_string(*indicator) +
+                       ", not 9");
         }
         row.eastings_m = static_cast<std::uint32_t>(*east);
         row.northings_m = static_cast<std::uint32_t>(*north);
@@ -278,8 +279,8 @@ CodePoint read_onspd(const std::filesystem::path& file, const std::filesystem::p
     if (!on_irish.empty()) {
         const auto irish = GridTransform::irish_grid();
         cp.irish_vs_onspd_max_m = transform(on_irish, irish);
-        cp.irish_transform = "EPSG:29903 -> EPSG:4326 via TM75 to WGS 84 (2), 1 m: " +
-                             irish.description();
+        cp.irish_transform =
+            "EPSG:29903 -> EPSG:4326 via TM75 to WGS 84 (2), 1 m: " + irish.description();
     }
     for (auto& r : rows.live) (r.quality == 90 ? cp.unlocated : cp.located).push_back(r);
     cp.terminated = std::move(rows.terminated);

@@ -305,9 +305,8 @@ void bind_postcode(py::module_& m) {
                                    if (!p.record.located) return py::none();
                                    return py::float_(p.record.position.lon_deg);
                                })
-        .def_property_readonly(
-            "eastings_m", &located_value<&PostcodeRecord::eastings_m>,
-            "Eastings, metres, on `grid`; means for sectors/districts.")
+        .def_property_readonly("eastings_m", &located_value<&PostcodeRecord::eastings_m>,
+                               "Eastings, metres, on `grid`; means for sectors/districts.")
         .def_property_readonly("northings_m", &located_value<&PostcodeRecord::northings_m>)
         .def_property_readonly(
             "grid",
@@ -428,7 +427,8 @@ void bind_index_info(py::module_& m) {
         .def_property_readonly("builder", &info_field<&IndexInfo::builder>)
         .def_property_readonly("transform", &info_field<&IndexInfo::transform>,
                                "The PROJ pipeline used for EPSG:27700 -> WGS84.")
-        .def_property_readonly("transform_irish_grid", &info_field<&IndexInfo::transform_irish_grid>,
+        .def_property_readonly("transform_irish_grid",
+                               &info_field<&IndexInfo::transform_irish_grid>,
                                "The operation and pipeline used for Northern Ireland's Irish Grid "
                                "(EPSG:29903) -> WGS84; '' without Northern Ireland.")
         .def_property_readonly(

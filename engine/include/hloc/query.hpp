@@ -150,9 +150,9 @@ struct IndexInfo {
     // operation; "" for an index with no Northern Ireland postcodes.
     std::string transform_irish_grid;
     std::vector<SourceInfo> sources;
-    std::uint64_t postcodes = 0;  // all postcodes in the source (live and terminated)
-    std::uint64_t located = 0;    // in the spatial index
-    std::uint64_t unlocated = 0;  // quality 90: lookup only
+    std::uint64_t postcodes = 0;   // all postcodes in the source (live and terminated)
+    std::uint64_t located = 0;     // in the spatial index
+    std::uint64_t unlocated = 0;   // quality 90: lookup only
     std::uint64_t terminated = 0;  // terminated postcodes (ONSPD): lookup and origins only
     std::uint64_t sectors = 0;
     std::uint64_t districts = 0;
