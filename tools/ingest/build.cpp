@@ -742,6 +742,7 @@ metadata::Entries provenance(const BuildOptions& options, const Inputs& in, std:
         add_entry(meta, metadata::kCountTerminated, std::to_string(cp.terminated.size()));
         add_entry(meta, metadata::kCountNorthernIreland, std::to_string(cp.northern_ireland));
         add_entry(meta, metadata::kCountNotCovered, std::to_string(cp.not_covered));
+        add_entry(meta, metadata::kCountNonGeographic, std::to_string(cp.non_geographic));
         add_entry(meta, metadata::kCheckGbVsOnspdMaxM, number_text(cp.gb_vs_onspd_max_m));
         if (!cp.irish_transform.empty()) {
             add_entry(meta, metadata::kTransformIrishGrid, cp.irish_transform);
@@ -813,6 +814,7 @@ void count(const CodePoint& cp, const PostcodeSections& postcodes, const SiteSec
     report.terminated = cp.terminated.size();
     report.northern_ireland = cp.northern_ireland;
     report.not_covered = cp.not_covered;
+    report.non_geographic = cp.non_geographic;
     report.gb_vs_onspd_max_m = cp.gb_vs_onspd_max_m;
     report.irish_vs_onspd_max_m = cp.irish_vs_onspd_max_m;
 }

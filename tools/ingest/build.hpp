@@ -37,7 +37,7 @@ struct BuildReport {
     std::string source;  // "Code-Point Open" or "ONSPD"
     // ONSPD only: terminated postcodes, live Northern Ireland ones, rows left out as not
     // covered, and the largest distances from ONSPD's own lat/long (metres; -1: no row).
-    std::uint64_t terminated = 0, northern_ireland = 0, not_covered = 0;
+    std::uint64_t terminated = 0, northern_ireland = 0, not_covered = 0, non_geographic = 0;
     double gb_vs_onspd_max_m = -1, irish_vs_onspd_max_m = -1;
     std::vector<std::string> skipped_blocks;  // with --skip-unmatched: what was left out, and why
     std::vector<std::string> site_lines;      // one line per located site: how it was located

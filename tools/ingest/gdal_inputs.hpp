@@ -87,6 +87,7 @@ struct CodePoint {
     // ONSPD only.
     std::uint64_t northern_ireland = 0;  // live Northern Ireland postcodes
     std::uint64_t not_covered = 0;       // Channel Islands and Isle of Man rows, left out
+    std::uint64_t non_geographic = 0;    // non-geographic codes (BX ...), left out
     std::string irish_transform;         // the Irish Grid operation, when there were NI rows
     // The largest distance, in metres, between a position we computed and ONSPD's own
     // lat/long, over Northern Ireland's rows and over Great Britain's (-1: no such row).

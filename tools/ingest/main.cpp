@@ -130,7 +130,8 @@ void print_report(const std::filesystem::path& out, const hloc::ingest::BuildRep
         std::cout << "terminated: " << report.terminated
                   << "; Northern Ireland (live): " << report.northern_ireland
                   << "; left out as not covered (Channel Islands, Isle of Man): "
-                  << report.not_covered << "\n"
+                  << report.not_covered << "; non-geographic, left out: " << report.non_geographic
+                  << "\n"
                   << std::setprecision(3)
                   << "largest distance from ONSPD's own lat/long: " << report.gb_vs_onspd_max_m
                   << " m in Great Britain, " << report.irish_vs_onspd_max_m

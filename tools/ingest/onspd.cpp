@@ -133,7 +133,7 @@ struct Pending {
 
 struct Rows {
     std::vector<CodePointRow> live, terminated;
-    std::uint64_t northern_ireland = 0, not_covered = 0;
+    std::uint64_t northern_ireland = 0, not_covered = 0, non_geographic = 0;
 };
 
 // One data row: into `out`, or counted as not covered. Throws naming the line and field.
@@ -160,6 +160,10 @@ void read_row(OGRFeature& f, const Columns& c, const std::string& where, Rows& o
     }
     const std::string_view pc = text(c.pcds);
     auto parsed = parse_postcode(pc);
+    if (!parsed && parsed.error().code() == ErrorCode::non_geographic_postcode) {
+        ++out.non_geographic;  // a mail-handling code (BX ...): no place to measure from
+        return;
+    }
     if (!parsed || parsed->level != PostcodeLevel::unit) {
         throw fail("field pcds (postcode) '" + std::string(pc) + "' is not a postcode" +
                    (parsed ? std::string() : ": " + parsed.error().message()));
@@ -268,6 +272,7 @@ CodePoint read_onspd(const std::filesystem::path& file, const std::filesystem::p
     if (VSIStatL(csv.path.c_str(), &st) == 0) cp.newest_member_time = st.st_mtime;
     cp.northern_ireland = rows.northern_ireland;
     cp.not_covered = rows.not_covered;
+    cp.non_geographic = rows.non_geographic;
     std::vector<CodePointRow*> on_gb, on_irish;
     for (auto* list : {&rows.live, &rows.terminated}) {
         for (auto& r : *list) {

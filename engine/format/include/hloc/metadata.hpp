@@ -38,11 +38,13 @@ inline constexpr std::string_view kCountUnlocated = "count.unlocated_quality_90"
 inline constexpr std::string_view kCountAreaFiles = "count.area_files";
 inline constexpr std::string_view kCountSites = "count.sites";
 // ONSPD builds: terminated postcodes, Northern Ireland's live ones, the rows left out as
-// outside the covered area (Channel Islands, Isle of Man), and the largest distance between
-// a Northern Ireland position and ONSPD's own lat/long, in metres.
+// outside the covered area (Channel Islands, Isle of Man) or non-geographic (BX ...), and the
+// largest distance between a position we computed and ONSPD's own lat/long, in metres, per
+// grid.
 inline constexpr std::string_view kCountTerminated = "count.terminated";
 inline constexpr std::string_view kCountNorthernIreland = "count.northern_ireland";
 inline constexpr std::string_view kCountNotCovered = "count.not_covered";
+inline constexpr std::string_view kCountNonGeographic = "count.non_geographic";
 inline constexpr std::string_view kCheckIrishGridVsOnspdMaxM = "check.irish_grid_vs_onspd_max_m";
 inline constexpr std::string_view kCheckGbVsOnspdMaxM = "check.gb_vs_onspd_max_m";
 
