@@ -251,7 +251,8 @@ Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_pos
     auto parsed = parse_postcode(input);
     if (!parsed) return with_existing_suggestion(input, parsed.error());
     const auto& p = *parsed;
-    if (!has_northern_ireland_ && postcode_area(p.outward) == kNorthernIrelandArea) {
+    // An outward code starting "BT" is in area BT: a prefix test, cheaper than postcode_area().
+    if (!has_northern_ireland_ && p.outward.starts_with(kNorthernIrelandArea)) {
         return Error(ErrorCode::not_covered,
                      in_quotes(input) +
                          " is in Northern Ireland, which this index does not cover: " +
