@@ -1,6 +1,7 @@
 // The contract's rules that need no index: numbers from text, the count and distance limits,
 // the error's suggestion, the row status, the one parallel-for. (Requests against an index are
 // checked shell by shell in tests/conformance.)
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <charconv>
@@ -156,4 +157,64 @@ TEST_CASE("parallel_for visits every row once, whatever the threads and grain") 
         }
     }
     CHECK(hloc::worker_count(1'000'000) == hloc::kMaxThreads);
+}
+
+TEST_CASE("the query object is written byte for byte as nlohmann would write it") {
+    using hloc::Location;
+    using hloc::MatchLevel;
+    const std::vector<std::string> texts = {
+        "",
+        "CH4 7QP",
+        "cm15 8zz",
+        "a \"quote\"",
+        "back\\slash",
+        "tab\there",
+        "new\nline",
+        std::string("nul\0byte", 8),
+        "\x7f",
+        "/",
+        "caf\xc3\xa9",
+        "bad \xff\xfe utf-8",
+        "cut \xe2\x82",
+        "ctrl \x01\x1f",
+        "'BT7 1ZZ' was terminated by Royal Mail in 2015-07; its last position is used"};
+    // Positions far outside any map too: the writer formats whatever number it is given.
+    std::mt19937_64 rng(20261128);
+    std::uniform_real_distribution<double> degrees(-180, 180), exponent(-12, 22);
+    auto number = [&](int i) {
+        switch (i % 4) {
+            case 0:
+                return degrees(rng);
+            case 1:
+                return std::pow(10.0, exponent(rng)) * (i % 8 < 4 ? 1 : -1);
+            case 2:
+                return std::round(degrees(rng));  // whole numbers print as "53.0"
+            default:
+                return std::array{0.0,
+                                  -0.0,
+                                  5e-324,
+                                  1e-7,
+                                  4.99999e-8,
+                                  1e21,
+                                  1.7976931348623157e308,
+                                  -90.0}[static_cast<std::size_t>(i / 4) % 8];
+        }
+    };
+    for (int i = 0; i < 20000; ++i) {
+        Location loc;
+        loc.input = texts[static_cast<std::size_t>(i) % texts.size()];
+        loc.postcode = texts[static_cast<std::size_t>(i / 3) % texts.size()];
+        loc.match = static_cast<MatchLevel>(i % 5);
+        loc.position = {number(i), number(i / 2 + 1)};
+        if (i % 2 == 1) loc.note = texts[static_cast<std::size_t>(i / 5) % texts.size()];
+        contract::Json expected;
+        expected["input"] = loc.input;
+        if (loc.match != MatchLevel::point) expected["postcode"] = loc.postcode;
+        expected["match"] = hloc::match_level_name(loc.match);
+        expected["lat"] = contract::round_to(loc.position.lat_deg, 7);
+        expected["lon"] = contract::round_to(loc.position.lon_deg, 7);
+        if (!loc.note.empty()) expected["note"] = loc.note;
+        INFO("case " << i << ": " << contract::to_text(expected));
+        REQUIRE(contract::JsonWriter::query(loc) == contract::to_text(expected));
+    }
 }

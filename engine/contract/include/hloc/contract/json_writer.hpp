@@ -51,6 +51,8 @@ class JsonWriter {
 
     // {"query": ..., "treatment": ..., "results": [...]}
     std::string nearest(const NearestAnswer& answer) const;
+    // The same, appended to `out` (bulk answers write every item into one buffer).
+    void append_nearest(std::string& out, const NearestAnswer& answer) const;
     // The same members without the enclosing braces, appended to `out`.
     void append_nearest_members(std::string& out, const NearestAnswer& answer) const;
     // One element of "results", and the "query" object.
