@@ -305,6 +305,16 @@ class Routes(ServedCase):
         self.assertEqual("an item must be a postcode string", data[2]["error"]["message"])
         self.assertEqual("sector", data[3]["match"])
 
+    def test_bulk_lookup_of_many_postcodes_keeps_their_order(self):
+        # 600 items: answered in runs of 128 on several threads, joined in order.
+        postcodes = ["CH4 7QP", "XX", "SO53 2DW", "CH4 7ZZ", "G12 0PJ"] * 120
+        data = self.call("POST", "/v1/postcodes", "/v1/postcodes", body=json.dumps(postcodes),
+                         headers={"Content-Type": "application/json"})
+        self.assertEqual(600, len(data))
+        self.assertEqual(["CH4 7QP", None, "SO53 2DW", "CH4 7", "G12 0PJ"] * 120,
+                         [d.get("postcode") for d in data])
+        self.assertEqual(data[:5] * 120, data)
+
     def test_get_and_bulk_answers_match_the_cli_for_postcodes_across_the_country(self):
         postcodes = ["AB10 1AA", "ZE1 0AA", "TR18 2AA", "CT1 1AA", "LL11 1AA", "NE1 1AA", "PL6 8BG", "SW1A 1AA",
                      "G12 0PJ", "BS1 1AA"]

@@ -342,17 +342,20 @@ void lookup_item(std::string& out, const nlohmann::json& item, const LoadedIndex
                   : contract::to_text(contract::error_json(record.error()));
 }
 
-// The items' answers, comma-separated, in order. A large body is answered on every core, each
-// thread writing its own run of items: a bulk request's time is its answers', and the engine
-// and the writer are safe to share.
-std::string bulk_answers(const nlohmann::json& items, const LoadedIndex& index, bool nearest) {
+// The items' answers, comma-separated, in order. A large body is answered on the server's
+// `threads` (--threads; 0: one per core), each writing its own run of items: a bulk request's
+// time is its answers', and the engine and the writer are safe to share.
+std::string bulk_answers(const nlohmann::json& items, const LoadedIndex& index, bool nearest,
+                         unsigned threads) {
     constexpr std::size_t kItemsPerRun = 128;
     const std::size_t n = items.size();
     std::vector<std::string> runs((n + kItemsPerRun - 1) / kItemsPerRun);
     std::exception_ptr failure;
     std::mutex failure_mutex;
-    const unsigned threads = n >= 2 * kItemsPerRun ? 0 : 1;  // 0: one per core
-    parallel_for(n, threads, kItemsPerRun, [&](std::size_t begin, std::size_t end) {
+    // Never more threads than cores: --threads may ask for more workers than there are cores.
+    const unsigned cores = worker_count(0);
+    const unsigned use = n < 2 * kItemsPerRun ? 1 : threads == 0 ? cores : std::min(threads, cores);
+    parallel_for(n, use, kItemsPerRun, [&](std::size_t begin, std::size_t end) {
         try {
             auto& run = runs[begin / kItemsPerRun];
             run.reserve((end - begin) * (nearest ? 1600 : 256));
@@ -377,7 +380,7 @@ std::string bulk_answers(const nlohmann::json& items, const LoadedIndex& index, 
 }
 
 Response bulk_post(std::string_view body, const LoadedIndex& index, std::size_t max_items,
-                   Route route) {
+                   unsigned threads, Route route) {
     nlohmann::json items;
     try {
         items = nlohmann::json::parse(body);
@@ -399,7 +402,7 @@ Response bulk_post(std::string_view body, const LoadedIndex& index, std::size_t 
                               std::to_string(items.size()) + ")",
                           route);
     }
-    return ok(bulk_answers(items, index, nearest), route, false);
+    return ok(bulk_answers(items, index, nearest, threads), route, false);
 }
 
 }  // namespace
@@ -492,7 +495,7 @@ Response Router::answer(Route route, const std::string& segment, std::string_vie
             return postcode_get(segment, *index, route);
         case Route::nearest_post:
         case Route::postcodes_post:
-            return bulk_post(request.body, *index, config_.max_bulk_items, route);
+            return bulk_post(request.body, *index, config_.max_bulk_items, config_.threads, route);
         case Route::sites:
             return ok(index->json.sites(), route, true);
         case Route::site:
