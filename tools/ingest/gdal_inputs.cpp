@@ -33,16 +33,12 @@ DatasetPtr open_vector(const std::string& path, std::initializer_list<const char
         path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, opts.data(), nullptr)));
 }
 
-namespace {
-
 std::optional<long> parse_int(std::string_view s) {
     long v = 0;
     const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
     if (r.ec != std::errc{} || r.ptr != s.data() + s.size()) return std::nullopt;
     return v;
 }
-
-}  // namespace
 
 std::string postcode_text(const CodePointRow& row) {
     std::string s(row.outward.data(), strnlen(row.outward.data(), row.outward.size()));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -94,6 +95,8 @@ struct CodePoint {
     double irish_vs_onspd_max_m = -1, gb_vs_onspd_max_m = -1;
 };
 
+// A whole number that is the whole of `s` (nullopt for "", "12x", " 12").
+std::optional<long> parse_int(std::string_view s);
 bool row_less(const CodePointRow& a, const CodePointRow& b);
 // Sorts rows by postcode and throws Error{bad_input} naming `source` if one appears twice.
 void sort_unique(std::vector<CodePointRow>& rows, const std::string& source);

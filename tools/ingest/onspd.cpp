@@ -59,13 +59,6 @@ Columns find_columns(OGRFeatureDefn* defn, const std::string& name) {
     return c;
 }
 
-std::optional<long> whole_number(std::string_view s) {
-    long v = 0;
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || r.ec != std::errc{} || r.ptr != s.data() + s.size()) return std::nullopt;
-    return v;
-}
-
 std::optional<double> decimal(std::string_view s) {
     // from_chars for double is in libstdc++ 12.
     double v = 0;
@@ -115,7 +108,7 @@ CsvSource locate_csv(const std::filesystem::path& file) {
 
 std::uint32_t termination(std::string_view text, const std::string& where) {
     if (text.empty()) return 0;
-    const auto v = whole_number(text);
+    const auto v = parse_int(text);
     const long month = v ? *v % 100 : 0;
     if (text.size() != 6 || !v || month < 1 || month > 12 || *v / 100 < 1900) {
         throw Error(ErrorCode::bad_input, where + ": field doterm (date of termination) '" +
@@ -179,7 +172,7 @@ void read_row(OGRFeature& f, const Columns& c, const std::string& where, Rows& o
         format::inward_code(parsed->sector_digit, parsed->unit_letters[0], parsed->unit_letters[1]);
     row.country = country;
     row.terminated = termination(text(c.doterm), where);
-    const auto indicator = whole_number(text(c.osgrdind));
+    const auto indicator = parse_int(text(c.osgrdind));
     if (!indicator || *indicator < 1 || *indicator > 9 || *indicator == 7 ||
         (*indicator == 8 && row.terminated == 0)) {
         throw fail("field osgrdind (positional quality) '" + std::string(text(c.osgrdind)) +
@@ -187,8 +180,8 @@ void read_row(OGRFeature& f, const Columns& c, const std::string& where, Rows& o
     }
     row.quality = static_cast<std::uint8_t>(*indicator * 10);
     if (row.quality != 90) {
-        const auto east = whole_number(text(c.oseast1m));
-        const auto north = whole_number(text(c.osnrth1m));
+        const auto east = parse_int(text(c.oseast1m));
+        const auto north = parse_int(text(c.osnrth1m));
         if (!east || *east < 0 || *east > static_cast<long>(format::kMaxEastings)) {
             throw fail("field oseast1m (eastings) '" + std::string(text(c.oseast1m)) +
                        "' is not a whole number of metres in 0.." +
