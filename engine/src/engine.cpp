@@ -40,6 +40,10 @@ struct Engine::Impl {
     Impl(const std::filesystem::path& path, bool resident)
         : index(path, resident), postcodes(index, postcode_source(index.metadata)), sites(index) {
         postcode_cloud.points = index.vectors;
+        if (postcodes.has_northern_ireland()) {
+            for (std::uint32_t i = 0; i < sites.site_count(); ++i)
+                site_in_northern_ireland.push_back(in_northern_ireland(sites.site(i).postcode));
+        }
     }
 
     // The postcode tree is loaded on the first reverse query (or at open, when asked): a
@@ -63,6 +67,8 @@ struct Engine::Impl {
     detail::PostcodeTable postcodes;
     detail::SiteTable sites;
     UnitVectorCloud postcode_cloud;
+    // By site index, for the across-the-water note; empty for an index without Northern Ireland.
+    std::vector<bool> site_in_northern_ireland;
     mutable std::once_flag postcode_tree_once;
     mutable std::unique_ptr<ChordTree> postcode_tree;
     mutable std::optional<Error> postcode_tree_error;
@@ -167,7 +173,7 @@ void Engine::add_water_note(NearestAnswer& answer) const {
         return;
     }
     const bool across = std::any_of(answer.results.begin(), answer.results.end(), [&](auto& n) {
-        return !in_northern_ireland(impl_->sites.site(n.site_index).postcode);
+        return !impl_->site_in_northern_ireland[n.site_index];
     });
     if (!across) return;
     auto& note = answer.origin.note;
