@@ -107,6 +107,16 @@ def test_k_beyond_the_sites_and_a_distance_limit_fill_with_minus_one_and_nan(gb)
     assert batch.site[1, 0] == 4 and (batch.site[1, 1:] == -1).all()  # glasgow alone
 
 
+def test_a_row_with_no_site_within_the_limit_keeps_its_match_and_position(gb):
+    batch = gb.nearest_many(["ZE1 0AA", "CM15 8"], k=2, max_miles=95)  # Lerwick; a sector
+    answers = [gb.nearest(p, k=2, max_miles=95) for p in ["ZE1 0AA", "CM15 8"]]
+    assert len(answers[0]) == 0 and len(answers[1]) == 2
+    assert list(batch.status) == [0, 0] and list(batch.match_names()) == ["unit", "sector"]
+    assert [(batch.lat[i], batch.lon[i]) for i in range(2)] == \
+        [(a.query.lat, a.query.lon) for a in answers]
+    assert (batch.site[0] == -1).all() and np.isnan(batch.distance_m[0]).all()
+
+
 def test_empty_input_gives_empty_arrays(gb):
     batch = gb.nearest_many([], k=3)
     assert len(batch) == 0 and batch.site.shape == (0, 3) and batch.status.shape == (0,)

@@ -92,12 +92,15 @@ struct NearestColumns {
         lon_out = lon.mutable_data();
     }
 
-    // No answer: a failed row, and every site slot an answer leaves empty, from `from` on.
-    void clear(std::size_t i, std::size_t from = 0) {
-        if (from == 0) {
-            match_out[i] = kNoMatch;
-            lat_out[i] = lon_out[i] = kNaN;
-        }
+    // No answer: a failed row.
+    void clear(std::size_t i) {
+        match_out[i] = kNoMatch;
+        lat_out[i] = lon_out[i] = kNaN;
+        clear_sites(i, 0);
+    }
+    // The site slots an answer leaves empty, from `from` on (all of them when no site is
+    // within the distance limit: the row keeps its match and position).
+    void clear_sites(std::size_t i, std::size_t from) {
         for (std::size_t j = i * k + from; j < (i + 1) * k; ++j) {
             site_out[j] = -1;
             distance_out[j] = bearing_out[j] = kNaN;
@@ -116,7 +119,7 @@ struct NearestColumns {
             bearing_out[j] = r.bearing_deg;
             ++j;
         }
-        clear(i, answer.results.size());
+        clear_sites(i, answer.results.size());
     }
 
     // Answered rows from a sector or district centroid (the contract's "approximate").
