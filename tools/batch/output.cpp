@@ -160,27 +160,6 @@ void SafeOutput::commit() {
     slot_ = -1;
 }
 
-std::vector<std::string> output_columns(const std::vector<std::string>& input_columns,
-                                        std::uint32_t k) {
-    std::vector<std::string> results = contract::nearest_columns(k);
-    results.emplace_back("error_code");
-    results.emplace_back("error_message");
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < input_columns.size(); ++i) {
-        std::string name = input_columns[i];
-        if (name.find_first_not_of(" \t") == std::string::npos)
-            name = "column_" + std::to_string(i + 1);
-        const auto clash = [&](const std::string& n) {
-            return std::any_of(results.begin(), results.end(),
-                               [&](const auto& r) { return lower(r) == lower(n); });
-        };
-        if (clash(name)) name = "input_" + name;
-        out.push_back(name);
-    }
-    out.insert(out.end(), results.begin(), results.end());
-    return out;
-}
-
 TextFile::TextFile(const std::string& path) : path_(path), buffer_(1 << 20) {
     if (path == "-") {
         file_ = stdout;

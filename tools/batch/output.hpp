@@ -40,12 +40,6 @@ class SafeOutput {
     bool committed_ = false;
 };
 
-// Column names of an output row: the input's (renamed "input_<name>" where they would clash
-// with a result column, "column_<n>" where blank), then the results' for k sites, then
-// error_code and error_message.
-std::vector<std::string> output_columns(const std::vector<std::string>& input_columns,
-                                        std::uint32_t k);
-
 // A buffered file (or standard output) that reports write errors (a full disk) as Error{io_error}.
 class TextFile {
   public:

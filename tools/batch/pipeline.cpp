@@ -55,17 +55,10 @@ class CsvRows final : public RowWriter {
             if (i) text += ',';
             contract::csv_append(text, row.fields[i]);
         }
-        if (outcome.answer) {
-            row_.append_csv(text, *outcome.answer);
-            text += ",,\n";  // error_code, error_message
-            return;
-        }
-        row_.append_csv(text, stat.status);
-        text += ',';
-        text += error_code_name(outcome.error->code());
-        text += ',';
-        contract::csv_append(text, outcome.error->message());
-        text += '\n';
+        if (outcome.answer)
+            row_.append_batch_csv(text, *outcome.answer);
+        else
+            row_.append_batch_csv(text, stat.status, *outcome.error);
     }
 
   private:
@@ -359,7 +352,7 @@ class Progress {
 std::uint64_t run_batch(const Engine& engine, InputSource& input, const BatchOptions& options,
                         const std::string& out_path,
                         const std::function<void(const RowStat&)>& observe) {
-    const auto columns = output_columns(input.columns(), options.nearest.k);
+    const auto columns = contract::batch_columns(input.columns(), options.nearest.k);
     const auto writer = row_writer(engine, options, columns);
     const Worker worker(engine, options, *writer);
     Output output(out_path, options, columns, input.columns().size());

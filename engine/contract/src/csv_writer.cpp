@@ -1,5 +1,7 @@
 #include "hloc/contract/csv_writer.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -135,6 +137,32 @@ std::vector<std::string> nearest_columns(std::uint32_t k) {
     return columns;
 }
 
+std::vector<std::string> batch_columns(const std::vector<std::string>& input_columns,
+                                       std::uint32_t k) {
+    std::vector<std::string> results = nearest_columns(k);
+    results.emplace_back("error_code");
+    results.emplace_back("error_message");
+    const auto lower = [](std::string_view s) {
+        std::string out(s);
+        for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return out;
+    };
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < input_columns.size(); ++i) {
+        std::string name = input_columns[i];
+        if (name.find_first_not_of(" \t") == std::string::npos)
+            name = "column_" + std::to_string(i + 1);
+        const auto clash = [&](const std::string& n) {
+            return std::any_of(results.begin(), results.end(),
+                               [&](const auto& r) { return lower(r) == lower(n); });
+        };
+        if (clash(name)) name = "input_" + name;
+        out.push_back(name);
+    }
+    out.insert(out.end(), results.begin(), results.end());
+    return out;
+}
+
 NearestRow::NearestRow(const Engine& engine, std::uint32_t k)
     : k_(k), columns_(nearest_columns(k)) {
     for (const auto& site : engine.sites()) {
@@ -192,6 +220,20 @@ void NearestRow::append_csv(std::string& out, RowStatus status) const {
 void NearestRow::cells(std::vector<std::string>& out, RowStatus status) const {
     out.emplace_back(status_name(status));
     out.resize(out.size() + columns_.size() - 1);
+}
+
+void NearestRow::append_batch_csv(std::string& out, const NearestAnswer& answer) const {
+    append_csv(out, answer);
+    out += ",,\n";  // error_code, error_message
+}
+
+void NearestRow::append_batch_csv(std::string& out, RowStatus status, const Error& error) const {
+    append_csv(out, status);
+    out += ',';
+    out += error_code_name(error.code());
+    out += ',';
+    csv_append(out, error.message());
+    out += '\n';
 }
 
 std::string lookup_csv(const PostcodeRecord& record) {

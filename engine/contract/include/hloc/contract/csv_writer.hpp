@@ -24,6 +24,12 @@ void append_fixed(std::string& out, double value, int decimals);
 // The row's column names for k sites.
 std::vector<std::string> nearest_columns(std::uint32_t k);
 
+// A batch's columns (`hospital-locator batch`, the Python module's NearestBatch.to_csv): the
+// input's (renamed "input_<name>" where they would clash with a result column, "column_<n>"
+// where blank), then nearest_columns(k), then error_code and error_message.
+std::vector<std::string> batch_columns(const std::vector<std::string>& input_columns,
+                                       std::uint32_t k);
+
 class NearestRow {
   public:
     NearestRow(const Engine& engine, std::uint32_t k);
@@ -37,6 +43,11 @@ class NearestRow {
     // The same fields as separate cells (GeoJSON / GeoPackage attributes).
     void cells(std::vector<std::string>& out, const NearestAnswer& answer) const;
     void cells(std::vector<std::string>& out, RowStatus status) const;
+    // The rest of a batch CSV line once the input's fields are written: the answer's fields
+    // and two empty error fields, or the failed row's status, empty fields, its error's code
+    // and message; then "\n".
+    void append_batch_csv(std::string& out, const NearestAnswer& answer) const;
+    void append_batch_csv(std::string& out, RowStatus status, const Error& error) const;
 
   private:
     template <class Sink>
