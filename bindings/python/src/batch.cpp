@@ -13,11 +13,13 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <unordered_map>
 
 #include "bindings.hpp"
 #include "columns.hpp"
 #include "hloc/contract/request.hpp"
 #include "hloc/contract/status.hpp"
+#include "nearest_csv.hpp"
 #include "requests.hpp"
 #include "results.hpp"
 
@@ -74,7 +76,8 @@ struct Origins {
 
 // The arrays of a NearestBatch, written row by row from worker threads.
 struct NearestColumns {
-    NearestColumns(std::size_t rows, std::uint32_t k_) : k(k_) {
+    NearestColumns(std::size_t rows, std::uint32_t k_)
+        : k(k_), offer(std::make_shared<std::vector<std::uint32_t>>(rows * k_)) {
         const auto n = static_cast<py::ssize_t>(rows), cols = static_cast<py::ssize_t>(k);
         site = new_array<std::int32_t>({n, cols});
         distance_m = new_array<double>({n, cols});
@@ -115,6 +118,7 @@ struct NearestColumns {
         std::size_t j = i * k;
         for (const auto& r : answer.results) {
             site_out[j] = static_cast<std::int32_t>(r.site_index);
+            (*offer)[j] = r.offer_index;
             distance_out[j] = r.distance_m;
             bearing_out[j] = r.bearing_deg;
             ++j;
@@ -134,6 +138,8 @@ struct NearestColumns {
     }
 
     std::uint32_t k;
+    // The offer (the number to ring) of each site slot: NearestBatch.to_csv's phone column.
+    std::shared_ptr<std::vector<std::uint32_t>> offer;
     py::array_t<std::int32_t> site;
     py::array_t<double> distance_m, bearing_deg, lat, lon;
     py::array_t<std::uint8_t> status, match;
@@ -149,6 +155,8 @@ struct NearestBatch {
     std::size_t rows = 0, approximate = 0, failed = 0;
     py::object site, distance_m, bearing_deg, status, match, lat, lon;
     py::dict messages;
+    py::object postcodes;  // what the batch was asked, None for points: to_csv's key column
+    std::shared_ptr<const std::vector<std::uint32_t>> offers;  // [rows x k], by site slot
 };
 
 NearestBatch nearest_many(const Index& self, const py::object& postcodes, const py::object& lat,
@@ -189,7 +197,88 @@ NearestBatch nearest_many(const Index& self, const py::object& postcodes, const 
     out.lat = std::move(columns.lat);
     out.lon = std::move(columns.lon);
     out.messages = errors.messages();
+    out.postcodes = postcodes;
+    out.offers = std::move(columns.offer);
     return out;
+}
+
+// NearestBatch.to_csv: the key columns (None: the postcodes asked, as "postcode"; else a dict
+// or a DataFrame of str columns), then the batch CSV of `hospital-locator batch`.
+KeyColumns key_columns(const NearestBatch& b, const py::object& keys) {
+    KeyColumns out;
+    const auto add = [&](const py::handle name, const py::handle column) {
+        if (!PyUnicode_Check(name.ptr())) {
+            throw py::type_error(
+                "keys: a column name must be a str, not " +
+                py::str(py::type::handle_of(name).attr("__name__")).cast<std::string>());
+        }
+        out.names.push_back(name.cast<std::string>());
+        const std::string what = "keys['" + out.names.back() + "']";
+        out.columns.emplace_back(column, what.c_str());
+        if (out.columns.back().size() != b.rows) {
+            throw py::value_error(what + " has " + std::to_string(out.columns.back().size()) +
+                                  " rows, the batch " + std::to_string(b.rows));
+        }
+    };
+    if (keys.is_none()) {
+        if (!b.postcodes.is_none()) add(py::str("postcode"), b.postcodes);
+    } else if (py::isinstance<py::dict>(keys)) {
+        for (const auto item : py::reinterpret_borrow<py::dict>(keys)) add(item.first, item.second);
+    } else if (py::hasattr(keys, "columns") && py::hasattr(keys, "__getitem__")) {
+        for (const auto name : keys.attr("columns")) add(name, keys[name]);  // a DataFrame
+    } else {
+        throw py::type_error(
+            "keys must be None, a dict or a pandas DataFrame of str columns, not " +
+            py::str(py::type::handle_of(keys).attr("__name__")).cast<std::string>());
+    }
+    return out;
+}
+
+std::size_t batch_to_csv(const NearestBatch& b, const py::object& path, const py::object& keys,
+                         py::handle threads) {
+    const auto os = py::module_::import("os");
+    const auto target = os.attr("fsdecode")(os.attr("fspath")(path)).cast<std::string>();
+    const unsigned workers = thread_count(threads);
+    const auto key = key_columns(b, keys);
+    std::unordered_map<std::size_t, std::string> messages;
+    for (const auto item : b.messages)
+        messages.emplace(item.first.cast<std::size_t>(), item.second.cast<std::string>());
+    const py::array_t<std::int32_t> site = b.site;
+    const py::array_t<double> distance = b.distance_m, lat = b.lat, lon = b.lon;
+    const py::array_t<std::uint8_t> status = b.status, match = b.match;
+    // The arrays are the caller's to change: refuse what no answer holds rather than write it.
+    const auto sites = static_cast<std::int32_t>(b.index->engine().site_count());
+    for (py::ssize_t i = 0; i < site.size(); ++i) {
+        if (site.data()[i] < -1 || site.data()[i] >= sites) {
+            throw py::value_error("site holds " + std::to_string(site.data()[i]) +
+                                  ", not a site of the index: was the batch changed?");
+        }
+    }
+    for (py::ssize_t i = 0; i < status.size(); ++i) {
+        const auto s = status.data()[i], m = match.data()[i];
+        if (s > static_cast<std::uint8_t>(ErrorCode::internal) ||
+            (s == 0 && m > static_cast<std::uint8_t>(MatchLevel::terminated))) {
+            throw py::value_error("row " + std::to_string(i) + " holds status " +
+                                  std::to_string(s) + ", match " + std::to_string(m) +
+                                  ", which no answer gives: was the batch changed?");
+        }
+    }
+    NearestRows rows;
+    rows.rows = b.rows;
+    rows.k = b.k;
+    rows.site = site.data();
+    rows.offer = b.offers->data();
+    rows.distance_m = distance.data();
+    rows.status = status.data();
+    rows.match = match.data();
+    rows.lat = lat.data();
+    rows.lon = lon.data();
+    rows.messages = &messages;
+    {
+        py::gil_scoped_release release;
+        write_nearest_csv(b.index->engine(), target, key, rows, workers);
+    }
+    return b.rows;
 }
 
 // The sites' ids (or any per-site text) for site indices, '' for -1.
@@ -541,6 +630,19 @@ match        uint8   [n]     0 unit, 1 sector, 2 district, 3 point, 4 terminated
 lat, lon     float64 [n]     the resolved origin, WGS84 degrees; NaN for a failed row
 messages     dict            row -> the error message of every failed row)doc";
 
+constexpr const char* kNearestBatchToCsvDoc =
+    R"doc(Writes the batch as `hospital-locator batch` writes its CSV, byte for byte: the key columns,
+then status, match, lat, lon, site_N_id, site_N_name, site_N_phone, site_N_metres, site_N_miles
+for N = 1..k, error_code and error_message. Returns the number of rows written.
+
+path: where to write; an existing file is replaced. The file appears complete or not at all:
+  it is written beside, then renamed; on an error (a full disk) nothing is left and IndexIOError
+  is raised.
+keys: the columns written first, as the batch tool writes its input's. None (the default):
+  the postcodes the batch was asked for, as "postcode" (nothing for a batch of points). Or a
+  dict or a pandas DataFrame of str columns, each as long as the batch.
+threads: worker threads formatting the rows, 0 for all cores. The GIL is released.)doc";
+
 // Site ids by site index.
 py::object site_ids(const NearestBatch& b) {
     py::list ids;
@@ -615,6 +717,8 @@ void bind_nearest_batch(py::module_& m) {
             [](const NearestBatch& b) { return code_names(b.match, match_table(), true); },
             "match as names, object [n]: 'unit', 'sector', 'district', 'point', 'terminated', None "
             "for a failed row.")
+        .def("to_csv", &batch_to_csv, py::arg("path"), py::kw_only(), py::arg("keys") = py::none(),
+             py::arg("threads") = 0, kNearestBatchToCsvDoc)
         .def("_row_status", &row_status_names,
              "The batch report's status column, object [n]: 'ok', 'approximate', 'invalid', "
              "'not_found', 'not_covered'.")
