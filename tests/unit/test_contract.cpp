@@ -135,7 +135,10 @@ TEST_CASE("fixed decimals are printed as std::to_chars prints the rounded value"
     // Ties, signs, zeros and the values a report prints: degrees, metres, miles.
     for (double v :
          {0.5, 1.5, 2.5, -0.5, -2.5, 0.05, 0.15, 0.25, -0.0, 0.0, 1e-9, -1e-9, 89.99999995,
-          -2.10085215, 57.14795205, 1234567.8905, 362.95, 1e14, 9.9999999999e14}) {
+          -2.10085215, 57.14795205, 1234567.8905, 362.95, 1e14, 9.9999999999e14,
+          // rounding without round(): just below a half, and ties at the fast path's limit
+          0.49999999999999994, -0.49999999999999994, 999999999999998.5, 999999999999999.5,
+          -999999999999999.5, 999999999999999.0, 1e15}) {
         for (int d = 0; d <= 9; ++d) {
             INFO(v << " to " << d << " decimals");
             CHECK(contract::format_fixed(v, d) == reference(v, d));

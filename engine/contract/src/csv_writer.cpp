@@ -47,10 +47,16 @@ void append_fixed(std::string& out, double value, int decimals) {
     // row has eight such numbers; they were a sixth of its time).
     static constexpr std::int64_t kIntPowers[] = {1,      10,      100,      1000,      10000,
                                                   100000, 1000000, 10000000, 100000000, 1000000000};
-    if (decimals >= 0 && decimals <= 9) {
-        const double scaled = std::round(value * decimal_scale(decimals));
-        if (std::abs(scaled) < 1e15) {
-            auto n = static_cast<std::int64_t>(scaled);
+    static constexpr double kPowers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    constexpr std::int64_t kLimit = 1'000'000'000'000'000;  // 1e15
+    const double scaled = decimals >= 0 && decimals <= 9 ? value * kPowers[decimals] : NAN;
+    if (std::abs(scaled) < 1e15) {
+        // n = std::round(scaled), half away from zero, without the libm call (8 numbers a batch
+        // row): below 2^52 the truncation of a double is exact, and so is the rest.
+        auto n = static_cast<std::int64_t>(scaled);
+        const double rest = scaled - static_cast<double>(n);
+        n += rest >= 0.5 ? 1 : (rest <= -0.5 ? -1 : 0);
+        if (n > -kLimit && n < kLimit) {
             char text[32];
             char* p = text;
             if (n < 0) {
