@@ -140,7 +140,7 @@ Result<NearestAnswer> Engine::nearest(const NearestQuery& query) const {
         [&](std::uint32_t local) -> const detail::VincentyEnd& {
             return impl_->sites.site_end(tr.offers[local].site);
         },
-        [&](std::uint32_t local) { return tr.offers[local].site; }, ranked);
+        [&](std::uint32_t local) { return tr.offers[local].site; }, ranked, query.bearings);
     answer.results.reserve(ranked.size());
     for (std::size_t i = 0; i < ranked.size(); ++i) {
         answer.results.push_back({static_cast<std::uint32_t>(i + 1),

@@ -154,7 +154,7 @@ inline void all_hits(const ChordTree& tree, std::size_t point_count, const std::
 template <class EndFn, class TiebreakFn>
 void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin, std::uint32_t k,
                    std::optional<double> max_distance_m, EndFn end, TiebreakFn tiebreak,
-                   std::vector<Candidate>& out) {
+                   std::vector<Candidate>& out, bool bearings = true) {
     out.clear();
     if (point_count == 0 || k == 0) return;
     auto& s = nearest_scratch();
@@ -236,7 +236,8 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         if (out.size() == want) break;
         if (max_distance_m && c.geodesic.distance_m > *max_distance_m) break;
         out.push_back(c);
-        out.back().geodesic.bearing_deg = vincenty_bearing(from, end(c.local), c.leg);
+        out.back().geodesic.bearing_deg = bearings ? vincenty_bearing(from, end(c.local), c.leg)
+                                                   : std::numeric_limits<double>::quiet_NaN();
     }
 }
 

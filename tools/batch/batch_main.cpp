@@ -211,7 +211,8 @@ int run(const Args& a) {
     // An HTML summary embeds the map, so it draws one whether or not --map asks for a file.
     const bool draw = !a.map_path.empty() || summary_kind == "html";
     options.want_grid = draw;
-    options.want_areas = !a.summary_path.empty();  // the per-country and district tables
+    options.want_areas = !a.summary_path.empty();   // the per-country and district tables
+    options.want_timing = !a.summary_path.empty();  // its slowest rows
     b::SummaryOptions summary_options;
     summary_options.bands_miles = b::parse_bands(a.bands);
     if (!a.district_names.empty()) {

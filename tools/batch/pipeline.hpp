@@ -40,7 +40,7 @@ struct RowStat {
     // no district; a point has neither.
     std::string country;
     std::string admin_district;
-    std::uint64_t elapsed_ns = 0;  // resolve + nearest, on its worker thread
+    std::uint64_t elapsed_ns = 0;  // resolve + nearest, on its worker thread (want_timing)
     std::string input;             // the postcode text, for "farthest rows" (cut to 64 bytes)
 };
 
@@ -49,9 +49,10 @@ struct BatchOptions {
     OutputFormat format = OutputFormat::csv;
     unsigned threads = 0;  // 0 = all cores
     std::size_t chunk_rows = 16384;
-    bool want_grid = false;   // fill RowStat eastings/northings (for the map)
-    bool want_areas = false;  // fill RowStat country and admin_district (for the summary file)
-    bool progress = false;    // a progress line on stderr
+    bool want_grid = false;    // fill RowStat eastings/northings (for the map)
+    bool want_areas = false;   // fill RowStat country and admin_district (for the summary file)
+    bool want_timing = false;  // fill RowStat elapsed_ns (the summary file's slowest rows)
+    bool progress = false;     // a progress line on stderr
 };
 
 // Runs the whole input into `out_path` (already a temporary path, or "-" for standard output).

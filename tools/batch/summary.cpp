@@ -17,11 +17,6 @@ namespace {
 const double kLogGrowth = std::log(1.001);
 constexpr std::size_t kBins = 17000;  // up to 1.001^16999 m, past any distance on Earth
 
-std::size_t bin_of(double d) {
-    if (!(d >= 1)) return 0;
-    return std::min(kBins - 1, 1 + static_cast<std::size_t>(std::log(d) / kLogGrowth));
-}
-
 double bin_value(std::size_t b) {
     if (b == 0) return 0.5;
     return std::exp((static_cast<double>(b) - 0.5) * kLogGrowth);  // geometric middle
@@ -93,10 +88,10 @@ std::vector<double> parse_bands(const std::string& text) {
     return bands;
 }
 
-void AccessStats::add(const RowStat& row, const std::vector<double>& bands_m) {
+void AccessStats::add(const RowStat& row, const std::vector<double>& bands_m, std::size_t bin) {
     ++rows_;
     if (row.site < 0) return;  // answered, but no site inside the distance limit
-    distance_.add(row.distance_m);
+    distance_.add(row.distance_m, bin);
     for (std::size_t i = 0; i < bands_m.size(); ++i) {
         if (row.distance_m <= bands_m[i]) ++within_[i];
     }
@@ -104,9 +99,14 @@ void AccessStats::add(const RowStat& row, const std::vector<double>& bands_m) {
 
 DistanceHistogram::DistanceHistogram() = default;
 
-void DistanceHistogram::add(double d) {
+std::size_t DistanceHistogram::bin_of(double d) {
+    if (!(d >= 1)) return 0;
+    return std::min(kBins - 1, 1 + static_cast<std::size_t>(std::log(d) / kLogGrowth));
+}
+
+void DistanceHistogram::add(double d, std::size_t bin) {
     if (bins_.empty()) bins_.assign(kBins, 0);
-    ++bins_[bin_of(d)];
+    ++bins_[bin];
     ++count_;
     max_m_ = std::max(max_m_, d);
 }
@@ -156,16 +156,17 @@ void Summary::add(const RowStat& row) {
             ++it->second;
     }
     if (row.status == RowStatus::ok || row.status == RowStatus::approximate) {
-        all_.add(row, bands_m_);
-        by_country_.try_emplace(row.country, bands_m_.size()).first->second.add(row, bands_m_);
+        const auto bin = row.site < 0 ? 0 : DistanceHistogram::bin_of(row.distance_m);
+        all_.add(row, bands_m_, bin);
+        by_country_.try_emplace(row.country, bands_m_.size()).first->second.add(row, bands_m_, bin);
         by_district_.try_emplace(row.admin_district, bands_m_.size())
-            .first->second.add(row, bands_m_);
+            .first->second.add(row, bands_m_, bin);
         if (row.site < 0) {
             ++no_site_;
         } else {
             const auto s = static_cast<std::size_t>(row.site);
             ++per_site_[s];
-            per_site_distance_[s].add(row.distance_m);
+            per_site_distance_[s].add(row.distance_m, bin);
             keep_top(farthest_, {row.number, row.input, row.distance_m, row.site});
         }
     }

@@ -31,7 +31,11 @@ namespace hloc::batch {
 class DistanceHistogram {
   public:
     DistanceHistogram();
-    void add(double distance_m);
+    void add(double distance_m) { add(distance_m, bin_of(distance_m)); }
+    // With its bin already known: a row's distance goes into several histograms (all rows, its
+    // country, its district, its site), and the bin costs a log.
+    void add(double distance_m, std::size_t bin);
+    static std::size_t bin_of(double distance_m);
     std::uint64_t count() const { return count_; }
     double max_m() const { return max_m_; }
     // Nearest-rank percentile, p in (0, 100].
@@ -48,7 +52,8 @@ class DistanceHistogram {
 class AccessStats {
   public:
     explicit AccessStats(std::size_t bands = 0) : within_(bands, 0) {}
-    void add(const RowStat& row, const std::vector<double>& bands_m);
+    // `bin`: DistanceHistogram::bin_of(row.distance_m).
+    void add(const RowStat& row, const std::vector<double>& bands_m, std::size_t bin);
     std::uint64_t rows() const { return rows_; }
     const DistanceHistogram& distance() const { return distance_; }
     const std::vector<std::uint64_t>& within() const { return within_; }

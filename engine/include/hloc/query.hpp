@@ -47,6 +47,9 @@ struct NearestQuery {
     std::string treatment;  // "" = the index's only treatment (an error if it has several)
     std::uint32_t k = 3;    // 1..kMaxK
     std::optional<double> max_distance_m;  // > 0; sites farther away are left out
+    // Whether the answer's bearings are wanted: an output that prints none (the batch CSV)
+    // saves an atan2 per site. Without them, Neighbour::bearing_deg is NaN.
+    bool bearings = true;
 };
 inline constexpr std::uint32_t kMaxK = 1000;
 
@@ -63,7 +66,8 @@ struct Neighbour {
     std::uint32_t site_index = 0;   // into Engine::sites()
     std::uint32_t offer_index = 0;  // Engine::phone(offer_index): the number to ring
     double distance_m = 0;          // WGS84 geodesic, Vincenty's inverse formula
-    double bearing_deg = 0;         // initial azimuth from the origin, [0, 360), 0 = north
+    double bearing_deg = 0;  // initial azimuth from the origin, [0, 360), 0 = north; NaN when
+                             // the query asked for no bearings
 };
 
 struct NearestAnswer {
