@@ -89,6 +89,28 @@ TEST_CASE("exact_nearest gives brute force's top k, in order, ties by key") {
     }
 }
 
+TEST_CASE("without bearings the same points and distances come back, bearings NaN") {
+    const auto p = make_points(300, 300);
+    const hloc::UnitVectorCloud cloud{p.vectors};
+    const auto tree = hloc::build_chord_tree(cloud, 8);
+    const auto end = [&](std::uint32_t i) { return hloc::detail::vincenty_end(p.positions[i]); };
+    const auto key = [](std::uint32_t i) { return i; };
+    std::vector<hloc::detail::Candidate> with, without;
+    for (const LatLon origin : {LatLon{53.2, -2.9}, LatLon{51.5, -0.1}, p.positions[7]}) {
+        hloc::detail::exact_nearest(*tree, 300, origin, 5, std::nullopt, end, key, with);
+        hloc::detail::exact_nearest(*tree, 300, origin, 5, std::nullopt, end, key, without, false);
+        REQUIRE(with.size() == 5);
+        REQUIRE(without.size() == 5);
+        for (std::size_t i = 0; i < 5; ++i) {
+            CHECK(without[i].local == with[i].local);
+            CHECK(without[i].geodesic.distance_m == with[i].geodesic.distance_m);
+            CHECK(std::isnan(without[i].geodesic.bearing_deg));
+            CHECK(with[i].geodesic.bearing_deg ==
+                  hloc::geodesic_inverse(origin, p.positions[with[i].local]).bearing_deg);
+        }
+    }
+}
+
 TEST_CASE("exact_nearest of an empty cloud or k = 0 is empty") {
     Points none;
     const hloc::UnitVectorCloud empty{none.vectors};
