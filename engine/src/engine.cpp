@@ -245,6 +245,17 @@ bool Engine::has_admin_districts() const { return !impl_->index.row_admin_distri
 std::uint32_t Engine::site_count() const { return impl_->sites.site_count(); }
 SiteView Engine::site(std::uint32_t index) const { return impl_->sites.site(index); }
 PhoneView Engine::phone(std::uint32_t offer_index) const { return impl_->sites.phone(offer_index); }
+
+std::optional<std::uint32_t> Engine::offer_index(std::string_view treatment,
+                                                 std::uint32_t site) const {
+    const auto t = impl_->sites.treatment(treatment);
+    if (!t) return std::nullopt;
+    const auto& offers = (*t)->offers;  // ascending site index
+    const auto it = std::lower_bound(offers.begin(), offers.end(), site,
+                                     [](const auto& o, std::uint32_t s) { return o.site < s; });
+    if (it == offers.end() || it->site != site) return std::nullopt;
+    return (*t)->first_offer + static_cast<std::uint32_t>(it - offers.begin());
+}
 Result<SiteView> Engine::find_site(std::string_view id) const { return impl_->sites.find_site(id); }
 
 std::vector<SiteView> Engine::sites() const {

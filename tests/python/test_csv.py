@@ -55,6 +55,16 @@ def test_other_k_and_limits_match_the_batch_tool(gb, cli, work, args, options):
     assert (work / "py.csv").read_bytes() == expected
 
 
+def test_each_treatment_prints_its_own_phone_as_the_batch_tool_does(tiny, tiny_cli, work):
+    # Each treatment's page gives its own numbers (Cardiff Bay's spinal injections: the provider's).
+    postcodes = ["CH4 7QP", "CF10 4SR", "TS20 1PX", "GL51 6SY", "nonsense"]
+    for treatment in ("kyphoplasty", "spinal-injection"):
+        expected = batch_cli(tiny_cli, work, postcodes, "--k", "3", "--treatment", treatment)
+        tiny.nearest_many(postcodes, k=3, treatment=treatment).to_csv(work / "py.csv")
+        assert (work / "py.csv").read_bytes() == expected, treatment
+    assert tiny.nearest_many(["CH4 7QP"], treatment="spinal-injection").ids()[0][0] == "chester"
+
+
 def test_a_batch_of_points_has_no_key_column_unless_given(gb, work):
     batch = gb.nearest_many(lat=np.array([53.2, 95.0]), lon=np.array([-2.9, 0.0]), k=1)
     batch.to_csv(work / "points.csv")
@@ -86,10 +96,14 @@ def test_bad_keys_are_refused_before_anything_is_written(gb, work, keys, error, 
     assert os.listdir(work) == []
 
 
-def test_a_changed_batch_is_refused(gb, work):
+def test_a_changed_batch_is_refused(gb, tiny, work):
     batch = gb.nearest_many(["CH4 7QP", "G12 0PJ"])
     batch.site[1, 0] = 999
-    with pytest.raises(ValueError, match="site holds 999, not a site of the index: was the batch changed"):
+    with pytest.raises(ValueError, match="site holds 999, not a site offering kyphoplasty: was the batch changed"):
+        batch.to_csv(work / "out.csv")
+    batch = tiny.nearest_many(["CH4 7QP"], treatment="spinal-injection")
+    batch.site[0, 0] = 0  # Brentwood offers kyphoplasty only
+    with pytest.raises(ValueError, match="site holds 0, not a site offering spinal-injection"):
         batch.to_csv(work / "out.csv")
     assert os.listdir(work) == []
 

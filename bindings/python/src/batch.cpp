@@ -76,8 +76,7 @@ struct Origins {
 
 // The arrays of a NearestBatch, written row by row from worker threads.
 struct NearestColumns {
-    NearestColumns(std::size_t rows, std::uint32_t k_)
-        : k(k_), offer(std::make_shared<std::vector<std::uint32_t>>(rows * k_)) {
+    NearestColumns(std::size_t rows, std::uint32_t k_) : k(k_) {
         const auto n = static_cast<py::ssize_t>(rows), cols = static_cast<py::ssize_t>(k);
         site = new_array<std::int32_t>({n, cols});
         distance_m = new_array<double>({n, cols});
@@ -118,7 +117,6 @@ struct NearestColumns {
         std::size_t j = i * k;
         for (const auto& r : answer.results) {
             site_out[j] = static_cast<std::int32_t>(r.site_index);
-            (*offer)[j] = r.offer_index;
             distance_out[j] = r.distance_m;
             bearing_out[j] = r.bearing_deg;
             ++j;
@@ -138,8 +136,6 @@ struct NearestColumns {
     }
 
     std::uint32_t k;
-    // The offer (the number to ring) of each site slot: NearestBatch.to_csv's phone column.
-    std::shared_ptr<std::vector<std::uint32_t>> offer;
     py::array_t<std::int32_t> site;
     py::array_t<double> distance_m, bearing_deg, lat, lon;
     py::array_t<std::uint8_t> status, match;
@@ -156,7 +152,6 @@ struct NearestBatch {
     py::object site, distance_m, bearing_deg, status, match, lat, lon;
     py::dict messages;
     py::object postcodes;  // what the batch was asked, None for points: to_csv's key column
-    std::shared_ptr<const std::vector<std::uint32_t>> offers;  // [rows x k], by site slot
 };
 
 NearestBatch nearest_many(const Index& self, const py::object& postcodes, const py::object& lat,
@@ -198,7 +193,6 @@ NearestBatch nearest_many(const Index& self, const py::object& postcodes, const 
     out.lon = std::move(columns.lon);
     out.messages = errors.messages();
     out.postcodes = postcodes;
-    out.offers = std::move(columns.offer);
     return out;
 }
 
@@ -246,12 +240,20 @@ std::size_t batch_to_csv(const NearestBatch& b, const py::object& path, const py
     const py::array_t<std::int32_t> site = b.site;
     const py::array_t<double> distance = b.distance_m, lat = b.lat, lon = b.lon;
     const py::array_t<std::uint8_t> status = b.status, match = b.match;
+    // Each site's offer of the batch's treatment: the phone its rows print.
+    const Engine& engine = b.index->engine();
+    const auto sites = static_cast<std::int32_t>(engine.site_count());
+    constexpr auto kNone = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> offer_of_site(engine.site_count(), kNone);
+    for (std::uint32_t s = 0; s < engine.site_count(); ++s)
+        offer_of_site[s] = engine.offer_index(b.treatment, s).value_or(kNone);
     // The arrays are the caller's to change: refuse what no answer holds rather than write it.
-    const auto sites = static_cast<std::int32_t>(b.index->engine().site_count());
     for (py::ssize_t i = 0; i < site.size(); ++i) {
-        if (site.data()[i] < -1 || site.data()[i] >= sites) {
-            throw py::value_error("site holds " + std::to_string(site.data()[i]) +
-                                  ", not a site of the index: was the batch changed?");
+        const auto s = site.data()[i];
+        if (s < -1 || s >= sites ||
+            (s >= 0 && offer_of_site[static_cast<std::size_t>(s)] == kNone)) {
+            throw py::value_error("site holds " + std::to_string(s) + ", not a site offering " +
+                                  b.treatment + ": was the batch changed?");
         }
     }
     for (py::ssize_t i = 0; i < status.size(); ++i) {
@@ -267,7 +269,7 @@ std::size_t batch_to_csv(const NearestBatch& b, const py::object& path, const py
     rows.rows = b.rows;
     rows.k = b.k;
     rows.site = site.data();
-    rows.offer = b.offers->data();
+    rows.offer_of_site = offer_of_site.data();
     rows.distance_m = distance.data();
     rows.status = status.data();
     rows.match = match.data();
@@ -276,7 +278,7 @@ std::size_t batch_to_csv(const NearestBatch& b, const py::object& path, const py
     rows.messages = &messages;
     {
         py::gil_scoped_release release;
-        write_nearest_csv(b.index->engine(), target, key, rows, workers);
+        write_nearest_csv(engine, target, key, rows, workers);
     }
     return b.rows;
 }

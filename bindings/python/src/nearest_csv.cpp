@@ -99,8 +99,8 @@ void append_line(std::string& out, const contract::NearestRow& writer, const Key
         answer.results.clear();
         for (std::size_t j = i * rows.k; j < (i + 1) * rows.k && rows.site[j] >= 0; ++j) {
             answer.results.push_back({static_cast<std::uint32_t>(j - i * rows.k + 1),
-                                      static_cast<std::uint32_t>(rows.site[j]), rows.offer[j],
-                                      rows.distance_m[j], 0.0});
+                                      static_cast<std::uint32_t>(rows.site[j]),
+                                      rows.offer_of_site[rows.site[j]], rows.distance_m[j], 0.0});
         }
         writer.append_batch_csv(out, answer);
     }

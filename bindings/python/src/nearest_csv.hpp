@@ -14,12 +14,12 @@
 
 namespace hloc::python {
 
-// A NearestBatch's arrays, read-only: rows x k for site, offer and distance_m, rows for the rest.
+// A NearestBatch's arrays, read-only: rows x k for site and distance_m, rows for the rest.
 struct NearestRows {
     std::size_t rows = 0;
     std::uint32_t k = 0;
-    const std::int32_t* site = nullptr;  // -1: no site in that slot
-    const std::uint32_t* offer = nullptr;
+    const std::int32_t* site = nullptr;            // -1: no site in that slot
+    const std::uint32_t* offer_of_site = nullptr;  // by site index: the number its rows print
     const double* distance_m = nullptr;
     const std::uint8_t* status = nullptr;  // 0 answered, else the row's ErrorCode
     const std::uint8_t* match = nullptr;

@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,9 @@ class Engine {
 
     std::uint32_t site_count() const;
     PhoneView phone(std::uint32_t offer_index) const;
+    // The offer of `site` under a treatment, as Neighbour::offer_index gives it: what phone()
+    // rings. nullopt when the treatment is unknown or the site does not offer it.
+    std::optional<std::uint32_t> offer_index(std::string_view treatment, std::uint32_t site) const;
     SiteView site(std::uint32_t index) const;
     Result<SiteView> find_site(std::string_view id) const;
     std::vector<SiteView> sites() const;
