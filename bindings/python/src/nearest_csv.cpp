@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <string>
 
 #include "hloc/contract/csv_writer.hpp"
 #include "hloc/contract/status.hpp"
@@ -35,9 +37,18 @@ class TempFile {
         if (t.filename().empty()) {
             throw Error(ErrorCode::io_error, "cannot write " + target + ": it names a directory");
         }
-        temp_ = (t.parent_path() / ("." + t.filename().string() + ".tmp-XXXXXX")).string();
-        fd_ = ::mkstemp(temp_.data());
-        if (fd_ < 0) throw write_error(target, errno);
+        // A name no other writer uses (this process's number and a counter), created with
+        // O_EXCL and mode 0666 so that the umask gives it the usual permissions.
+        static std::atomic<unsigned> serial{0};
+        for (;;) {
+            temp_ = (t.parent_path() /
+                     ("." + t.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                      std::to_string(serial.fetch_add(1))))
+                        .string();
+            fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd_ >= 0) break;
+            if (errno != EEXIST) throw write_error(target, errno);
+        }
     }
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
@@ -59,14 +70,9 @@ class TempFile {
     }
 
     void commit() {
-        // mkstemp makes the file 0600; give it what a new file gets under the umask.
-        const mode_t mask = ::umask(0);
-        ::umask(mask);
-        if (::fchmod(fd_, 0666 & ~mask) != 0 || ::close(fd_) != 0) {
-            fd_ = -1;
-            throw write_error(target_, errno);
-        }
+        const int fd = fd_;
         fd_ = -1;
+        if (::close(fd) != 0) throw write_error(target_, errno);
         if (::rename(temp_.c_str(), target_.c_str()) != 0) throw write_error(target_, errno);
         committed_ = true;
     }
