@@ -5,8 +5,9 @@ writer); what a Python user of hospital_locator writes.
 
   pymodule_batch.py --index F --in CSV(postcode,...) --out CSV [--k 3]
 
-pandas' own DataFrame.to_csv of the ids and distances alone took 4.4 s of the 8 s this took
-before to_csv existed (and 1.8 s more to build the frame); see benchmarks/README.md.
+Before to_csv existed this script built a pandas frame of ids and distances (1.8 s for all of
+GB) and wrote it with DataFrame.to_csv (4.4 s) of its 8.4 s; to_csv writes the whole batch CSV
+in 0.75 s (measured 2026-11-28, issue 12's closing note).
 """
 import argparse
 
