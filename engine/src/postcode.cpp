@@ -53,8 +53,8 @@ constexpr std::array<NonGeographic, 14> kNonGeographic = {{
     {"TKCA1ZZ", "the postcode of the Turks and Caicos Islands, an overseas territory"},
 }};
 
-bool is_alpha(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Royal Mail never uses these letters in the inward code's last two places.
 bool is_inward_letter(char c) {
@@ -89,9 +89,24 @@ constexpr std::array<bool, 26 * 27> kAreaTable = [] {
     return table;
 }();
 
-bool is_gb_area(std::string_view area) {
+constexpr bool is_gb_area(std::string_view area) {
     return !area.empty() && area.size() <= 2 && is_alpha(area[0]) &&
            (area.size() == 1 || is_alpha(area[1])) && kAreaTable[area_slot(area)];
+}
+
+// The area of an outward code: its one or two leading letters.
+constexpr std::string_view leading_area(std::string_view outward) {
+    std::size_t n = 0;
+    while (n < outward.size() && n < 2 && is_alpha(outward[n])) ++n;
+    return outward.substr(0, n);
+}
+
+// Whether a compact text starting with `prefix` could be a unit postcode of a covered area
+// (Great Britain's or BT): the area's letters must be followed by a digit.
+constexpr bool could_start_covered_unit(std::string_view prefix) {
+    const auto area = leading_area(prefix);
+    if (!is_gb_area(area) && area != "BT") return false;
+    return prefix.size() == area.size() || is_digit(prefix[area.size()]);
 }
 
 using detail::in_quotes;
@@ -205,28 +220,25 @@ std::optional<Error> check_non_geographic(std::string_view input, std::string_vi
 
 }  // namespace
 
+// Built in one string (at most 8 characters: no allocation), not through operator+ temporaries.
 std::string ParsedPostcode::text() const {
-    switch (level) {
-        case PostcodeLevel::unit:
-            return outward + ' ' + sector_digit + unit_letters;
-        case PostcodeLevel::sector:
-            return outward + ' ' + sector_digit;
-        case PostcodeLevel::district:
-            return outward;
-    }
-    return outward;
+    std::string s = outward;
+    if (level == PostcodeLevel::district) return s;
+    s += ' ';
+    s += sector_digit;
+    if (level == PostcodeLevel::unit) s += unit_letters;
+    return s;
 }
 
 std::string ParsedPostcode::sector_text() const {
     if (level == PostcodeLevel::district) return {};
-    return outward + ' ' + sector_digit;
+    std::string s = outward;
+    s += ' ';
+    s += sector_digit;
+    return s;
 }
 
-std::string_view postcode_area(std::string_view outward) {
-    std::size_t n = 0;
-    while (n < outward.size() && n < 2 && is_alpha(outward[n])) ++n;
-    return outward.substr(0, n);
-}
+std::string_view postcode_area(std::string_view outward) { return leading_area(outward); }
 
 std::vector<std::string> postcode_suggestions(std::string_view input) {
     std::vector<std::string> out;
@@ -273,18 +285,35 @@ std::vector<std::string> postcode_suggestions(std::string_view input) {
     return out;
 }
 
+// The fast path below skips check_non_geographic for units of a covered area: no
+// non-geographic code can be one.
+static_assert(std::none_of(kNonGeographic.begin(), kNonGeographic.end(),
+                           [](const NonGeographic& ng) {
+                               return could_start_covered_unit(ng.prefix);
+                           }));
+
 Result<ParsedPostcode> parse_postcode(std::string_view input) {
     auto c = compact(input);
     if (!c) return c.error();
     const std::string_view s = c->text();
-    if (auto e = check_non_geographic(input, s)) return *e;
-
-    ParsedPostcode p;
     const auto n = c->length;
-    if (n > 7) return invalid(input, explain(s, n));
     const bool unit_shape = n >= 5 && n <= 7 && is_outward(s.substr(0, n - 3)) &&
                             is_inward(s.substr(n - 3)) &&
                             (c->space_at == std::string::npos || c->space_at == n - 3);
+    // Nearly every input: a unit of Great Britain or Northern Ireland, which is neither
+    // non-geographic (static_assert above) nor in an area check_area refuses.
+    if (unit_shape && could_start_covered_unit(s.substr(0, n - 3))) {
+        ParsedPostcode p;
+        p.level = PostcodeLevel::unit;
+        p.outward = s.substr(0, n - 3);
+        p.sector_digit = s[n - 3];
+        p.unit_letters = s.substr(n - 2);
+        return p;
+    }
+    if (auto e = check_non_geographic(input, s)) return *e;
+
+    ParsedPostcode p;
+    if (n > 7) return invalid(input, explain(s, n));
     if (unit_shape) {
         p.level = PostcodeLevel::unit;
         p.outward = s.substr(0, n - 3);

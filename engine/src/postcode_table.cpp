@@ -260,9 +260,9 @@ Result<PostcodeRecord> PostcodeTable::find(std::string_view input, bool need_pos
                          " (Great Britain only); an index built from ONSPD covers it");
     }
     if (p.level != PostcodeLevel::unit) return fall_back(p, find_district(p.outward), "");
-    const std::string text = p.text();
+    std::string text = p.text();
     // A live postcode first: it never answers as terminated.
-    if (auto row = find_unit(p)) return unit_record(*row, text);
+    if (auto row = find_unit(p)) return unit_record(*row, std::move(text));
     const auto* u = find_unlocated(text);
     if (u != nullptr && !need_position) {
         PostcodeRecord r;
