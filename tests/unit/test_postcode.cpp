@@ -107,6 +107,12 @@ TEST_CASE("non-geographic postcodes say what they are") {
     CHECK(message_of("FIQQ 1ZZ").find("Falkland Islands") != std::string::npos);
     CHECK(code_of("ZZ99 3VZ") == ErrorCode::non_geographic_postcode);
     CHECK(message_of("ZZ99 3VZ").find("pseudo-postcode") != std::string::npos);
+    // Unit-shaped, or in a covered area's letters: the parse's fast path for covered units
+    // must not swallow them.
+    CHECK(code_of("BX1 1LT") == ErrorCode::non_geographic_postcode);
+    CHECK(message_of("tdcu1zz").find("Tristan da Cunha") != std::string::npos);
+    CHECK(message_of("BBND 1ZZ").find("British Indian Ocean") != std::string::npos);
+    CHECK(message_of("STHL1ZZ").find("Saint Helena") != std::string::npos);
 }
 
 TEST_CASE("The Crown Dependencies are real places no postcode source positions") {
