@@ -292,6 +292,21 @@ static_assert(std::none_of(kNonGeographic.begin(), kNonGeographic.end(),
                                return could_start_covered_unit(ng.prefix);
                            }));
 
+namespace {
+
+// A compact text of unit shape ("SW1A1AA") as its parts.
+ParsedPostcode unit_of(std::string_view s) {
+    const auto n = s.size();
+    ParsedPostcode p;
+    p.level = PostcodeLevel::unit;
+    p.outward = s.substr(0, n - 3);
+    p.sector_digit = s[n - 3];
+    p.unit_letters = s.substr(n - 2);
+    return p;
+}
+
+}  // namespace
+
 Result<ParsedPostcode> parse_postcode(std::string_view input) {
     auto c = compact(input);
     if (!c) return c.error();
@@ -302,23 +317,13 @@ Result<ParsedPostcode> parse_postcode(std::string_view input) {
                             (c->space_at == std::string::npos || c->space_at == n - 3);
     // Nearly every input: a unit of Great Britain or Northern Ireland, which is neither
     // non-geographic (static_assert above) nor in an area check_area refuses.
-    if (unit_shape && could_start_covered_unit(s.substr(0, n - 3))) {
-        ParsedPostcode p;
-        p.level = PostcodeLevel::unit;
-        p.outward = s.substr(0, n - 3);
-        p.sector_digit = s[n - 3];
-        p.unit_letters = s.substr(n - 2);
-        return p;
-    }
+    if (unit_shape && could_start_covered_unit(s.substr(0, n - 3))) return unit_of(s);
     if (auto e = check_non_geographic(input, s)) return *e;
 
     ParsedPostcode p;
     if (n > 7) return invalid(input, explain(s, n));
     if (unit_shape) {
-        p.level = PostcodeLevel::unit;
-        p.outward = s.substr(0, n - 3);
-        p.sector_digit = s[n - 3];
-        p.unit_letters = s.substr(n - 2);
+        p = unit_of(s);
     } else if (c->space_at != std::string::npos && c->space_at == n - 1 && is_digit(s[n - 1]) &&
                is_outward(s.substr(0, n - 1))) {
         p.level = PostcodeLevel::sector;  // "SW1A 1"
