@@ -1,11 +1,13 @@
 #include "hloc/contract/csv_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "hloc/contract/json_writer.hpp"
 #include "hloc/geodesy.hpp"
@@ -39,14 +41,27 @@ std::string csv_line(const std::vector<std::string>& fields) {
     return line;
 }
 
+namespace {
+
+// "00", "01", ... "99", for printing two digits at a time.
+constexpr auto kDigitPairsArray = [] {
+    std::array<char, 200> pairs{};
+    for (int i = 0; i < 100; ++i) {
+        pairs[2 * i] = static_cast<char>('0' + i / 10);
+        pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+    return pairs;
+}();
+constexpr const char* kDigitPairs = kDigitPairsArray.data();
+
+}  // namespace
+
 void append_fixed(std::string& out, double value, int decimals) {
     // round_to(value, d) is the double nearest n / 10^d, n = round(value * 10^d). While
     // |n| < 1e15 that double is within a fifth of 10^-d / 2 of n / 10^d, so its exact decimal
     // rounding to d places (what "%.*f" and std::to_chars print) is n with a decimal point put
     // in: printed here from the integer, at a fraction of to_chars' cost for doubles (a batch
     // row has eight such numbers; they were a sixth of its time).
-    static constexpr std::int64_t kIntPowers[] = {1,      10,      100,      1000,      10000,
-                                                  100000, 1000000, 10000000, 100000000, 1000000000};
     static constexpr double kPowers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
     constexpr std::int64_t kLimit = 1'000'000'000'000'000;  // 1e15
     const double scaled = decimals >= 0 && decimals <= 9 ? value * kPowers[decimals] : NAN;
@@ -57,24 +72,30 @@ void append_fixed(std::string& out, double value, int decimals) {
         const double rest = scaled - static_cast<double>(n);
         n += rest >= 0.5 ? 1 : (rest <= -0.5 ? -1 : 0);
         if (n > -kLimit && n < kLimit) {
+            // Digits from the last, two at a time, into the end of a buffer; one append.
             char text[32];
-            char* p = text;
-            if (n < 0) {
-                *p++ = '-';
-                n = -n;
+            char* const end = text + sizeof text;
+            char* p = end;
+            const bool negative = n < 0;
+            auto digits = static_cast<std::uint64_t>(negative ? -n : n);
+            const auto put_pair = [&](std::uint64_t two) {
+                p -= 2;
+                std::memcpy(p, kDigitPairs + 2 * two, 2);
+            };
+            int fraction = decimals;
+            for (; fraction >= 2; fraction -= 2, digits /= 100) put_pair(digits % 100);
+            if (fraction == 1) {
+                *--p = static_cast<char>('0' + digits % 10);
+                digits /= 10;
             }
-            const auto power = kIntPowers[decimals];
-            p = std::to_chars(p, text + sizeof text, n / power).ptr;
-            if (decimals > 0) {
-                *p = '.';
-                auto fraction = n % power;
-                for (int i = decimals; i > 0; --i) {
-                    p[i] = static_cast<char>('0' + fraction % 10);
-                    fraction /= 10;
-                }
-                p += decimals + 1;
-            }
-            out.append(text, p);
+            if (decimals > 0) *--p = '.';
+            for (; digits >= 100; digits /= 100) put_pair(digits % 100);
+            if (digits >= 10)
+                put_pair(digits);
+            else
+                *--p = static_cast<char>('0' + digits);
+            if (negative) *--p = '-';
+            out.append(p, end);
             return;
         }
     }
@@ -100,7 +121,8 @@ std::string format_fixed(double value, int decimals) {
 namespace {
 
 // Fields as CSV text, each after a comma. Words the contract chooses (status, match) need no
-// quoting; a site's id and name come quoted once per index (a report writes millions of rows).
+// quoting; a site's id and name, and an offer's phone, come quoted once per index (a report
+// writes millions of rows).
 struct CsvSink {
     std::string& out;
     void word(std::string_view w) {
@@ -116,6 +138,7 @@ struct CsvSink {
         append_fixed(out, value, decimals);
     }
     void site(std::string_view, std::string_view, const std::string& quoted) { out += quoted; }
+    void phone(std::string_view, const std::string& quoted) { out += quoted; }
 };
 
 // Fields as cells.
@@ -128,6 +151,7 @@ struct CellSink {
         out.emplace_back(id);
         out.emplace_back(name);
     }
+    void phone(std::string_view display, const std::string&) { out.emplace_back(display); }
 };
 
 constexpr int kFieldsPerSite = 5;
@@ -183,6 +207,9 @@ NearestRow::NearestRow(const Engine& engine, std::uint32_t k)
     for (const auto& t : engine.treatments()) {
         for (std::uint32_t i = 0; i < t.site_count; ++i) {
             phone_.push_back(engine.phone(static_cast<std::uint32_t>(phone_.size())).display);
+            std::string quoted = ",";
+            csv_append(quoted, phone_.back());
+            phone_csv_.push_back(std::move(quoted));
         }
     }
 }
@@ -201,7 +228,7 @@ void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
         const auto& r = answer.results[n];
         sink.site(site_id_.at(r.site_index), site_name_.at(r.site_index),
                   site_csv_.at(r.site_index));
-        sink.text(phone_.at(r.offer_index));
+        sink.phone(phone_.at(r.offer_index), phone_csv_.at(r.offer_index));
         sink.fixed(r.distance_m, 1);
         sink.fixed(r.distance_m / kMetresPerMile, 3);
     }

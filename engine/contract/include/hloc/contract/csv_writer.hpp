@@ -59,6 +59,7 @@ class NearestRow {
     std::vector<std::string_view> site_id_, site_name_;  // by site index
     std::vector<std::string> site_csv_;                  // ",id,name" quoted once, by site index
     std::vector<std::string_view> phone_;                // display form, by offer index
+    std::vector<std::string> phone_csv_;                 // ",phone" quoted once, by offer index
 };
 
 // `lookup --format csv` and `reverse --format csv`.
