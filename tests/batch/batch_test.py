@@ -295,6 +295,11 @@ def group_encoding():
     p = batch(write_bytes("late-bad.csv", data), work("late-bad.out.csv"), rc=2)
     check(f"line 20002, byte offset {len(data) - 2} (byte 0xFF)" in error_of(p)["message"], f"late bad byte: {error_of(p)['message']}")
     check(not os.path.exists(work("late-bad.out.csv")), "late bad byte: nothing written")
+    # ASCII, a good character, ASCII again, then a bad byte: the ASCII runs that skip the
+    # decoder count their lines and bytes too.
+    data = b"postcode,name\nCH4 7QP,Caf\xc3\xa9\nCM15 8EH,ok\nCH4 7QP,x\xc3\n"
+    p = batch(write_bytes("mixed-bad.csv", data), work("mixed-bad.out.csv"), rc=2)
+    check(f"line 4, byte offset {len(data) - 2} (byte 0xC3)" in error_of(p)["message"], f"mixed bad byte: {error_of(p)['message']}")
     # A header with no postcode column, in Windows-1252: a message, not a crash.
     p = batch(write_bytes("nocol1252.csv", "Caf\u00e9,town\nA,B\n".encode("cp1252")), work("n.csv"), rc=2)
     equal(error_of(p)["code"], "bad_input", "Windows-1252 header, no postcode column, no --encoding")
