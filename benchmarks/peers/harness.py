@@ -313,6 +313,14 @@ class Runner:
         n = r["queries"]
         self.row("single", "ours", "engine, by postcode, 1 thread", [n / s for s in r["run_s"]],
                  p50_ns=r["p50_ns"], p90_ns=r["p90_ns"], p99_ns=r["p99_ns"])
+        # Single calls from every core, each resolving its postcode, as a service's workers make
+        # them (#12 compares these with PostGIS), then the engine's batch call.
+        path = self.answers / "single-ours-threads.csv"
+        r = self.peer("nearest", "--index", self.index, "--queries", self.queries, "--impl", "ours",
+                      "--by-postcode", "--threads", 0, "--runs", self.runs, "--warmup", self.warmup, "--out", path)
+        check = crosscheck.compare(self.ours_single, crosscheck.read_answers(path), MM)
+        self.row("single", "ours-threads", f"engine, by postcode, single calls from {r['threads']} threads",
+                 [n / s for s in r["run_s"]], check=check)
         r = self.peer("nearest", "--index", self.index, "--queries", self.queries, "--impl", "ours",
                       "--threads", 0, "--runs", self.runs, "--warmup", self.warmup)
         self.row("single", "ours", f"engine, nearest_batch, all {os.cpu_count()} cores", [n / s for s in r["run_s"]])

@@ -21,8 +21,10 @@
 //            Times the query set `runs` times after `warmup` untimed passes. --threads 1:
 //            each call timed on its own (p50/p90/p99: the median over the runs of each
 //            run's percentile; p50_runs_ns lists every run's p50); more: the set spread
-//            over that many threads (0 = all cores), throughput only. Origins are resolved
-//            before timing unless --by-postcode (ours only: resolve + nearest per call).
+//            over that many threads (0 = all cores), throughput only: ours through
+//            nearest_batch, or with --by-postcode single calls from every thread, as a
+//            service's workers make them. Origins are resolved before timing unless
+//            --by-postcode (ours only: resolve + nearest per call).
 //            Answers CSV: postcode,rank,site_id,metres (the last run's).
 //   reverse  --index F --points F [--runs 5] [--warmup 1] [--threads 1] [--out F]   ours:
 //            --threads 1 times each call on its own; more (0 = all cores) spreads single
@@ -336,7 +338,8 @@ int cmd_nearest(const Args& a) {
     // outside the timed runs, as a caller reusing its buffers would.
     std::vector<hloc::NearestQuery> batch_in;
     std::vector<hloc::Result<hloc::NearestAnswer>> batch_out;
-    if (threads != 1 && impl == "ours") {
+    const bool batch_call = threads != 1 && impl == "ours" && !by_postcode;
+    if (batch_call) {
         batch_in.resize(n);
         for (std::size_t i = 0; i < n; ++i) {
             batch_in[i].origin = origins[i];
@@ -364,7 +367,7 @@ int cmd_nearest(const Args& a) {
                 p90_runs_ns.push_back(percentile(latencies_ns, 0.9));
                 p99_runs_ns.push_back(percentile(latencies_ns, 0.99));
             }
-        } else if (impl == "ours") {
+        } else if (batch_call) {
             // The engine's own parallel batch call, as a C++ user would write it.
             engine.nearest_batch(batch_in, batch_out, threads);
         } else {
