@@ -125,8 +125,6 @@ struct NearestScratch {
     std::vector<std::uint32_t> knn_index;
     std::vector<double> knn_dist;
     std::vector<std::pair<std::uint32_t, double>> radius_hits;
-    std::vector<GeodesicBounds> bounds;  // by radius hit
-    std::vector<double> highs;           // upper bounds, partly ordered to find the k-th
     std::vector<Candidate> candidates;
     std::vector<Candidate> ranked;  // the caller's result, for callers that copy it out at once
 };
@@ -172,22 +170,28 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         // A few points (a treatment's sites): every one is a hit, by its chord computed
         // directly (the tree's searches would cost more), and only those whose lower bound
         // does not exceed the k-th smallest upper bound are measured: about k of them.
-        all_hits(tree, point_count, q, s.radius_hits);
-        s.bounds.clear();
-        s.highs.clear();
-        for (const auto& hit : s.radius_hits) {
-            s.bounds.push_back(geodesic_bounds(hit.second));
-            s.highs.push_back(s.bounds.back().high_m);
+        // The bounds stay on the stack, and the k-th smallest upper bound is kept by insertion
+        // among the k smallest so far (k <= kScanAllBelow here).
+        std::array<GeodesicBounds, kScanAllBelow> bounds;
+        std::array<double, kScanAllBelow> smallest_highs;  // ascending, `kept` of them
+        std::size_t kept = 0;
+        for (std::uint32_t i = 0; i < point_count; ++i) {
+            const auto& p = tree.dataset.points[i];
+            const double dx = p.x - q[0], dy = p.y - q[1], dz = p.z - q[2];
+            bounds[i] = geodesic_bounds(dx * dx + dy * dy + dz * dz);
+            const double high = bounds[i].high_m;
+            if (kept == want && !(high < smallest_highs[want - 1])) continue;
+            std::size_t at = kept < want ? kept++ : want - 1;
+            for (; at > 0 && high < smallest_highs[at - 1]; --at) {
+                smallest_highs[at] = smallest_highs[at - 1];
+            }
+            smallest_highs[at] = high;
         }
-        double cut_m = std::numeric_limits<double>::infinity();
-        if (s.highs.size() > want) {
-            const auto kth = s.highs.begin() + static_cast<long>(want - 1);
-            std::nth_element(s.highs.begin(), kth, s.highs.end());
-            cut_m = *kth;
-        }
+        double cut_m =
+            point_count > want ? smallest_highs[want - 1] : std::numeric_limits<double>::infinity();
         if (max_distance_m) cut_m = std::min(cut_m, *max_distance_m);
-        for (std::size_t i = 0; i < s.radius_hits.size(); ++i) {
-            if (s.bounds[i].low_m <= cut_m) measure(s.radius_hits[i].first);
+        for (std::uint32_t i = 0; i < point_count; ++i) {
+            if (bounds[i].low_m <= cut_m) measure(i);
         }
     } else {
         // 1. The k nearest by chord, measured: the k-th of their distances bounds the answer's.

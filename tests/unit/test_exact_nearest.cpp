@@ -70,7 +70,7 @@ std::vector<std::uint32_t> searched(const Points& p, const hloc::ChordTree& tree
 TEST_CASE("exact_nearest gives brute force's top k, in order, ties by key") {
     std::mt19937_64 rng(20261127);
     std::uniform_real_distribution<double> lat(49.0, 61.5), lon(-9.0, 2.5);
-    for (std::size_t n : {1u, 2u, 10u, 300u, 3000u}) {
+    for (std::size_t n : {1u, 2u, 10u, 32u, 33u, 300u, 3000u}) {
         const auto p = make_points(n, n);
         const hloc::UnitVectorCloud cloud{p.vectors};
         const auto tree = hloc::build_chord_tree(cloud, 8);
