@@ -125,6 +125,28 @@ struct Compact {
     std::string_view text() const { return {buffer.data(), std::min(length, buffer.size())}; }
 };
 
+// What each byte is to a postcode, looked up once per character.
+enum class CharKind : unsigned char { lower, kept, blank, control, non_ascii, other };
+constexpr auto kCharKinds = [] {
+    std::array<CharKind, 256> kinds{};
+    for (int c = 0; c < 256; ++c) {
+        auto& k = kinds[static_cast<std::size_t>(c)];
+        if (c == ' ' || c == '\t')
+            k = CharKind::blank;
+        else if (c < 0x20 || c == 0x7f)
+            k = CharKind::control;
+        else if (c >= 0x80)
+            k = CharKind::non_ascii;
+        else if (c >= 'a' && c <= 'z')
+            k = CharKind::lower;
+        else if (is_alpha(static_cast<char>(c)) || is_digit(static_cast<char>(c)))
+            k = CharKind::kept;
+        else
+            k = CharKind::other;
+    }
+    return kinds;
+}();
+
 Result<Compact> compact(std::string_view input) {
     if (input.size() > kMaxPostcodeInput) {
         return Error(ErrorCode::invalid_postcode,
@@ -135,30 +157,34 @@ Result<Compact> compact(std::string_view input) {
     bool seen_blank_after_text = false;
     for (std::size_t i = 0; i < input.size(); ++i) {
         const auto c = static_cast<unsigned char>(input[i]);
-        if (c == ' ' || c == '\t') {
+        const auto kind = kCharKinds[c];
+        if (kind <= CharKind::kept) {  // a letter or a digit, the usual case
+            if (seen_blank_after_text && out.space_at == std::string::npos) {
+                out.space_at = out.length;
+            }
+            if (out.length < out.buffer.size()) {
+                out.buffer[out.length] =
+                    static_cast<char>(kind == CharKind::lower ? c - ('a' - 'A') : c);
+            }
+            ++out.length;
+            continue;
+        }
+        if (kind == CharKind::blank) {
             if (out.length > 0) seen_blank_after_text = true;
             continue;
         }
-        if (c < 0x20 || c == 0x7f) {
+        if (kind == CharKind::control) {
             return Error(ErrorCode::invalid_postcode,
                          "postcode input contains a control character (byte " + std::to_string(c) +
                              ") at position " + std::to_string(i + 1));
         }
-        if (c >= 0x80) {
+        if (kind == CharKind::non_ascii) {
             return Error(
                 ErrorCode::invalid_postcode,
                 "postcode input contains a non-ASCII byte at position " + std::to_string(i + 1));
         }
-        const bool lower = c >= 'a' && c <= 'z';
-        if (!lower && !is_alpha(static_cast<char>(c)) && !is_digit(static_cast<char>(c))) {
-            return invalid(input, "it contains " + in_quotes(std::string(1, static_cast<char>(c))) +
-                                      "; a postcode has only letters, digits and one space");
-        }
-        if (seen_blank_after_text && out.space_at == std::string::npos) out.space_at = out.length;
-        if (out.length < out.buffer.size()) {
-            out.buffer[out.length] = static_cast<char>(lower ? c - ('a' - 'A') : c);
-        }
-        ++out.length;
+        return invalid(input, "it contains " + in_quotes(std::string(1, static_cast<char>(c))) +
+                                  "; a postcode has only letters, digits and one space");
     }
     if (out.length == 0) return Error(ErrorCode::invalid_postcode, "postcode is empty");
     return out;
