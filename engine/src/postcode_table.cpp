@@ -1,6 +1,7 @@
 #include "postcode_table.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "hloc/unit_vector.hpp"
@@ -101,10 +102,22 @@ PostcodeTable::PostcodeTable(const IndexReader& index, std::string source_name)
       admin_districts_(index.admin_districts),
       row_admin_districts_(index.row_admin_districts),
       terminated_(index.terminated) {
-    district_keys_.reserve(districts_.size());
+    std::size_t buckets = 16;
+    while (buckets < 2 * districts_.size()) buckets *= 2;
+    district_hash_.assign(buckets, 0);
+    district_hash_shift_ = 64 - static_cast<unsigned>(std::countr_zero(buckets));
     district_rows_.reserve(districts_.size());
     for (const auto& d : districts_) {
-        district_keys_.push_back(district_key(d.outward));
+        const auto key = district_key(d.outward);
+        const auto slot = static_cast<std::uint64_t>(district_rows_.size());
+        for (auto i = district_bucket(key);; i = (i + 1) & (buckets - 1)) {
+            auto& entry = district_hash_[i];
+            if (entry == 0) {
+                entry = std::uint64_t{key} << 32 | (slot + 1);
+                break;
+            }
+            if (entry >> 32 == key) break;  // a repeated code: its first slot answers
+        }
         district_rows_.push_back({d.first_row, d.row_count});
         if (d.country == static_cast<std::uint8_t>(fmt::Country::northern_ireland)) {
             has_northern_ireland_ = true;
@@ -125,9 +138,16 @@ std::size_t PostcodeTable::district_slot(std::string_view outward) const {
     if (outward.size() > text.size()) return districts_.size();
     std::memcpy(text.data(), outward.data(), outward.size());
     const auto key = district_key(text);
-    auto it = std::lower_bound(district_keys_.begin(), district_keys_.end(), key);
-    if (it == district_keys_.end() || *it != key) return districts_.size();
-    return static_cast<std::size_t>(it - district_keys_.begin());
+    const std::size_t mask = district_hash_.size() - 1;
+    for (auto i = district_bucket(key);; i = (i + 1) & mask) {
+        const auto entry = district_hash_[i];
+        if (entry == 0) return districts_.size();
+        if (entry >> 32 == key) return static_cast<std::size_t>(entry & 0xffff'ffffu) - 1;
+    }
+}
+
+std::size_t PostcodeTable::district_bucket(std::uint32_t key) const {
+    return static_cast<std::size_t>((key * 0x9e37'79b9'7f4a'7c15u) >> district_hash_shift_);
 }
 
 const fmt::DistrictRecord* PostcodeTable::find_district(std::string_view outward) const {
