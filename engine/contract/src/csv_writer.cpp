@@ -54,62 +54,67 @@ constexpr auto kDigitPairsArray = [] {
 }();
 constexpr const char* kDigitPairs = kDigitPairsArray.data();
 
-}  // namespace
-
-void append_fixed(std::string& out, double value, int decimals) {
-    // round_to(value, d) is the double nearest n / 10^d, n = round(value * 10^d). While
-    // |n| < 1e15 that double is within a fifth of 10^-d / 2 of n / 10^d, so its exact decimal
-    // rounding to d places (what "%.*f" and std::to_chars print) is n with a decimal point put
-    // in: printed here from the integer, at a fraction of to_chars' cost for doubles (a batch
-    // row has eight such numbers; they were a sixth of its time).
+// round_to(value, d) is the double nearest n / 10^d, n = round(value * 10^d). While |n| < 1e15
+// that double is within a fifth of 10^-d / 2 of n / 10^d, so its exact decimal rounding to d
+// places (what "%.*f" and std::to_chars print) is n with a decimal point put in: printed here
+// from the integer, backwards from `end`, at a fraction of to_chars' cost for doubles (a batch
+// row has eight such numbers). Returns where the text starts (at most kFixedChars before
+// `end`), or nullptr outside that range (and for NaN or more than 9 decimals).
+constexpr std::ptrdiff_t kFixedChars = 24;  // a sign, 15 digits, a point
+char* fixed_backwards(char* end, double value, int decimals) {
     static constexpr double kPowers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
     constexpr std::int64_t kLimit = 1'000'000'000'000'000;  // 1e15
     const double scaled = decimals >= 0 && decimals <= 9 ? value * kPowers[decimals] : NAN;
-    if (std::abs(scaled) < 1e15) {
-        // n = std::round(scaled), half away from zero, without the libm call (8 numbers a batch
-        // row): below 2^52 the truncation of a double is exact, and so is the rest.
-        auto n = static_cast<std::int64_t>(scaled);
-        const double rest = scaled - static_cast<double>(n);
-        n += rest >= 0.5 ? 1 : (rest <= -0.5 ? -1 : 0);
-        if (n > -kLimit && n < kLimit) {
-            // Digits from the last, two at a time, into the end of a buffer; one append.
-            char text[32];
-            char* const end = text + sizeof text;
-            char* p = end;
-            const bool negative = n < 0;
-            auto digits = static_cast<std::uint64_t>(negative ? -n : n);
-            const auto put_pair = [&](std::uint64_t two) {
-                p -= 2;
-                std::memcpy(p, kDigitPairs + 2 * two, 2);
-            };
-            int fraction = decimals;
-            for (; fraction >= 2; fraction -= 2, digits /= 100) put_pair(digits % 100);
-            if (fraction == 1) {
-                *--p = static_cast<char>('0' + digits % 10);
-                digits /= 10;
-            }
-            if (decimals > 0) *--p = '.';
-            for (; digits >= 100; digits /= 100) put_pair(digits % 100);
-            if (digits >= 10)
-                put_pair(digits);
-            else
-                *--p = static_cast<char>('0' + digits);
-            if (negative) *--p = '-';
-            out.append(p, end);
-            return;
-        }
+    if (!(std::abs(scaled) < 1e15)) return nullptr;
+    // n = std::round(scaled), half away from zero, without the libm call: below 2^52 the
+    // truncation of a double is exact, and so is the rest.
+    auto n = static_cast<std::int64_t>(scaled);
+    const double rest = scaled - static_cast<double>(n);
+    n += rest >= 0.5 ? 1 : (rest <= -0.5 ? -1 : 0);
+    if (n <= -kLimit || n >= kLimit) return nullptr;
+    // Digits from the last, two at a time.
+    char* p = end;
+    const bool negative = n < 0;
+    auto digits = static_cast<std::uint64_t>(negative ? -n : n);
+    const auto put_pair = [&](std::uint64_t two) {
+        p -= 2;
+        std::memcpy(p, kDigitPairs + 2 * two, 2);
+    };
+    int fraction = decimals;
+    for (; fraction >= 2; fraction -= 2, digits /= 100) put_pair(digits % 100);
+    if (fraction == 1) {
+        *--p = static_cast<char>('0' + digits % 10);
+        digits /= 10;
+    }
+    if (decimals > 0) *--p = '.';
+    for (; digits >= 100; digits /= 100) put_pair(digits % 100);
+    if (digits >= 10)
+        put_pair(digits);
+    else
+        *--p = static_cast<char>('0' + digits);
+    if (negative) *--p = '-';
+    return p;
+}
+
+}  // namespace
+
+void append_fixed(std::string& out, double value, int decimals) {
+    char text[kFixedChars];
+    if (char* start = fixed_backwards(text + kFixedChars, value, decimals)) {
+        out.append(start, text + kFixedChars);
+        return;
     }
     // std::to_chars prints the exact decimal rounding, as "%.*f" does, without printf's
     // parsing and locale work.
-    char text[64];
-    const auto [end, ec] = std::to_chars(text, text + sizeof text, round_to(value, decimals),
+    char wide[64];
+    const auto [end, ec] = std::to_chars(wide, wide + sizeof wide, round_to(value, decimals),
                                          std::chars_format::fixed, decimals);
     if (ec == std::errc()) {
-        out.append(text, end);
+        out.append(wide, end);
         return;
     }
-    std::snprintf(text, sizeof text, "%.*f", decimals, round_to(value, decimals));
-    out += text;
+    std::snprintf(wide, sizeof wide, "%.*f", decimals, round_to(value, decimals));
+    out += wide;
 }
 
 std::string format_fixed(double value, int decimals) {
@@ -129,10 +134,7 @@ struct CsvSink {
         out += ',';
         out += w;
     }
-    void text(std::string_view field) {
-        out += ',';
-        csv_append(out, field);
-    }
+    void empty() { out += ','; }
     void fixed(double value, int decimals) {
         out += ',';
         append_fixed(out, value, decimals);
@@ -141,11 +143,41 @@ struct CsvSink {
     void phone(std::string_view, const std::string& quoted) { out += quoted; }
 };
 
+// The same text through a raw pointer, into room made for the longest row
+// (NearestRow::row_bound_): a batch row's ~25 fields would otherwise each pay the string's
+// capacity checks. A number beyond append_fixed's fast range is not written and clears ok():
+// the caller then writes the row again through CsvSink.
+struct RawCsvSink {
+    char* p;
+    bool ok = true;
+    void put(std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    }
+    void word(std::string_view w) {
+        *p++ = ',';
+        put(w);
+    }
+    void empty() { *p++ = ','; }
+    void fixed(double value, int decimals) {
+        char digits[kFixedChars];
+        char* start = fixed_backwards(digits + kFixedChars, value, decimals);
+        if (start == nullptr) {
+            ok = false;
+            return;
+        }
+        *p++ = ',';
+        put({start, static_cast<std::size_t>(digits + kFixedChars - start)});
+    }
+    void site(std::string_view, std::string_view, const std::string& quoted) { put(quoted); }
+    void phone(std::string_view, const std::string& quoted) { put(quoted); }
+};
+
 // Fields as cells.
 struct CellSink {
     std::vector<std::string>& out;
     void word(std::string_view w) { out.emplace_back(w); }
-    void text(std::string_view field) { out.emplace_back(field); }
+    void empty() { out.emplace_back(); }
     void fixed(double value, int decimals) { out.push_back(format_fixed(value, decimals)); }
     void site(std::string_view id, std::string_view name, const std::string&) {
         out.emplace_back(id);
@@ -212,6 +244,22 @@ NearestRow::NearestRow(const Engine& engine, std::uint32_t k)
             phone_csv_.push_back(std::move(quoted));
         }
     }
+    // The longest row: the two words, two coordinates and, per site, its quoted id and name,
+    // phone and two distances, each number after a comma (RawCsvSink).
+    std::size_t longest_site = 0, longest_phone = 0, longest_word = 0;
+    for (const auto& s : site_csv_) longest_site = std::max(longest_site, s.size());
+    for (const auto& p : phone_csv_) longest_phone = std::max(longest_phone, p.size());
+    for (int s = 0; s < kRowStatusCount; ++s) {
+        longest_word = std::max(longest_word, status_name(static_cast<RowStatus>(s)).size());
+    }
+    for (auto m : {MatchLevel::unit, MatchLevel::sector, MatchLevel::district, MatchLevel::point,
+                   MatchLevel::terminated}) {
+        longest_word = std::max(longest_word, match_level_name(m).size());
+    }
+    const std::size_t number = 1 + static_cast<std::size_t>(kFixedChars);
+    row_bound_ =
+        2 * (1 + longest_word) + 2 * number +
+        k_ * std::max<std::size_t>(longest_site + longest_phone + 2 * number, kFieldsPerSite);
 }
 
 template <class Sink>
@@ -222,7 +270,7 @@ void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
     sink.fixed(answer.origin.position.lon_deg, 7);
     for (std::uint32_t n = 0; n < k_; ++n) {
         if (n >= answer.results.size()) {
-            for (int i = 0; i < kFieldsPerSite; ++i) sink.text("");
+            for (int i = 0; i < kFieldsPerSite; ++i) sink.empty();
             continue;
         }
         const auto& r = answer.results[n];
@@ -235,6 +283,15 @@ void NearestRow::write(Sink& sink, const NearestAnswer& answer) const {
 }
 
 void NearestRow::append_csv(std::string& out, const NearestAnswer& answer) const {
+    // Into a scratch buffer, then one append: `out` grows by the row, not by the longest row.
+    thread_local std::string scratch;
+    if (scratch.size() < row_bound_) scratch.resize(row_bound_);
+    RawCsvSink raw{scratch.data()};
+    write(raw, answer);
+    if (raw.ok) {
+        out.append(scratch.data(), raw.p);
+        return;
+    }
     CsvSink sink{out};
     write(sink, answer);
 }

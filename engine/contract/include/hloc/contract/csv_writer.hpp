@@ -60,6 +60,7 @@ class NearestRow {
     std::vector<std::string> site_csv_;                  // ",id,name" quoted once, by site index
     std::vector<std::string_view> phone_;                // display form, by offer index
     std::vector<std::string> phone_csv_;                 // ",phone" quoted once, by offer index
+    std::size_t row_bound_ = 0;  // the most bytes append_csv(answer) can write
 };
 
 // `lookup --format csv` and `reverse --format csv`.
