@@ -8,6 +8,8 @@
 //   open_verified/gb           Engine::open with the payload checksum, on a fresh mapping
 //   verify/gb                  Engine::verify on an open engine (pages already mapped)
 //   lookup/gb                  Engine::lookup of a unit postcode
+//   lookup/gb_any_postcode     the same over 1,000,000 postcodes drawn from every located one:
+//                              the whole index is the working set, as random traffic makes it
 //   nearest_by_postcode/...    resolve + nearest top-3: 10 real sites, 100,000 synthetic sites
 //   reverse/gb/warm            the nearest postcode to a point, postcode KD-tree loaded
 //   reverse/gb/first_call      the first reverse of a freshly opened Engine (loads the tree)
@@ -166,6 +168,22 @@ struct QuerySet {
     std::vector<std::string> postcodes;  // lookup and nearest queries
     std::string description;
 };
+
+// `count` located postcodes drawn at random (with repeats) from all of them: a sample of the
+// whole index, where the query set above is a sample of GB's area.
+constexpr std::size_t kAnyPostcodeCount = 1'000'000;
+std::vector<std::string> draw_postcodes(const hloc::Engine& engine, std::size_t count) {
+    SplitMix64 rng(kSeed + 1);
+    const auto rows = engine.located_count();
+    if (rows == 0) fail("the index locates no postcode");
+    std::vector<std::string> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        out.push_back(
+            engine.located_postcode(static_cast<std::uint32_t>(rng.next() % rows)).postcode);
+    }
+    return out;
+}
 
 QuerySet make_query_set(const hloc::Engine& engine, const Config& config) {
     QuerySet q;
@@ -388,6 +406,7 @@ struct Fixture {
     QuerySet queries;
     std::vector<hloc::Location> gb_origins;
     std::vector<hloc::Location> synthetic_origins;
+    std::vector<std::string> any_postcodes;  // drawn from every located postcode
     BruteForceSites gb_sites;
     BruteForceSites synthetic_sites;
     std::once_flag synthetic_checked;
@@ -586,6 +605,9 @@ void register_benchmarks(Fixture& f) {
     timed(RegisterBenchmark("verify/gb", bm_verify, std::cref(gb)), benchmark::kMillisecond);
     timed(RegisterBenchmark("lookup/gb", bm_lookup, std::cref(gb), std::cref(f.queries.postcodes)),
           benchmark::kNanosecond);
+    timed(RegisterBenchmark("lookup/gb_any_postcode", bm_lookup, std::cref(gb),
+                            std::cref(f.any_postcodes)),
+          benchmark::kNanosecond);
     timed(RegisterBenchmark("nearest_by_postcode/gb_10_sites", bm_nearest_by_postcode,
                             std::cref(gb), kTreatment, std::cref(f.queries.postcodes)),
           benchmark::kNanosecond);
@@ -682,6 +704,7 @@ int main(int argc, char** argv) {
     }
 
     f.queries = make_query_set(*f.gb, f.config);
+    f.any_postcodes = draw_postcodes(*f.gb, kAnyPostcodeCount);
     f.gb_origins = resolve_all(*f.gb, f.queries.postcodes);
     f.gb_sites = brute_force_sites(*f.gb, kTreatment);
     check_against_brute_force(*f.gb, kTreatment, f.gb_sites, f.gb_origins, "gb_10_sites");
