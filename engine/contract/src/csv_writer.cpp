@@ -60,7 +60,7 @@ constexpr const char* kDigitPairs = kDigitPairsArray.data();
 // from the integer, backwards from `end`, at a fraction of to_chars' cost for doubles (a batch
 // row has eight such numbers). Returns where the text starts (at most kFixedChars before
 // `end`), or nullptr outside that range (and for NaN or more than 9 decimals).
-constexpr std::ptrdiff_t kFixedChars = 24;  // a sign, 15 digits, a point
+constexpr std::ptrdiff_t kFixedChars = 24;  // room for a sign, 15 digits and a point
 char* fixed_backwards(char* end, double value, int decimals) {
     static constexpr double kPowers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
     constexpr std::int64_t kLimit = 1'000'000'000'000'000;  // 1e15
