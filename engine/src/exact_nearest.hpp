@@ -125,6 +125,8 @@ struct NearestScratch {
     std::vector<std::uint32_t> knn_index;
     std::vector<double> knn_dist;
     std::vector<std::pair<std::uint32_t, double>> radius_hits;
+    std::vector<std::uint32_t> to_measure;  // locals whose legs measure_all computes next
+    std::vector<VincentyLeg> legs;
     std::vector<Candidate> candidates;
     std::vector<Candidate> ranked;  // the caller's result, for callers that copy it out at once
 };
@@ -162,10 +164,21 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
 
     auto& cands = s.candidates;
     cands.clear();
-    const auto measure = [&](std::uint32_t local) {
-        const auto leg = vincenty_leg(from, end(local));
-        cands.push_back({local, tiebreak(local), leg, {leg.distance_m, 0.0}});
+    // Measures the points s.to_measure names, appending them to cands: their legs side by side
+    // (vincenty_legs), so that the processor overlaps their iterations.
+    const auto measure_all = [&] {
+        const auto& locals = s.to_measure;
+        s.legs.resize(locals.size());
+        vincenty_legs(
+            from, locals.size(), [&](std::size_t i) -> decltype(auto) { return end(locals[i]); },
+            s.legs.data());
+        for (std::size_t i = 0; i < locals.size(); ++i) {
+            const auto& leg = s.legs[i];
+            cands.push_back({locals[i], tiebreak(locals[i]), leg, {leg.distance_m, 0.0}});
+        }
+        s.to_measure.clear();
     };
+    s.to_measure.clear();
     if (point_count <= kScanAllBelow) {
         // A few points (a treatment's sites): every one is a hit, by its chord computed
         // directly (the tree's searches would cost more), and only those whose lower bound
@@ -191,18 +204,18 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
             point_count > want ? smallest_highs[want - 1] : std::numeric_limits<double>::infinity();
         if (max_distance_m) cut_m = std::min(cut_m, *max_distance_m);
         for (std::uint32_t i = 0; i < point_count; ++i) {
-            if (bounds[i].low_m <= cut_m) measure(i);
+            if (bounds[i].low_m <= cut_m) s.to_measure.push_back(i);
         }
+        measure_all();
     } else {
         // 1. The k nearest by chord, measured: the k-th of their distances bounds the answer's.
         s.knn_index.resize(want);
         s.knn_dist.resize(want);
         const auto found = tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
+        s.to_measure.assign(s.knn_index.begin(), s.knn_index.begin() + static_cast<long>(found));
+        measure_all();
         double kth_m = 0;
-        for (std::size_t i = 0; i < found; ++i) {
-            measure(s.knn_index[i]);
-            kth_m = std::max(kth_m, cands.back().geodesic.distance_m);
-        }
+        for (const auto& c : cands) kth_m = std::max(kth_m, c.geodesic.distance_m);
         double bound_m = kth_m;
         if (max_distance_m) bound_m = std::min(bound_m, *max_distance_m);
 
@@ -223,9 +236,10 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
                                           [&](const Candidate& c) { return c.local == local; });
             if (!seen &&
                 geodesic_bounds(hit.second, q[2], tree.dataset.points[local].z).low_m <= bound_m) {
-                measure(local);
+                s.to_measure.push_back(local);
             }
         }
+        measure_all();
     }
 
     // 3. Exact order: geodesic distance, then the tie-break key.

@@ -4,6 +4,7 @@
 #include <boost/geometry/formulas/vincenty_inverse.hpp>
 #include <catch2/catch.hpp>
 #include <random>
+#include <vector>
 
 #include "hloc/geodesy.hpp"
 #include "hloc/unit_vector.hpp"
@@ -79,6 +80,51 @@ TEST_CASE("the prepared Vincenty is Boost.Geometry's, bit for bit") {
                 std::bit_cast<std::uint64_t>(want.distance));
         REQUIRE(std::bit_cast<std::uint64_t>(hloc::detail::vincenty_bearing(from, to, leg)) ==
                 std::bit_cast<std::uint64_t>(bearing));
+    }
+}
+
+TEST_CASE("legs measured side by side are the single leg's, bit for bit") {
+    // vincenty_legs interleaves the iterations of up to kVincentyLanes legs; the legs' lengths
+    // differ, so lanes finish at different steps. From one origin: 0 to 9 ends (more than one
+    // group of lanes), around GB, across the world, the origin itself and a few metres off.
+    using hloc::detail::VincentyEnd;
+    using hloc::detail::VincentyLeg;
+    const auto bits = [](double x) { return std::bit_cast<std::uint64_t>(x); };
+    std::mt19937_64 rng(21);
+    std::uniform_real_distribution<double> lat(49.8, 61.0), lon(-8.7, 1.8), far_lat(-89, 89),
+        far_lon(-180, 180), metres(-1e-4, 1e-4);
+    for (int i = 0; i < 50000; ++i) {
+        const LatLon a{lat(rng), lon(rng)};
+        const auto from = hloc::detail::vincenty_end(a);
+        std::vector<VincentyEnd> ends;
+        for (int j = 0; j < i % 10; ++j) {
+            switch ((i + j) % 6) {
+                case 0:
+                    ends.push_back(hloc::detail::vincenty_end(a));
+                    break;
+                case 1:
+                    ends.push_back(hloc::detail::vincenty_end({far_lat(rng), far_lon(rng)}));
+                    break;
+                case 2:
+                    ends.push_back(hloc::detail::vincenty_end(
+                        {a.lat_deg + metres(rng), a.lon_deg + metres(rng)}));
+                    break;
+                default:
+                    ends.push_back(hloc::detail::vincenty_end({lat(rng), lon(rng)}));
+            }
+        }
+        std::vector<VincentyLeg> side_by_side(ends.size());
+        hloc::detail::vincenty_legs(
+            from, ends.size(), [&](std::size_t j) -> const VincentyEnd& { return ends[j]; },
+            side_by_side.data());
+        for (std::size_t j = 0; j < ends.size(); ++j) {
+            const auto alone = hloc::detail::vincenty_leg(from, ends[j]);
+            INFO(i << ", leg " << j << " of " << ends.size());
+            REQUIRE(bits(side_by_side[j].distance_m) == bits(alone.distance_m));
+            REQUIRE(bits(side_by_side[j].sin_lambda) == bits(alone.sin_lambda));
+            REQUIRE(bits(side_by_side[j].cos_lambda) == bits(alone.cos_lambda));
+            REQUIRE(side_by_side[j].coincident == alone.coincident);
+        }
     }
 }
 
