@@ -6,13 +6,13 @@
 //
 // How: the chord between two unit vectors bounds the geodesic between their points on both
 // sides (geodesic_bounds: 0.2-0.5 % apart over GB). With a few points (a treatment's sites), every
-// point is a hit and Vincenty measures only those whose lower bound does not exceed the k-th
-// smallest upper bound. With many, the KD-tree proposes the k nearest by chord; their geodesic
-// distances bound the true k-th distance D; every point that could beat it lies within
-// candidate_radius_sq(D), so a radius search collects them all, and of those Vincenty measures only
-// the ones whose lower bound does not exceed D. The measured points are ranked by their geodesic
-// distances. Degenerate cases: no points or k = 0 give no result; a bound whose angle reaches pi
-// (the far side of the Earth) makes every point a candidate.
+// point is a hit and Vincenty measures only those whose lower bound does not exceed the largest
+// upper bound of the k smallest chords. With many, the KD-tree proposes the k nearest by chord;
+// their geodesic distances bound the true k-th distance D; every point that could beat it lies
+// within candidate_radius_sq(D), so a radius search collects them all, and of those Vincenty
+// measures only the ones whose lower bound does not exceed D. The measured points are ranked by
+// their geodesic distances. Degenerate cases: no points or k = 0 give no result; a bound whose
+// angle reaches pi (the far side of the Earth) makes every point a candidate.
 #pragma once
 
 #include <algorithm>
@@ -114,6 +114,16 @@ inline GeodesicBounds geodesic_bounds(double chord_sq, double z_a, double z_b) {
             radius_high * angle_high * (1.0 + 1e-6) + 0.01};
 }
 
+// A squared chord (UnitVector units) beyond which geodesic_bounds(chord_sq).low_m exceeds
+// `distance_m`: the lower bound, solved for the chord, plus 1 unit, widened by 1e-9 relative
+// for the doubles (the bound's own widening is 1e-6, so this only keeps a few points more).
+// Infinite distances give infinity.
+inline double chord_sq_within(double distance_m) {
+    const double angle = (distance_m + 0.01) / (kMinRadiusOfCurvatureM * (1.0 - 1e-6));
+    const double chord = angle * format::kUnitScale + 1.0;
+    return chord * chord * (1.0 + 1e-9);
+}
+
 struct Candidate {
     std::uint32_t local;     // index into the tree's cloud
     std::uint32_t tiebreak;  // site index (sites sort by id) or postcode row
@@ -182,29 +192,36 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
     if (point_count <= kScanAllBelow) {
         // A few points (a treatment's sites): every one is a hit, by its chord computed
         // directly (the tree's searches would cost more), and only those whose lower bound
-        // does not exceed the k-th smallest upper bound are measured: about k of them.
-        // The bounds stay on the stack, and the k-th smallest upper bound is kept by insertion
-        // among the k smallest so far (k <= kScanAllBelow here).
-        std::array<GeodesicBounds, kScanAllBelow> bounds;
-        std::array<double, kScanAllBelow> smallest_highs;  // ascending, `kept` of them
+        // does not exceed a cut are measured: about k of them. The cut is the largest upper
+        // bound among the k smallest chords (those k points are all within it, so the k-th
+        // nearest is too). The bounds grow with the chord, so no bound is computed per point:
+        // the cut becomes a squared chord, above which a point's lower bound exceeds the cut.
+        // The k smallest chords stay on the stack, kept by insertion (k <= kScanAllBelow here).
+        std::array<double, kScanAllBelow> chords_sq;
+        std::array<double, kScanAllBelow> smallest;  // ascending, `kept` of them
         std::size_t kept = 0;
         for (std::uint32_t i = 0; i < point_count; ++i) {
             const auto& p = tree.dataset.points[i];
             const double dx = p.x - q[0], dy = p.y - q[1], dz = p.z - q[2];
-            bounds[i] = geodesic_bounds(dx * dx + dy * dy + dz * dz);
-            const double high = bounds[i].high_m;
-            if (kept == want && !(high < smallest_highs[want - 1])) continue;
+            const double chord_sq = dx * dx + dy * dy + dz * dz;
+            chords_sq[i] = chord_sq;
+            if (kept == want && !(chord_sq < smallest[want - 1])) continue;
             std::size_t at = kept < want ? kept++ : want - 1;
-            for (; at > 0 && high < smallest_highs[at - 1]; --at) {
-                smallest_highs[at] = smallest_highs[at - 1];
-            }
-            smallest_highs[at] = high;
+            for (; at > 0 && chord_sq < smallest[at - 1]; --at) smallest[at] = smallest[at - 1];
+            smallest[at] = chord_sq;
         }
-        double cut_m =
-            point_count > want ? smallest_highs[want - 1] : std::numeric_limits<double>::infinity();
+        double cut_m = 0;
+        if (point_count > want) {
+            for (std::size_t j = 0; j < want; ++j) {
+                cut_m = std::max(cut_m, geodesic_bounds(smallest[j]).high_m);
+            }
+        } else {
+            cut_m = std::numeric_limits<double>::infinity();
+        }
         if (max_distance_m) cut_m = std::min(cut_m, *max_distance_m);
+        const double cut_chord_sq = chord_sq_within(cut_m);
         for (std::uint32_t i = 0; i < point_count; ++i) {
-            if (bounds[i].low_m <= cut_m) s.to_measure.push_back(i);
+            if (chords_sq[i] <= cut_chord_sq) s.to_measure.push_back(i);
         }
         measure_all();
     } else {

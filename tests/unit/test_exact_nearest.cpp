@@ -2,6 +2,8 @@
 // synthetic points: no GB data. After nanoflann's tests/test_kdtree_basic.cpp.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "exact_nearest.hpp"
@@ -129,6 +131,27 @@ TEST_CASE(
     const double chord = 2.0 * std::sin(angle / 2.0) * hloc::format::kUnitScale;
     CHECK(hloc::detail::candidate_radius_sq(100'000.0) > chord * chord);
     CHECK(std::isinf(hloc::detail::candidate_radius_sq(25'000'000.0)));
+}
+
+TEST_CASE("a chord past chord_sq_within(d) has a lower bound past d, so its point is skipped") {
+    // The few-points search measures only chords up to chord_sq_within(cut) instead of testing
+    // every point's lower bound against the cut: it may keep a few more, never fewer.
+    std::mt19937_64 rng(31);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const double scale = hloc::format::kUnitScale;
+    for (int i = 0; i < 200'000; ++i) {
+        // chords from a unit to the whole diameter (4 scale^2), and cuts from 0 to 20,000 km
+        const double chord_sq = std::pow(unit(rng), 4) * 4.0 * scale * scale;
+        const double low_m = hloc::detail::geodesic_bounds(chord_sq).low_m;
+        const double cut_m = i % 3 == 0 ? low_m : std::pow(unit(rng), 3) * 2e7;
+        INFO(chord_sq << " " << low_m << " " << cut_m);
+        if (low_m <= cut_m) REQUIRE(chord_sq <= hloc::detail::chord_sq_within(cut_m));
+    }
+    CHECK(std::isinf(hloc::detail::chord_sq_within(std::numeric_limits<double>::infinity())));
+    // and it keeps few: at 100 km the chord it allows is within 2 mm of the bound's
+    const double cut_chord = std::sqrt(hloc::detail::chord_sq_within(100'000.0));
+    CHECK(hloc::detail::geodesic_bounds(cut_chord * cut_chord).low_m ==
+          Approx(100'000.0).margin(0.002));
 }
 
 TEST_CASE("the chord bounds the geodesic on both sides, as the search assumes") {
