@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "hloc/contract/csv_writer.hpp"
@@ -147,6 +148,70 @@ TEST_CASE("fixed decimals are printed as std::to_chars prints the rounded value"
     CHECK(contract::format_fixed(-2.1008522, 7) == "-2.1008522");
     CHECK(contract::format_fixed(-0.00000004, 7) == "0.0000000");
     CHECK(contract::format_fixed(1e20, 2) == "100000000000000000000.00");  // past the fast path
+}
+
+TEST_CASE("a rounded number is written byte for byte as dump() writes it") {
+    // append_rounded skips Grisu2 where it can prove the digits; the reference is nlohmann's
+    // dump of round_to. Degrees (7 decimals), metres, km and miles (3), bearings (1), over
+    // every magnitude it may meet and past its limits, with every kind of tie.
+    const auto reference = [](double v, int d) {
+        return contract::to_text(contract::Json(contract::round_to(v, d)));
+    };
+    const auto written = [](double v, int d) {
+        std::string out = "x";  // appended, not assigned
+        contract::append_rounded(out, v, d);
+        return out.substr(1);
+    };
+    std::mt19937_64 rng(20261207);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::uniform_int_distribution<int> exponent(-12, 17), decimals(0, 10);
+    for (int i = 0; i < 3'000'000; ++i) {
+        const int d = i % 4 == 0 ? 7 : (i % 4 == 1 ? 3 : (i % 4 == 2 ? 1 : decimals(rng)));
+        double v = unit(rng) * std::pow(10.0, exponent(rng));
+        if (i % 5 == 0) v = std::round(v * 1e3) / 1e3 + 0.5 / contract::decimal_scale(d);  // ties
+        if (i % 7 == 0) v = -v;
+        INFO(std::hexfloat << v << std::defaultfloat << " (" << v << ") to " << d << " decimals");
+        REQUIRE(written(v, d) == reference(v, d));
+    }
+    // Every value a GB answer prints is near these: degrees, and distances up to the far side
+    // of the Earth, in metres, km and miles.
+    std::uniform_real_distribution<double> lat(-90, 90), metres(0, 2.1e7);
+    for (int i = 0; i < 1'000'000; ++i) {
+        const double m = metres(rng);
+        const double degrees = lat(rng);
+        REQUIRE(written(degrees, 7) == reference(degrees, 7));
+        REQUIRE(written(m, 3) == reference(m, 3));
+        REQUIRE(written(m / 1000.0, 3) == reference(m / 1000.0, 3));
+        REQUIRE(written(m / 1609.344, 3) == reference(m / 1609.344, 3));
+    }
+    for (double v : {0.0,
+                     -0.0,
+                     0.5,
+                     -0.5,
+                     1e-9,
+                     5e-324,
+                     1e15,
+                     9.9999999999e14,
+                     1e21,
+                     0.0005,
+                     0.00049,
+                     0.0001,
+                     1234567.8905,
+                     362.95,
+                     359.95,
+                     2.0,
+                     1024.0,
+                     0.125,
+                     std::numeric_limits<double>::infinity(),
+                     std::numeric_limits<double>::quiet_NaN()}) {
+        for (int d = 0; d <= 10; ++d) {
+            INFO(v << " to " << d << " decimals");
+            CHECK(written(v, d) == reference(v, d));
+        }
+    }
+    CHECK(written(53.17635749, 7) == "53.1763575");
+    CHECK(written(278422.10504, 3) == "278422.105");
+    CHECK(written(-0.00000004, 7) == "0.0");
 }
 
 TEST_CASE("parallel_for visits every row once, whatever the threads and grain") {

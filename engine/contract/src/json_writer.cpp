@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 
@@ -86,9 +87,9 @@ void append_location(std::string& out, const Location& loc) {
     out += ",\"match\":\"";
     out += match_level_name(loc.match);
     out += "\",\"lat\":";
-    append_number(out, round_to(loc.position.lat_deg, 7));
+    append_rounded(out, loc.position.lat_deg, 7);
     out += ",\"lon\":";
-    append_number(out, round_to(loc.position.lon_deg, 7));
+    append_rounded(out, loc.position.lon_deg, 7);
     if (!loc.note.empty()) {
         out += ",\"note\":";
         append_string(out, loc.note);
@@ -103,6 +104,64 @@ void append_count(std::string& out, std::uint32_t value) {
 }
 
 }  // namespace
+
+// round_to(value, decimals) as append_number writes it, mostly without Grisu2 (6.8 % of the
+// server's CPU under wrk, 11.5 % of a bulk POST's). round_to's double r is the one nearest
+// s = n / 10^d, n = round(value * 10^d); while |n| < 10^15, s has at most 15 significant
+// digits, and an interval one ulp wide (the reals that round to r) holds at most one such
+// decimal, since they are at least 10^-15 of their size apart and an ulp is at most 2.2e-16 of
+// it. Grisu2 writes the shortest digits in that interval narrowed by a few units of its 64-bit
+// arithmetic at each end (nlohmann's to_chars.hpp: M- = w- + 1, M+ = w+ - 1, each within a unit
+// or two of the exact boundary, out of at least 2^9 units per half ulp), so when s is inside
+// the narrowed interval Grisu2's digits are s's. Here s is taken only when it is at most
+// (1/2 - 1/64) ulp from r, measured exactly in integers, and r's lower neighbour is as far as
+// its upper one (not a power of two); everything else goes to nlohmann. The digits are then
+// placed by nlohmann's own format_buffer, as to_chars does. tests/unit/test_contract.cpp checks
+// the bytes against to_chars on millions of values.
+__extension__ using Int128 = __int128;  // GCC's and clang's; ISO C++ has no 128-bit integer
+
+void append_rounded(std::string& out, double value, int decimals) {
+    const double scale = decimal_scale(decimals);
+    const double n = std::round(value * scale);
+    const double r = n / scale;  // round_to, expression for expression
+    const double magnitude = std::abs(n);
+    if (!(magnitude >= 1.0 && magnitude < 1e15) || decimals < 1 || decimals > 9) {
+        append_number(out, r == 0 ? 0.0 : r);
+        return;
+    }
+    // |r| = mantissa * 2^e with a 53-bit mantissa (r is normal: |r| >= 10^-9), so an ulp of r
+    // is 2^e; a power of two has a nearer lower neighbour and goes to nlohmann.
+    const auto bits = std::bit_cast<std::uint64_t>(std::abs(r));
+    const auto fraction_bits = bits & ((std::uint64_t{1} << 52) - 1);
+    const auto mantissa = static_cast<std::int64_t>(fraction_bits | (std::uint64_t{1} << 52));
+    const int e = static_cast<int>(bits >> 52) - 1075;
+    if (fraction_bits == 0 || e >= 0 || e < -70) {
+        append_number(out, r);
+        return;
+    }
+    // |s - r| in ulps is |D| / 10^d, D = |n| 2^-e - mantissa 10^d, exactly (|n| < 2^50, so
+    // |n| 2^-e < 2^120, and mantissa 10^d < 2^83).
+    const auto whole = static_cast<std::int64_t>(magnitude);
+    const auto power = static_cast<std::int64_t>(scale);
+    const Int128 d = (static_cast<Int128>(whole) << -e) - static_cast<Int128>(mantissa) * power;
+    if ((d < 0 ? -d : d) * 64 > static_cast<Int128>(power) * 31) {
+        append_number(out, r);
+        return;
+    }
+    std::array<char, 64> buffer;
+    char* first = buffer.data();
+    if (r < 0) *first++ = '-';
+    auto [end, ec] = std::to_chars(first, first + 24, whole);
+    int decimal_exponent = -decimals;
+    while (end - first > 1 && end[-1] == '0') {  // Grisu2's digits have no trailing zeros
+        --end;
+        ++decimal_exponent;
+    }
+    // As nlohmann's to_chars: printf("%g")-like, decimal from 10^-4 to 10^15.
+    end = nlohmann::detail::dtoa_impl::format_buffer(first, static_cast<int>(end - first),
+                                                     decimal_exponent, -4, 15);
+    out.append(buffer.data(), static_cast<std::size_t>(end - buffer.data()));
+}
 
 Json phone_json(const PhoneView& phone) {
     return {{"display", phone.display},
@@ -260,13 +319,13 @@ void JsonWriter::append_result(std::string& out, const Neighbour& n) const {
     out += phone_text_.at(n.offer_index);
     // As add_distance_and_bearing: metres, km and miles to the millimetre; bearing to 0.1 degree.
     out += ",\"distance\":{\"metres\":";
-    append_number(out, round_to(n.distance_m, 3));
+    append_rounded(out, n.distance_m, 3);
     out += ",\"km\":";
-    append_number(out, round_to(n.distance_m / 1000.0, 3));
+    append_rounded(out, n.distance_m / 1000.0, 3);
     out += ",\"miles\":";
-    append_number(out, round_to(n.distance_m / kMetresPerMile, 3));
+    append_rounded(out, n.distance_m / kMetresPerMile, 3);
     out += "},\"bearing\":{\"degrees\":";
-    append_number(out, round_to(n.bearing_deg, 1));
+    append_rounded(out, n.bearing_deg, 1);
     out += ",\"compass\":\"";
     out += compass_point(n.bearing_deg);  // "N" .. "NNW": nothing to escape
     out += "\"}}";

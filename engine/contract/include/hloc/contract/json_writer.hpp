@@ -28,6 +28,9 @@ std::string pretty(std::string_view compact_text);
 // round_to(v, d) = round(v * decimal_scale(d)) / decimal_scale(d), never -0.0.
 double round_to(double value, int decimals);
 double decimal_scale(int decimals);  // 10^decimals, exactly for 0..9
+// round_to(value, decimals) appended as dump() writes that double (nlohmann's shortest form),
+// byte for byte, mostly without its Grisu2: what nearest answers print their numbers with.
+void append_rounded(std::string& out, double value, int decimals);
 
 Json phone_json(const PhoneView& phone);
 // A site as in a nearest result; site_listing_json adds "phones": {treatment: phone}.
