@@ -193,6 +193,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void start() {
         worker_.connections.insert(this);
         worker_.metrics.connection_opened();
+        // Non-blocking for the connection's whole life: answer() first writes at once, and
+        // setting the mode there, per answer, cost an ioctl per request (asio issues one each
+        // time). Asynchronous operations behave the same in either mode.
+        error_code ec;
+        socket_.non_blocking(true, ec);
+        if (ec) return close();
         read_next();
     }
 
@@ -467,7 +473,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
         answering_ = true;
         sent_ = 0;
         due_ = head_.size() + bytes_;
-        acked_at_deadline_ = acked_bytes();
         // Most answers fit the socket's buffer: written at once, they are logged at once, and
         // under the log's lock, so the access log keeps the order in which clients got their
         // answers (a client may read this one and send its next request, to another worker,
@@ -475,14 +480,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::unique_lock<std::recursive_mutex> in_order;
         if (auto* log = worker_.server.access_log()) in_order = std::unique_lock(log->order());
         error_code ec;
-        socket_.non_blocking(true, ec);
-        if (!ec) sent_ = socket_.write_some(unsent(), ec);
+        sent_ = socket_.write_some(unsent(), ec);  // 0 on an error, which write_more then meets
         if (sent_ == due_) {
             finish_answer();
             in_order = {};
             return asio::post(socket_.get_executor(),
                               [self = shared_from_this()] { self->on_write({}); });
         }
+        // The write deadline's progress baseline (on_sweep), only for an answer still being
+        // written: SIOCOUTQ is a system call, and most answers never need it.
+        acked_at_deadline_ = acked_bytes();
         write_more();
     }
 
