@@ -14,6 +14,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <charconv>
 #include <csignal>
 #include <ctime>
 #include <iostream>
@@ -453,9 +454,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
             head_ += response.cacheable ? std::string_view(worker_.cache_control)
                                         : std::string_view("Cache-Control: no-store\r\n");
             head_ += "Content-Length: ";
-            char digits[24];
-            const int n = std::snprintf(digits, sizeof digits, "%zu", body_.size());
-            head_.append(digits, static_cast<std::size_t>(n));
+            char digits[24];  // to_chars, not snprintf: a printf parse per answer (1 % of CPU)
+            head_.append(digits, std::to_chars(digits, digits + sizeof digits, body_.size()).ptr);
             head_ += "\r\n";
         } else {
             body_.clear();
