@@ -10,9 +10,11 @@
 // upper bound of the k smallest chords. With many, the KD-tree proposes the k nearest by chord;
 // their geodesic distances bound the true k-th distance D; every point that could beat it lies
 // within candidate_radius_sq(D), so a radius search collects them all, and of those Vincenty
-// measures only the ones whose lower bound does not exceed D. The measured points are ranked by
-// their geodesic distances. Degenerate cases: no points or k = 0 give no result; a bound whose
-// angle reaches pi (the far side of the Earth) makes every point a candidate.
+// measures only the ones whose lower bound does not exceed D. A PointGrid, when the caller has
+// one, stands in for both searches near its points (the tree answers what it cannot). The
+// measured points are ranked by their geodesic distances. Degenerate cases: no points or k = 0
+// give no result; a bound whose angle reaches pi (the far side of the Earth) makes every point
+// a candidate.
 #pragma once
 
 #include <algorithm>
@@ -28,6 +30,7 @@
 #include "hloc/chord_tree.hpp"
 #include "hloc/geodesy.hpp"
 #include "hloc/unit_vector.hpp"
+#include "point_grid.hpp"
 #include "vincenty.hpp"
 
 namespace hloc::detail {
@@ -135,6 +138,7 @@ struct NearestScratch {
     std::vector<std::uint32_t> knn_index;
     std::vector<double> knn_dist;
     std::vector<std::pair<std::uint32_t, double>> radius_hits;
+    std::vector<std::pair<std::uint32_t, double>> grid_hits;  // PointGrid::collect's
     std::vector<std::uint32_t> to_measure;  // locals whose legs measure_all computes next
     std::vector<VincentyLeg> legs;
     std::vector<Candidate> candidates;
@@ -164,7 +168,8 @@ inline void all_hits(const ChordTree& tree, std::size_t point_count, const std::
 template <class EndFn, class TiebreakFn>
 void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin, std::uint32_t k,
                    std::optional<double> max_distance_m, EndFn end, TiebreakFn tiebreak,
-                   std::vector<Candidate>& out, bool bearings = true) {
+                   std::vector<Candidate>& out, bool bearings = true,
+                   const PointGrid* grid = nullptr) {
     out.clear();
     if (point_count == 0 || k == 0) return;
     auto& s = nearest_scratch();
@@ -226,9 +231,14 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         measure_all();
     } else {
         // 1. The k nearest by chord, measured: the k-th of their distances bounds the answer's.
-        s.knn_index.resize(want);
-        s.knn_dist.resize(want);
-        const auto found = tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
+        // (From the grid when there is one and it can say, with the hits of step 2.)
+        const bool gridded = grid && grid->collect(q, want, s.grid_hits, s.knn_index, s.knn_dist);
+        if (!gridded) {
+            s.knn_index.resize(want);
+            s.knn_dist.resize(want);
+        }
+        const auto found =
+            gridded ? want : tree.knnSearch(q.data(), want, s.knn_index.data(), s.knn_dist.data());
         s.to_measure.assign(s.knn_index.begin(), s.knn_index.begin() + static_cast<long>(found));
         measure_all();
         double kth_m = 0;
@@ -239,7 +249,12 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         // 2. Every point that could beat the k-th lies within candidate_radius_sq; of those,
         // one whose lower bound exceeds the bound is surely farther than k measured points.
         const double radius_sq = candidate_radius_sq(bound_m);
-        if (std::isinf(radius_sq)) {
+        if (gridded) {
+            s.radius_hits.clear();
+            for (const auto& hit : s.grid_hits) {
+                if (hit.second < radius_sq) s.radius_hits.push_back(hit);
+            }
+        } else if (std::isinf(radius_sq)) {
             all_hits(tree, point_count, q, s.radius_hits);
         } else {
             nanoflann::SearchParams params;

@@ -56,12 +56,13 @@ std::vector<std::uint32_t> brute_force(const Points& p, LatLon origin, std::uint
 }
 
 std::vector<std::uint32_t> searched(const Points& p, const hloc::ChordTree& tree, LatLon origin,
-                                    std::uint32_t k, std::optional<double> max_m) {
+                                    std::uint32_t k, std::optional<double> max_m,
+                                    const hloc::detail::PointGrid* grid = nullptr) {
     std::vector<hloc::detail::Candidate> ranked;
     hloc::detail::exact_nearest(
         tree, p.positions.size(), origin, k, max_m,
         [&](std::uint32_t i) { return hloc::detail::vincenty_end(p.positions[i]); },
-        [](std::uint32_t i) { return i; }, ranked);
+        [](std::uint32_t i) { return i; }, ranked, true, grid);
     std::vector<std::uint32_t> out;
     for (const auto& c : ranked) out.push_back(c.local);
     return out;
@@ -88,6 +89,48 @@ TEST_CASE("exact_nearest gives brute force's top k, in order, ties by key") {
             const double max_m = 50'000.0 * (q % 5);
             CHECK(searched(p, *tree, origin, 5, max_m) == brute_force(p, origin, 5, max_m));
         }
+    }
+}
+
+TEST_CASE("with a grid of cells, exact_nearest still gives brute force's top k") {
+    // Points over GB and a dense cluster around London (a thousand in 2 km), queries on
+    // points, near them, anywhere in GB's box, just off the grid and on the far side of the
+    // Earth; cells from 200 m (rings mostly empty: the tree answers) to 50 km.
+    auto p = make_points(2000, 8);
+    std::mt19937_64 rng(20261208);
+    std::uniform_real_distribution<double> near(-0.01, 0.01), lat(49.0, 61.5), lon(-9.0, 2.5);
+    for (int i = 0; i < 1000; ++i) {
+        p.vectors.push_back(hloc::to_unit_vector({51.5 + near(rng), -0.12 + near(rng)}));
+        p.positions.push_back(hloc::from_unit_vector(p.vectors.back()));
+    }
+    const hloc::UnitVectorCloud cloud{p.vectors};
+    const auto tree = hloc::build_chord_tree(cloud, 8);
+    for (const double cell_m : {200.0, 2'000.0, 50'000.0}) {
+        const hloc::detail::PointGrid grid(p.vectors, cell_m);
+        int answered = 0, queries = 0;
+        std::vector<std::pair<std::uint32_t, double>> hits;
+        std::vector<std::uint32_t> index;
+        std::vector<double> chords;
+        for (int q = 0; q < 150; ++q) {
+            LatLon origin = p.positions[rng() % p.positions.size()];
+            if (q % 3 == 1) origin = {origin.lat_deg + near(rng), origin.lon_deg + near(rng)};
+            if (q % 3 == 2) origin = {lat(rng), lon(rng)};
+            if (q == 5) origin = {-40.0, 170.0};
+            if (q == 8) origin = {61.5, 3.0};
+            for (std::uint32_t k : {1u, 3u, 10u}) {
+                INFO("cell " << cell_m << " m, query " << q << ", k " << k);
+                CHECK(searched(p, *tree, origin, k, std::nullopt, &grid) ==
+                      brute_force(p, origin, k, std::nullopt));
+                ++queries;
+                answered += grid.collect(hloc::exact_unit_vector(origin), k, hits, index, chords);
+            }
+            const double max_m = 20'000.0 * (q % 4);
+            CHECK(searched(p, *tree, origin, 5, max_m, &grid) == brute_force(p, origin, 5, max_m));
+        }
+        // The grid itself answered a good share of them (the rest went to the tree).
+        INFO("cell " << cell_m << " m: the grid answered " << answered << " of " << queries);
+        CHECK(answered > queries / 5);
+        if (cell_m == 50'000.0) CHECK(answered > queries / 2);
     }
 }
 
