@@ -855,7 +855,7 @@ dtype or shape.)doc")
              py::arg("k") = py::none(), py::arg("threads") = 0,
              "reverse() for many points at once (1-D numeric arrays of WGS84 degrees): a "
              "ReverseBatch of NumPy arrays. k is checked once, as reverse() checks it. Loads the "
-             "postcode KD-tree first if it is not loaded.")
+             "postcode KD-tree and grid first if they are not loaded.")
         .def("postcodes", &postcodes, py::kw_only(), py::arg("threads") = 0,
              "Every located postcode, in index order (district, then inward code), as a NumPy str "
              "array ('<U8') of located_count() rows: row i is located_postcode(i). ~0.3 s for GB.");

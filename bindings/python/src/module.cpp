@@ -324,7 +324,7 @@ void bind_index_listing(py::class_<Index, std::shared_ptr<Index>>& index) {
              R"doc(Open an index file.
 
 verify: also recompute the payload checksum (~2-20 ms for the GB index).
-preload_reverse: load the postcode KD-tree for reverse() now, not on the first reverse call.
+preload_reverse: load the postcode KD-tree and grid for reverse() now, not on the first reverse call.
 resident: read the file into private memory (huge pages) instead of mapping it: for
   long-running processes doing many random lookups.)doc")
         .def_property_readonly("path", &path_text)
@@ -391,9 +391,9 @@ InvalidParameter or UnknownTreatment, with the CLI's message.)doc")
 
 k: how many postcodes, a whole number 1..1000 (the CLI's and the service's "limit");
   None for 1.
-The first call on an Index loads the postcode KD-tree (~5-70 ms) unless it was opened with
-preload_reverse=True. Raises InvalidParameter for a point out of range or swapped, NotCovered
-for one far outside the data.)doc");
+The first call on an Index loads the postcode KD-tree and grid (~65 ms here) unless it was
+opened with preload_reverse=True. Raises InvalidParameter for a point out of range or swapped,
+NotCovered for one far outside the data.)doc");
 }
 
 }  // namespace
