@@ -138,7 +138,6 @@ struct NearestScratch {
     std::vector<std::uint32_t> knn_index;
     std::vector<double> knn_dist;
     std::vector<std::pair<std::uint32_t, double>> radius_hits;
-    std::vector<std::pair<std::uint32_t, double>> grid_hits;  // PointGrid::collect's
     std::vector<std::uint32_t> to_measure;  // locals whose legs measure_all computes next
     std::vector<VincentyLeg> legs;
     std::vector<Candidate> candidates;
@@ -232,7 +231,7 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
     } else {
         // 1. The k nearest by chord, measured: the k-th of their distances bounds the answer's.
         // (From the grid when there is one and it can say, with the hits of step 2.)
-        const bool gridded = grid && grid->collect(q, want, s.grid_hits, s.knn_index, s.knn_dist);
+        const bool gridded = grid && grid->collect(q, want, s.radius_hits, s.knn_index, s.knn_dist);
         if (!gridded) {
             s.knn_index.resize(want);
             s.knn_dist.resize(want);
@@ -249,24 +248,22 @@ void exact_nearest(const ChordTree& tree, std::size_t point_count, LatLon origin
         // 2. Every point that could beat the k-th lies within candidate_radius_sq; of those,
         // one whose lower bound exceeds the bound is surely farther than k measured points.
         const double radius_sq = candidate_radius_sq(bound_m);
-        if (gridded) {
-            s.radius_hits.clear();
-            for (const auto& hit : s.grid_hits) {
-                if (hit.second < radius_sq) s.radius_hits.push_back(hit);
+        // (The grid's hits are in already, some of them beyond the radius: skipped below.)
+        if (!gridded) {
+            if (std::isinf(radius_sq)) {
+                all_hits(tree, point_count, q, s.radius_hits);
+            } else {
+                nanoflann::SearchParams params;
+                params.sorted = false;
+                tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
             }
-        } else if (std::isinf(radius_sq)) {
-            all_hits(tree, point_count, q, s.radius_hits);
-        } else {
-            nanoflann::SearchParams params;
-            params.sorted = false;
-            tree.radiusSearch(q.data(), radius_sq, s.radius_hits, params);
         }
         for (const auto& hit : s.radius_hits) {
             // Not a structured binding: clang 14 cannot capture one.
             const std::uint32_t local = hit.first;
             const bool seen = std::any_of(cands.begin(), cands.begin() + static_cast<long>(found),
                                           [&](const Candidate& c) { return c.local == local; });
-            if (!seen &&
+            if (!seen && hit.second < radius_sq &&
                 geodesic_bounds(hit.second, q[2], tree.dataset.points[local].z).low_m <= bound_m) {
                 s.to_measure.push_back(local);
             }
